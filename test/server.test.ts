@@ -10,15 +10,11 @@ import { testConfig } from './support/config.js';
 import { metricValue } from './support/running-app.js';
 import { runUntilExit, startServer } from './support/spawned-server.js';
 import { waitUntil } from './support/wait-until.js';
+import type { Prediction } from '../src/inference/postprocess.js';
 
 const run = promisify(execFile);
 const scratch = mkdtempSync(join(tmpdir(), 'server-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Prediction {
-  label: string;
-  score: number;
-}
 
 describe('the server process (node dist/src/server.js)', () => {
   it("answers the article's curl command with POSITIVE", { timeout: 60_000 }, async (t) => {

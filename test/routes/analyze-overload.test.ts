@@ -11,11 +11,7 @@ import { testConfig } from '../support/config.js';
 import { loadRealModel } from '../support/real-model.js';
 import { metricValue, startApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
-
-interface Prediction {
-  label: string;
-  score: number;
-}
+import type { Prediction } from '../../src/inference/postprocess.js';
 
 describe('overload, deadlines and disconnects (embedded model)', () => {
   it('refuses at once with 429 and Retry-After when the queue is full, and stays healthy', async () => {
