@@ -1,0 +1,182 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from './package-root.js';
+
+export const engineKinds = ['onnx'] as const;
+export const devices = ['cpu', 'cuda'] as const;
+export const dtypes = ['fp32', 'q8', 'int8'] as const;
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export type EngineKind = (typeof engineKinds)[number];
+export type Device = (typeof devices)[number];
+export type Dtype = (typeof dtypes)[number];
+export type LogLevel = (typeof logLevels)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  modelDir: string;
+  engine: EngineKind;
+  device: Device;
+  dtype: Dtype;
+  /** undefined: ONNX Runtime's default (one thread per physical core). */
+  intraOpThreads: number | undefined;
+  interOpThreads: number | undefined;
+  maxBatchSize: number;
+  maxBatchTokens: number;
+  maxPaddingRatio: number;
+  maxWaitMs: number;
+  maxQueue: number;
+  maxTextsPerRequest: number;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  defaultValue: string | undefined;
+  parse: Parser<Config[K]>;
+}
+
+class InvalidValue extends Error {}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidValue(`an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function optionalInteger(min: number, max: number): Parser<number | undefined> {
+  const parse = integer(min, max);
+  return (raw, name) => (raw === '' ? undefined : parse(raw, name));
+}
+
+function ratio(): Parser<number> {
+  return (raw) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+      throw new InvalidValue('a number from 0 to 1');
+    }
+    return value;
+  };
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
+  return (raw) => {
+    const value = raw.trim().toLowerCase();
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidValue(`one of: ${allowed.join(', ')}`);
+    return value as T;
+  };
+}
+
+function nonEmpty(): Parser<string> {
+  return (raw) => {
+    if (raw.trim() === '') throw new InvalidValue('a non-empty string');
+    return raw.trim();
+  };
+}
+
+function directory(): Parser<string> {
+  const parse = nonEmpty();
+  return (raw, name) => resolve(parse(raw, name));
+}
+
+function setting<K extends keyof Config>(
+  key: K,
+  env: string,
+  defaultValue: string | undefined,
+  parse: Parser<Config[K]>,
+): Setting<K> {
+  return { key, env, defaultValue, parse };
+}
+
+// One row per setting: the env var, its CLI flag (derived: MAX_BATCH_SIZE -> --max-batch-size), default, parser.
+// The README's configuration table lists the same rows; a test keeps the two in step.
+export const settings = [
+  setting('port', 'PORT', '5000', integer(0, 65535)),
+  setting('host', 'HOST', '0.0.0.0', nonEmpty()),
+  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory()),
+  setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
+  setting('device', 'DEVICE', 'cpu', oneOf(devices)),
+  setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes)),
+  setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024)),
+  setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
+  setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
+  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', '8192', integer(1, 1_048_576)),
+  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.5', ratio()),
+  setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000)),
+  setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000)),
+  setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000)),
+  setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824)),
+  setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000)),
+  setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
+  setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
+] as const;
+
+export function flagOf(env: string): string {
+  return env.toLowerCase().replaceAll('_', '-');
+}
+
+/**
+ * Builds the one validated config from environment variables and CLI flags (flags win). Every problem is
+ * collected, so one start attempt reports all of them.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  let flags: Record<string, string | undefined> = {};
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(settings.map((s) => [flagOf(s.env), { type: 'string' as const }])),
+      allowPositionals: false,
+      strict: true,
+    }).values as Record<string, string | undefined>;
+  } catch (error) {
+    problems.push(`${(error as Error).message} (flags: ${settings.map((s) => `--${flagOf(s.env)}`).join(', ')})`);
+  }
+
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const s of settings) {
+    const flag = flagOf(s.env);
+    const fromFlag = flags[flag];
+    const fromEnv = env[s.env];
+    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.defaultValue);
+    const source = fromFlag !== undefined ? `--${flag}` : s.env;
+    if (raw === undefined) {
+      config[s.key] = undefined;
+      continue;
+    }
+    try {
+      config[s.key] = (s.parse as Parser<unknown>)(raw, s.env);
+    } catch (error) {
+      if (!(error instanceof InvalidValue)) throw error;
+      problems.push(`${source} must be ${error.message}; got ${JSON.stringify(raw)}`);
+    }
+  }
+
+  const checked = config as Config;
+  if (problems.length === 0 && checked.maxTextsPerRequest > checked.maxQueue) {
+    problems.push(
+      `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
+        'or a full-size request could never be queued',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return checked;
+}

@@ -1,0 +1,20 @@
+import type { Device, EngineKind } from '../config.js';
+import type { EncodedText } from '../model/tokenizer.js';
+
+/**
+ * Runs a model on a batch of already tokenized texts. It knows nothing of queues or HTTP: the batcher decides what
+ * goes into a batch, the classifier turns logits into labels.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly device: Device;
+  /** The runtime and what it runs on, e.g. "onnxruntime-node 1.30.0 cpu". */
+  readonly backend: string;
+  readonly numLabels: number;
+  /**
+   * Logits row-major, batch.length × numLabels. Texts of different lengths are padded inside the engine with
+   * attention_mask 0, so a text's logits do not depend on what else is in its batch.
+   */
+  run(batch: readonly EncodedText[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+import { Batcher, type BatcherObserver } from '../batching/batcher.js';
+import type { BatchLimits } from '../batching/batch-policy.js';
+import type { Engine } from '../engine/engine.js';
+import type { Model } from '../model/model.js';
+import type { EncodedText } from '../model/tokenizer.js';
+import { predictionsOf, type Prediction } from './postprocess.js';
+
+export interface BatchingSettings extends BatchLimits {
+  maxWaitMs: number;
+  maxQueue: number;
+}
+
+export interface ClassifyOptions {
+  /** Cut over-long texts to the model's maximum length (true) or refuse them with TextTooLongError (false). */
+  truncate: boolean;
+  /** Labels per text, best first. */
+  topK: number;
+  /** performance.now() instant after which the texts are dropped (DeadlineExceededError). */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Texts in, labels out: tokenizes, queues the texts in the batcher, runs the engine on each batch and scores the
+ * logits. Nothing here knows HTTP, so the server and a batch job use it alike.
+ */
+export class Classifier {
+  readonly batcher: Batcher<EncodedText, Float32Array>;
+
+  constructor(
+    readonly model: Model,
+    readonly engine: Engine,
+    readonly batching: BatchingSettings,
+    observer?: BatcherObserver,
+  ) {
+    this.batcher = new Batcher<EncodedText, Float32Array>({
+      ...batching,
+      observer,
+      lengthOf: (text) => text.ids.length,
+      runBatch: async (texts) => {
+        const logits = await engine.run(texts);
+        const width = engine.numLabels;
+        return texts.map((_, row) => logits.subarray(row * width, (row + 1) * width));
+      },
+    });
+  }
+
+  /** Tokenization happens here, before queueing, so every queued text knows its length. */
+  async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
+    const encoded = texts.map((text, index) => this.model.tokenizer.encode(text, index, options.truncate));
+    const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal });
+    return logits.map((row) => predictionsOf(row, this.model, options.topK));
+  }
+
+  /** Answers everything accepted so far, then refuses new work and releases the engine. */
+  async close(): Promise<void> {
+    await this.batcher.drain();
+    this.batcher.close();
+    await this.engine.dispose();
+  }
+}

@@ -1,0 +1,123 @@
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Dtype } from '../config.js';
+
+/** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */
+export interface ModelDir {
+  dir: string;
+  name: string;
+  modelType: string;
+  /** Index = class id, from config.json's id2label. */
+  labels: string[];
+  /** Longest input (special tokens included) the model accepts. */
+  maxLength: number;
+  /** As Hugging Face's pipeline: a sigmoid per label for multi-label or single-logit models, else a softmax. */
+  scoring: 'softmax' | 'sigmoid';
+  onnxPath: string;
+}
+
+export class ModelDirError extends Error {
+  constructor(dir: string, problem: string) {
+    super(`MODEL_DIR ${dir}: ${problem}`);
+    this.name = 'ModelDirError';
+  }
+}
+
+const onnxFileOf: Record<Dtype, string> = {
+  fp32: 'onnx/model.onnx',
+  q8: 'onnx/model_quantized.onnx',
+  int8: 'onnx/model_quantized.onnx',
+};
+
+// RoBERTa-style models number positions from padding_idx + 1, so two of their position embeddings are unusable.
+const positionOffsetModelTypes = new Set(['roberta', 'xlm-roberta', 'camembert', 'longformer', 'mpnet']);
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readJson(dir: string, file: string): Record<string, unknown> {
+  const path = join(dir, file);
+  if (!isFile(path)) throw new ModelDirError(dir, `${file} is missing`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ModelDirError(dir, `${file} is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ModelDirError(dir, `${file} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function labelsOf(dir: string, config: Record<string, unknown>): string[] {
+  const id2label = config.id2label;
+  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) {
+    throw new ModelDirError(dir, 'config.json has no id2label object (is this a sequence-classification model?)');
+  }
+  const entries = Object.entries(id2label as Record<string, unknown>);
+  const labels: string[] = [];
+  for (let id = 0; id < entries.length; id++) {
+    const label = (id2label as Record<string, unknown>)[String(id)];
+    if (typeof label !== 'string' || label === '') {
+      throw new ModelDirError(dir, `config.json id2label must map ids 0..${entries.length - 1} to names; id ${id} has none`);
+    }
+    labels.push(label);
+  }
+  if (labels.length === 0) throw new ModelDirError(dir, 'config.json id2label is empty');
+  return labels;
+}
+
+function maxLengthOf(dir: string, config: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): number {
+  const modelType = String(config.model_type ?? '');
+  const positions = config.max_position_embeddings;
+  const fromPositions =
+    typeof positions === 'number' && positions > 0
+      ? positions - (positionOffsetModelTypes.has(modelType) ? 2 : 0)
+      : undefined;
+  const declared = tokenizerConfig.model_max_length;
+  // Tokenizers without a limit declare a huge sentinel (1e30); only a plausible number counts.
+  const fromTokenizer = typeof declared === 'number' && declared > 0 && declared < 1_000_000 ? declared : undefined;
+  const candidates = [fromPositions, fromTokenizer].filter((n): n is number => n !== undefined);
+  if (candidates.length === 0) {
+    throw new ModelDirError(
+      dir,
+      'neither config.json max_position_embeddings nor tokenizer_config.json model_max_length gives a maximum length',
+    );
+  }
+  return Math.min(...candidates);
+}
+
+export function readModelDir(dir: string, dtype: Dtype): ModelDir {
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new ModelDirError(dir, 'directory does not exist');
+  }
+  if (!isDir) throw new ModelDirError(dir, 'is not a directory');
+
+  const config = readJson(dir, 'config.json');
+  const tokenizerConfig = readJson(dir, 'tokenizer_config.json');
+  if (!isFile(join(dir, 'tokenizer.json'))) throw new ModelDirError(dir, 'tokenizer.json is missing');
+
+  const onnxFile = onnxFileOf[dtype];
+  const onnxPath = join(dir, onnxFile);
+  if (!isFile(onnxPath)) throw new ModelDirError(dir, `${onnxFile} is missing (selected by DTYPE=${dtype})`);
+
+  const labels = labelsOf(dir, config);
+  return {
+    dir,
+    name: basename(dir),
+    modelType: String(config.model_type ?? 'unknown'),
+    labels,
+    maxLength: maxLengthOf(dir, config, tokenizerConfig),
+    scoring: config.problem_type === 'multi_label_classification' || labels.length === 1 ? 'sigmoid' : 'softmax',
+    onnxPath,
+  };
+}

@@ -1,0 +1,14 @@
+import type { Dtype } from '../config.js';
+import { readModelDir, type ModelDir } from './model-dir.js';
+import { TextTokenizer } from './tokenizer.js';
+
+/** A model directory loaded once at start-up: what engines, the classifier and /info need. */
+export interface Model extends ModelDir {
+  tokenizer: TextTokenizer;
+}
+
+export async function loadModel(dir: string, dtype: Dtype): Promise<Model> {
+  const files = readModelDir(dir, dtype);
+  const tokenizer = await TextTokenizer.load(dir, files.maxLength);
+  return { ...files, tokenizer };
+}

@@ -1,0 +1,55 @@
+import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { TextTooLongError } from '../rejections.js';
+
+/** One text as the model sees it; special tokens included, no padding. */
+export interface EncodedText {
+  ids: readonly number[];
+  /** Segment ids where the tokenizer defines them (BERT); engines feed zeros otherwise. */
+  typeIds: readonly number[] | undefined;
+}
+
+/** Text -> token ids for one model directory, always offline, with Hugging Face's truncation semantics. */
+export class TextTokenizer {
+  private constructor(
+    private readonly tokenizer: PreTrainedTokenizer,
+    readonly maxLength: number,
+    readonly padTokenId: number,
+    /** Special tokens the post-processor puts before and after a single sequence ([CLS] … [SEP]: 1 and 1). */
+    private readonly specialPrefix: number,
+    private readonly specialSuffix: number,
+  ) {}
+
+  static async load(dir: string, maxLength: number): Promise<TextTokenizer> {
+    // The service never downloads anything: a model directory is complete or start-up fails.
+    env.allowRemoteModels = false;
+    const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    const marker = '\u0000text\u0000';
+    const template = tokenizer._tokenizer.post_processor?.([marker], null, true).tokens ?? [marker];
+    const prefix = template.indexOf(marker);
+    const suffix = template.length - prefix - 1;
+    if (prefix < 0 || prefix + suffix >= maxLength) {
+      throw new Error(`tokenizer in ${dir}: cannot place ${template.length - 1} special tokens within ${maxLength}`);
+    }
+    // Models without a pad token (some RoBERTa ports) still pad with something; attention_mask 0 hides it.
+    const padTokenId = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : 0;
+    return new TextTokenizer(tokenizer, maxLength, padTokenId, prefix, suffix);
+  }
+
+  /**
+   * Over-long texts are cut as Hugging Face's truncation=True does: the text's own tokens are shortened and the
+   * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off).
+   */
+  encode(text: string, textIndex: number, truncate: boolean): EncodedText {
+    const encoding = this.tokenizer._tokenizer.encode(text, { return_token_type_ids: true });
+    const ids = encoding.ids;
+    const typeIds = encoding.token_type_ids;
+    if (ids.length <= this.maxLength) return { ids, typeIds };
+    if (!truncate) throw new TextTooLongError(textIndex, ids.length, this.maxLength);
+    const keep = this.maxLength - this.specialPrefix - this.specialSuffix;
+    const cut = <T>(values: readonly T[]): T[] => [
+      ...values.slice(0, this.specialPrefix + keep),
+      ...values.slice(values.length - this.specialSuffix),
+    ];
+    return { ids: cut(ids), typeIds: typeIds === undefined ? undefined : cut(typeIds) };
+  }
+}

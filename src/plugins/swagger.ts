@@ -1,0 +1,19 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { packageVersion } from '../package-root.js';
+
+/** OpenAPI generated from the route schemas: UI at /docs, the document at /docs/json. */
+export default fp(async function swaggerPlugin(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Sentiment inference service',
+        description: 'Sentiment analysis over HTTP, micro-batched on ONNX Runtime; results in the Hugging Face pipeline shape.',
+        version: packageVersion,
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+});

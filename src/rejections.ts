@@ -1,0 +1,57 @@
+/**
+ * Requests the service refuses or abandons for a known reason. Each reason is a label value of
+ * sentiment_rejections_total; the HTTP layer maps each to a status code.
+ */
+export type RejectionReason = 'queue_full' | 'deadline' | 'client_gone' | 'draining' | 'too_long' | 'too_many_texts';
+
+export class RejectionError extends Error {
+  constructor(
+    readonly reason: RejectionReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RejectionError';
+  }
+}
+
+export class QueueFullError extends RejectionError {
+  constructor(waiting: number, requested: number, capacity: number) {
+    super(
+      'queue_full',
+      `server is at capacity: ${waiting} texts waiting, ${requested} more requested, the queue holds ${capacity}; retry later`,
+    );
+  }
+}
+
+export class DeadlineExceededError extends RejectionError {
+  constructor() {
+    super('deadline', 'the request deadline passed before its texts were processed');
+  }
+}
+
+export class ClientGoneError extends RejectionError {
+  constructor() {
+    super('client_gone', 'client disconnected before the answer was ready');
+  }
+}
+
+export class DrainingError extends RejectionError {
+  constructor() {
+    super('draining', 'server is shutting down; retry on another instance');
+  }
+}
+
+export class TooManyTextsError extends RejectionError {
+  constructor(count: number, limit: number) {
+    super('too_many_texts', `request has ${count} texts; at most ${limit} are allowed per request`);
+  }
+}
+
+export class TextTooLongError extends RejectionError {
+  constructor(textIndex: number, tokenCount: number, maxLength: number) {
+    super(
+      'too_long',
+      `text ${textIndex} has ${tokenCount} tokens, more than the model's maximum of ${maxLength}; send truncate: true to cut it`,
+    );
+  }
+}

@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+
+const OptionalCount = Type.Union([Type.Integer(), Type.Null()], { description: 'null: the runtime default' });
+
+export const InfoResponse = Type.Object({
+  version: Type.String(),
+  model: Type.Object({
+    name: Type.String(),
+    type: Type.String(),
+    labels: Type.Array(Type.String()),
+    max_length: Type.Integer(),
+    file: Type.String(),
+    dtype: Type.String(),
+  }),
+  engine: Type.Object({
+    kind: Type.String(),
+    device: Type.String(),
+    backend: Type.String(),
+    intra_op_threads: OptionalCount,
+    inter_op_threads: OptionalCount,
+  }),
+  batching: Type.Object({
+    max_batch_size: Type.Integer(),
+    max_batch_tokens: Type.Integer(),
+    max_padding_ratio: Type.Number(),
+    max_wait_ms: Type.Integer(),
+    max_queue: Type.Integer(),
+  }),
+  limits: Type.Object({
+    max_texts_per_request: Type.Integer(),
+    body_limit_bytes: Type.Integer(),
+    request_timeout_ms: Type.Integer(),
+  }),
+});

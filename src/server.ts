@@ -1,0 +1,45 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+// Only start and stop live here. The process handles SIGTERM/SIGINT itself, so it shuts down cleanly as PID 1 in
+// a container with no npm or shell in between.
+
+function exitWith(code: number, message: string): never {
+  process.stderr.write(`sentiment-inference: ${message}\n`);
+  process.exit(code);
+}
+
+let config: Config;
+try {
+  config = loadConfig(process.argv.slice(2), process.env);
+} catch (error) {
+  if (error instanceof ConfigError) exitWith(2, error.message);
+  throw error;
+}
+
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp({ config });
+} catch (error) {
+  exitWith(1, `cannot start: ${(error as Error).message}`);
+}
+
+closeWithGrace(
+  {
+    delay: config.shutdownTimeoutMs,
+    logger: { error: (message: unknown) => app.log.error(message) },
+  },
+  async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error');
+    else app.log.info({ signal }, 'shutting down: draining accepted requests');
+    await app.close();
+    app.log.info('shut down cleanly');
+  },
+);
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  exitWith(1, `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+}
