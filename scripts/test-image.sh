@@ -26,7 +26,15 @@ fi
 CLI=$CONTAINER_CLI
 # build and run go through CLI as given; the rest (inspect, logs, kill, wait, rm) through ADMIN. A wrapper
 # that only offers build/run plus a `podman` pass-through (../shared/tools/container) gets that.
-if [ "$(basename "$CLI")" = container ] && "$CLI" podman --version >/dev/null 2>&1; then ADMIN="$CLI podman"; else ADMIN=$CLI; fi
+ADMIN=$CLI
+if [ "$(basename "$CLI")" = container ]; then
+  # The Podman wrapper needs its one-time setup (packages, local base images); do it if missing.
+  if ! "$CLI" podman image exists docker.io/library/node:20-bookworm-slim 2>/dev/null; then
+    echo "[test-image] running '$CLI setup' (first use on this machine)"
+    "$CLI" setup
+  fi
+  ADMIN="$CLI podman"
+fi
 IMAGE=${IMAGE:-sentiment-inference:test}
 PORT=${TEST_PORT:-5055}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-300}
