@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createEngine } from './engine/create-engine.js';
@@ -8,12 +6,14 @@ import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
 import { loadModel, type Model } from './model/model.js';
 import errorHandler from './plugins/error-handler.js';
-import requestLogging from './plugins/request-logging.js';
+import httpMetrics from './plugins/http-metrics.js';
+import requestId, { requestIdOf } from './plugins/request-id.js';
 import swagger from './plugins/swagger.js';
 import analyzeRoute from './routes/analyze.js';
 import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
+import { RequestLog } from './request-log.js';
 
 export interface AppOptions {
   config: Config;
@@ -21,12 +21,6 @@ export interface AppOptions {
   model?: Model;
   /** An engine already created for that model; created from config otherwise. The app disposes of it on close. */
   engine?: Engine;
-}
-
-/** A caller's x-request-id is kept when it is a plausible id, so it cannot bloat or garble log lines. */
-function requestIdOf(request: IncomingMessage): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
 }
 
 /**
@@ -48,7 +42,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: requestIdOf,
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     // Shutdown is handled below: only /analyze refuses new work, probes and /metrics keep answering.
     return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
@@ -63,13 +57,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Stop waiting for fuller batches; awaiting the drain happens in onClose, after the listener has closed.
     void classifier.batcher.drain();
   });
+  // Answers sent while draining close their connection: a keep-alive client would otherwise hold the server open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     await classifier.close();
   });
 
   await app.register(swagger);
   await app.register(errorHandler, { metrics });
-  await app.register(requestLogging, { metrics });
+  await app.register(requestId);
+  await app.register(httpMetrics, { metrics });
   await app.register(analyzeRoute, {
     classifier,
     maxTextsPerRequest: config.maxTextsPerRequest,

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, flagOf, loadConfig, settings } from '../src/config.js';
+import { packageRoot } from '../src/package-root.js';
+
+function problemsOf(argv: string[], env: Record<string, string>): string[] {
+  try {
+    loadConfig(argv, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return [...error.problems];
+  }
+  assert.fail('the config was accepted');
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults, with MODEL_DIR relative to the package, not the working directory', () => {
+    const config = loadConfig([], {});
+    assert.deepEqual(config, {
+      port: 5000,
+      host: '0.0.0.0',
+      modelDir: resolve(packageRoot, 'models/sst2-tiny-bert'),
+      engine: 'onnx',
+      device: 'cpu',
+      dtype: 'fp32',
+      intraOpThreads: undefined,
+      interOpThreads: undefined,
+      maxBatchSize: 32,
+      maxBatchTokens: 8192,
+      maxPaddingRatio: 0.5,
+      maxWaitMs: 0,
+      maxQueue: 1024,
+      maxTextsPerRequest: 64,
+      bodyLimitBytes: 1048576,
+      requestTimeoutMs: 30000,
+      shutdownTimeoutMs: 10000,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads environment variables', () => {
+    const config = loadConfig([], { PORT: '8080', MAX_BATCH_SIZE: '8', DEVICE: 'CUDA', INTRA_OP_THREADS: '2', MAX_PADDING_RATIO: '1' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.maxBatchSize, 8);
+    assert.equal(config.device, 'cuda');
+    assert.equal(config.intraOpThreads, 2);
+    assert.equal(config.maxPaddingRatio, 1);
+  });
+
+  it('takes CLI flags named after the variables, in both spellings, over the environment', () => {
+    const config = loadConfig(['--port', '5001', '--max-batch-size=4', '--model-dir', 'some/dir'], { PORT: '9000' });
+    assert.equal(config.port, 5001);
+    assert.equal(config.maxBatchSize, 4);
+    assert.equal(config.modelDir, resolve('some/dir'));
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(loadConfig([], { PORT: '' }).port, 5000);
+  });
+
+  it('names the variable, the allowed values and the bad value', () => {
+    const problems = problemsOf([], { MAX_BATCH_SIZE: 'lots', DEVICE: 'tpu', LOG_LEVEL: 'loud', PORT: '70000' });
+    assert.equal(problems.length, 4);
+    assert.match(problems.join('\n'), /MAX_BATCH_SIZE must be an integer from 1 to 4096; got "lots"/);
+    assert.match(problems.join('\n'), /DEVICE must be one of: cpu, cuda; got "tpu"/);
+    assert.match(problems.join('\n'), /LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent; got "loud"/);
+    assert.match(problems.join('\n'), /PORT must be an integer from 0 to 65535; got "70000"/);
+  });
+
+  it('names the flag when the bad value came from one', () => {
+    assert.match(problemsOf(['--max-queue', '0'], {}).join(), /--max-queue must be an integer from 1/);
+  });
+
+  it('refuses fractions, signs and junk where integers are expected', () => {
+    for (const raw of ['1.5', '-1', '1e3', '0x10', '12abc']) {
+      assert.equal(problemsOf([], { MAX_QUEUE: raw }).length, 1, raw);
+    }
+  });
+
+  it('refuses an engine, a dtype or a padding ratio outside the allowed values', () => {
+    assert.match(problemsOf([], { ENGINE: 'tfjs' }).join(), /ENGINE must be one of: onnx/);
+    assert.match(problemsOf([], { DTYPE: 'fp8' }).join(), /DTYPE must be one of: fp32, q8, int8/);
+    assert.match(problemsOf([], { MAX_PADDING_RATIO: '1.5' }).join(), /MAX_PADDING_RATIO must be a number from 0 to 1/);
+  });
+
+  it('refuses unknown flags, listing the known ones', () => {
+    assert.match(problemsOf(['--prot', '5000'], {}).join(), /--prot.*--port/s);
+  });
+
+  it('refuses MAX_TEXTS_PER_REQUEST above MAX_QUEUE, since such a request could never be queued', () => {
+    assert.match(problemsOf([], { MAX_QUEUE: '10', MAX_TEXTS_PER_REQUEST: '11' }).join(), /MAX_TEXTS_PER_REQUEST \(11\) must not exceed MAX_QUEUE \(10\)/);
+  });
+
+  it('derives each flag from its variable name', () => {
+    assert.equal(flagOf('MAX_BATCH_TOKENS'), 'max-batch-tokens');
+    assert.equal(new Set(settings.map((s) => flagOf(s.env))).size, settings.length);
+  });
+});

@@ -1,0 +1,12 @@
+import { createEngine } from '../../src/engine/create-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { loadModel, type Model } from '../../src/model/model.js';
+import { testConfig } from './config.js';
+
+/** The embedded model (MODEL_DIR's default) and a fresh ONNX engine for it, as the server would load them. */
+export async function loadRealModel(): Promise<{ model: Model; engine: Engine }> {
+  const config = testConfig();
+  const model = await loadModel(config.modelDir, config.dtype);
+  const engine = await createEngine(model, config);
+  return { model, engine };
+}
