@@ -1,0 +1,105 @@
+/**
+ * Scores a model directory on labelled TSV files through the server's own path (model dir loader, tokenizer,
+ * engine, batcher, postprocessing), measures single-sentence latency in-process, and optionally checks that the
+ * engine's logits match reference logits (PyTorch's, written by training/export_model.py).
+ *
+ *   npm run eval -- [--model-dir DIR] [--data FILE.tsv ...] [--parity dev_logits.json] [--json OUT.json]
+ *
+ * TSV: a header line, then `label<TAB>text` (label 0 = NEGATIVE, 1 = POSITIVE, as in SST-2/GLUE).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { createEngine } from '../src/engine/create-engine.js';
+import { Classifier } from '../src/inference/classifier.js';
+import { loadModel } from '../src/model/model.js';
+import { packageRoot } from '../src/package-root.js';
+
+const PARITY_TOLERANCE = 1e-4;
+const LATENCY_SENTENCE = 'I love using this product!';
+
+interface LabelledText {
+  label: string;
+  text: string;
+}
+
+function readTsv(file: string, labels: readonly string[]): LabelledText[] {
+  const lines = readFileSync(file, 'utf8').split('\n').slice(1).filter((line) => line.trim() !== '');
+  return lines.map((line, index) => {
+    const tab = line.indexOf('\t');
+    const id = Number(line.slice(0, tab));
+    const label = labels[id];
+    if (tab < 0 || label === undefined) throw new Error(`${file}:${index + 2}: expected "label<TAB>text" with a known label id`);
+    return { label, text: line.slice(tab + 1) };
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+const { values } = parseArgs({
+  options: {
+    'model-dir': { type: 'string' },
+    data: { type: 'string', multiple: true },
+    parity: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+const config = loadConfig([], process.env);
+const modelDir = path.resolve(values['model-dir'] ?? config.modelDir);
+const defaultData = [path.join(packageRoot, '../shared/data/sst2/dev.tsv'), path.join(packageRoot, 'test/fixtures/domain-probes.tsv')];
+const dataFiles = values.data ?? defaultData.filter((file) => existsSync(file));
+
+const model = await loadModel(modelDir, config.dtype);
+const engine = await createEngine(model, config);
+const classifier = new Classifier(model, engine, config);
+const report: Record<string, unknown> = { modelDir, engine: engine.backend, datasets: {} };
+console.log(`model ${modelDir}\nengine ${engine.backend}`);
+
+const far = () => performance.now() + 3_600_000;
+for (const file of dataFiles) {
+  const rows = readTsv(file, model.labels);
+  const predictions = await classifier.classify(rows.map((row) => row.text), { truncate: true, topK: 1, deadline: far() });
+  const correct = rows.filter((row, i) => predictions[i]?.[0]?.label === row.label).length;
+  const accuracy = correct / rows.length;
+  (report.datasets as Record<string, unknown>)[path.basename(file)] = { examples: rows.length, correct, accuracy };
+  console.log(`${path.basename(file)}: accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${rows.length})`);
+}
+
+const latencies: number[] = [];
+for (let i = 0; i < 300; i++) {
+  const start = performance.now();
+  await classifier.classify([LATENCY_SENTENCE], { truncate: true, topK: 1, deadline: far() });
+  if (i >= 50) latencies.push(performance.now() - start);
+}
+latencies.sort((a, b) => a - b);
+report.latencyMs = { sentence: LATENCY_SENTENCE, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+console.log(`one short sentence in-process (tokenize + batcher + engine + scoring): ` +
+  `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`);
+
+let parityFailed = false;
+if (values.parity) {
+  const reference = JSON.parse(readFileSync(values.parity, 'utf8')) as { texts: string[]; logits: number[][] };
+  let maxAbsDiff = 0;
+  for (let start = 0; start < reference.texts.length; start += 32) {
+    const texts = reference.texts.slice(start, start + 32);
+    const logits = await engine.run(texts.map((text, i) => model.tokenizer.encode(text, start + i, true)));
+    texts.forEach((_, row) => {
+      reference.logits[start + row]?.forEach((expected, label) => {
+        const actual = logits[row * engine.numLabels + label] as number;
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(actual - expected));
+      });
+    });
+  }
+  parityFailed = !(maxAbsDiff < PARITY_TOLERANCE);
+  report.parity = { reference: values.parity, texts: reference.texts.length, maxAbsDiff, tolerance: PARITY_TOLERANCE };
+  console.log(`parity with reference logits (${reference.texts.length} texts, padded batches of 32): ` +
+    `max abs diff ${maxAbsDiff.toExponential(2)} (${parityFailed ? 'FAIL' : 'ok'}, tolerance ${PARITY_TOLERANCE})`);
+}
+
+if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
+await classifier.close();
+process.exit(parityFailed ? 1 : 0);
