@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { HttpDrain } from './drain.js';
 import { createEngine } from './engine/create-engine.js';
 import type { Engine } from './engine/engine.js';
 import { Classifier } from './inference/classifier.js';
@@ -43,8 +45,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: requestIdOf,
     logController: new RequestLog(),
-    // Shutdown is handled below: only /analyze refuses new work, probes and /metrics keep answering.
+    // Draining (below) decides which requests are refused: only new /analyze work, while probes and /metrics keep
+    // answering. Fastify's own 503 would also hide readiness and metrics during the drain.
     return503OnClosing: false,
+    // 'idle' (Fastify's default, spelled out because shutdown depends on it): when the listener closes, only
+    // connections with no request in progress are closed; `true` would cut answers still being written.
+    forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
   // Only JSON bodies: text/plain would otherwise be parsed and then fail validation as a 400, not a 415.
@@ -52,16 +58,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   let draining = false;
   const isDraining = (): boolean => draining;
+  const drain = new HttpDrain(app);
+  // The drain happens in preClose because Fastify awaits it before it closes the listener. Closing the listener first
+  // (what close() alone does) resets every connection still in the kernel's accept queue: on a server whose event
+  // loop a batch is holding, most of those opened in the last moments. With the listener open, their requests are
+  // read and refused with a 503 that a client can retry elsewhere. The accepted work comes first, with no deadline
+  // but SHUTDOWN_TIMEOUT_MS's; the settling after it (see HttpDrain) gets until half of that, leaving the rest to close.
   app.addHook('preClose', async () => {
+    const settleUntil = performance.now() + config.shutdownTimeoutMs / 2;
     draining = true;
-    // Stop waiting for fuller batches; awaiting the drain happens in onClose, after the listener has closed.
+    // Stop waiting for fuller batches. Submissions are still taken: a request accepted before the signal may
+    // finish receiving its body during the drain.
     void classifier.batcher.drain();
+    await drain.wait(settleUntil);
   });
-  // Answers sent while draining close their connection: a keep-alive client would otherwise hold the server open.
+  // Answers sent while draining close their keep-alive connection. Fastify does so itself only for requests routed
+  // after close() began; a connection left open after an earlier request's answer would be closed at the very end,
+  // racing with its client reusing it.
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
   app.addHook('onClose', async () => {
+    // Every accepted request has been answered by now, so this only refuses stragglers and releases the engine.
     await classifier.close();
   });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
-import { startApp } from './support/running-app.js';
+import { analyzeRequest, openConnection, requestOnNewConnection, transcript } from './support/raw-http.js';
+import { metricValue, startApp } from './support/running-app.js';
 import { waitUntil } from './support/wait-until.js';
 
 function refusesConnections(port: number): Promise<boolean> {
@@ -15,46 +16,50 @@ function refusesConnections(port: number): Promise<boolean> {
   });
 }
 
-/** Everything the server wrote on a raw connection, until it closed it. */
-function transcript(socket: Socket): Promise<string> {
-  let text = '';
-  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return new Promise((resolve) => socket.on('close', () => resolve(text)));
-}
-
 describe('closing the app (what SIGTERM triggers)', () => {
-  it('stops accepting connections and answers every request it had accepted, closing their connections', async () => {
+  it('keeps listening while it drains: refuses new work with 503, answers what it had accepted, then stops listening', async (t) => {
     const { app, url, engine } = await startApp();
+    t.after(() => engine.release());
     const port = Number(new URL(url).port);
-    const analyze = (text: string): string => {
-      const body = JSON.stringify({ text });
-      return `POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const send = async (text: string) => {
+      const socket = await openConnection(port);
+      const { head, body } = analyzeRequest(text);
+      const record = transcript(socket);
+      socket.write(head + body);
+      return record;
     };
     engine.close();
-    const computing = connect(port, '127.0.0.1');
-    const queued = connect(port, '127.0.0.1');
-    const computingTranscript = transcript(computing);
-    const queuedTranscript = transcript(queued);
-    computing.write(analyze('I love using this product!'));
+    const computing = await send('I love using this product!');
     await waitUntil(() => engine.waitingBatches === 1);
-    queued.write(analyze('This is the worst purchase I have ever made.'));
-    await waitUntil(async () => (await queueDepth()) === 1);
+    const queued = await send('This is the worst purchase I have ever made.');
+    await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 1);
 
-    const closed = app.close();
-    await waitUntil(() => refusesConnections(port));
+    let closeFinished = false;
+    const closed = app.close().then(() => (closeFinished = true));
+    // The engine is held, so the drain cannot end: everything below happens while it is in progress.
+    await waitUntil(async () => (await requestOnNewConnection(`${url}/readyz`, 'GET')).status === 503);
+    const refused = await requestOnNewConnection(`${url}/analyze`, 'POST', { text: 'one more' });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(refused.headers.connection, 'close');
+    assert.equal((await requestOnNewConnection(`${url}/healthz`, 'GET')).status, 200);
+    assert.equal(closeFinished, false);
+    assert.equal(await refusesConnections(port), false, 'the listener stays open while draining');
+
     engine.release();
     await closed;
+    // Both keep-alive connections were closed by the server after their answer.
+    assert.match(await computing.closed, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"POSITIVE","score":[\d.e-]+\}\]$/i);
+    assert.match(await queued.closed, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
+    assert.equal(await refusesConnections(port), true, 'no new connections once drained');
+  });
 
-    // Both keep-alive connections were closed by the server after their answer, which is what lets close() finish.
-    const first = await computingTranscript;
-    const second = await queuedTranscript;
-    assert.match(first, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"POSITIVE","score":[\d.e-]+\}\]$/i);
-    assert.match(second, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
-
-    async function queueDepth(): Promise<number> {
-      const response = await app.inject({ method: 'GET', url: '/metrics' });
-      const line = response.body.split('\n').find((candidate) => candidate.startsWith('sentiment_queue_depth '));
-      return Number(line?.split(' ')[1]);
-    }
+  it('closes a connection that never sends a request once half of SHUTDOWN_TIMEOUT_MS has passed, instead of waiting on it', async () => {
+    const { app, url } = await startApp({ SHUTDOWN_TIMEOUT_MS: '400' });
+    const silent = await openConnection(Number(new URL(url).port));
+    const record = transcript(silent);
+    await app.close();
+    // Closed by the server with nothing written, and not reset: it had not sent anything.
+    assert.equal(await record.closed, '');
   });
 });

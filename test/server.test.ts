@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../src/engine/execution-providers.js';
 import { testConfig } from './support/config.js';
 import { metricValue } from './support/running-app.js';
+import { analyzeRequest, openConnection, requestOnNewConnection, transcript } from './support/raw-http.js';
 import { runUntilExit, startServer } from './support/spawned-server.js';
 import { waitUntil } from './support/wait-until.js';
 import type { Prediction } from '../src/inference/postprocess.js';
@@ -70,6 +71,99 @@ describe('the server process (node dist/src/server.js)', () => {
     assert.equal(exit.code, 0, exit.stderr);
     assert.match(exit.stdout, /"signal":"SIGTERM".*shutting down/);
     assert.match(exit.stdout, /shut down cleanly/);
+    await assert.rejects(fetch(`${server.url}/healthz`), 'no new connections after shutdown');
+  });
+
+  it('on SIGTERM keeps listening until drained: no connection is reset, new requests get 503, accepted ones 200, exit 0', { timeout: 120_000 }, async (t) => {
+    // MAX_WAIT_MS holds the burst in the queue until the signal; generous timeouts keep a loaded machine from
+    // turning a slow drain into 504s or exit 1.
+    const server = await startServer({
+      HOST: '127.0.0.1',
+      MAX_WAIT_MS: '60000',
+      MAX_BATCH_SIZE: '64',
+      SHUTDOWN_TIMEOUT_MS: '90000',
+      REQUEST_TIMEOUT_MS: '90000',
+    });
+    // A failing assertion must not leave the server (held open by the test's own connections) behind.
+    t.after(() => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    });
+    const port = Number(new URL(server.url).port);
+    const positive = 'I love using this product!';
+    const negative = 'This is the worst purchase I have ever made.';
+
+    // Two keep-alive connections that served a request before the signal: one stays idle, one is reused during the drain.
+    const keepAlive = async () => {
+      const socket = await openConnection(port);
+      const record = transcript(socket);
+      socket.write('GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n');
+      await record.until(/\{"status":"ok"\}$/);
+      return { socket, record };
+    };
+    const idle = await keepAlive();
+    const reused = await keepAlive();
+
+    // The gate: a request whose headers the server has routed (it answered 100 Continue) but whose body the test
+    // holds back. It was accepted before the signal, so the drain, and with it the listener, lasts until it is answered.
+    const held = await openConnection(port);
+    const heldRecord = transcript(held);
+    const heldRequest = analyzeRequest(negative, 'Expect: 100-continue\r\n');
+    held.write(heldRequest.head);
+    await heldRecord.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+
+    const texts = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? positive : negative));
+    const burst = texts.map((text) => requestOnNewConnection(`${server.url}/analyze`, 'POST', { text }));
+    await waitUntil(async () => (await metricValue(server.url, 'sentiment_queue_depth')) === texts.length);
+    server.child.kill('SIGTERM');
+
+    for (const [i, pending] of burst.entries()) {
+      const answer = await pending;
+      assert.equal(answer.status, 200, answer.body);
+      assert.equal(answer.headers.connection, 'close');
+      const [prediction] = JSON.parse(answer.body) as Prediction[];
+      assert.equal(prediction?.label, texts[i] === positive ? 'POSITIVE' : 'NEGATIVE');
+    }
+
+    // Draining: readiness says so, and every request on a new connection is refused at once, cleanly.
+    await waitUntil(async () => (await requestOnNewConnection(`${server.url}/readyz`, 'GET')).status === 503);
+    const refused = await Promise.all(
+      Array.from({ length: 16 }, () => requestOnNewConnection(`${server.url}/analyze`, 'POST', { text: positive })),
+    );
+    for (const answer of refused) {
+      assert.equal(answer.status, 503, answer.body);
+      assert.equal(answer.headers['retry-after'], '1');
+      assert.equal(answer.headers.connection, 'close');
+      assert.equal((JSON.parse(answer.body) as { statusCode: number }).statusCode, 503);
+    }
+    // So is a request on a connection opened before the signal, which the server then closes.
+    const { head, body } = analyzeRequest(positive);
+    reused.socket.write(head + body);
+    const onReused = (await reused.record.closed).split('{"status":"ok"}')[1] ?? '';
+    assert.match(onReused, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(onReused, /\r\nretry-after: 1\r\n/i);
+    assert.match(onReused, /\r\nconnection: close\r\n/i);
+    const drainingRejections = await requestOnNewConnection(`${server.url}/metrics`, 'GET');
+    assert.match(drainingRejections.body, /^sentiment_rejections_total\{reason="draining"\} 17$/m);
+    assert.equal(server.child.exitCode, null, 'still running while an accepted request is unanswered');
+
+    // A client that has connected but not yet sent its request when the last accepted one is answered.
+    const late = await openConnection(port);
+    const lateRecord = transcript(late);
+    held.write(heldRequest.body);
+    const heldAnswer = await heldRecord.closed;
+    assert.match(heldAnswer, /HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
+    // Everything accepted is answered, yet the server waits for that request (SHUTDOWN_TIMEOUT_MS / 2 at most)
+    // rather than reset it, and refuses it.
+    const lateRequest = analyzeRequest(positive);
+    late.write(lateRequest.head + lateRequest.body);
+    const lateAnswer = await lateRecord.closed;
+    assert.match(lateAnswer, /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*retry-after: 1\r\n/i);
+
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /shut down cleanly/);
+    // The idle keep-alive connection was closed by the server (no reset, nothing written on it).
+    assert.match(await idle.record.closed, /\{"status":"ok"\}$/);
     await assert.rejects(fetch(`${server.url}/healthz`), 'no new connections after shutdown');
   });
 

@@ -1,0 +1,62 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Long enough for the event loop to poll for I/O (accept connections, read requests) between two checks; short
+ * enough that a server with nothing left to answer closes at once.
+ */
+const settleRoundMs = 5;
+
+/**
+ * What a graceful shutdown must answer before it closes the listener: the requests in progress, and the
+ * connections accepted that have not sent their first request yet. Refusing requests is the routes' job.
+ */
+export class HttpDrain {
+  private readonly inProgress = new Set<Promise<void>>();
+  private readonly awaitingFirstRequest = new Set<Socket>();
+  private accepted = 0;
+
+  constructor(app: FastifyInstance) {
+    app.server.on('connection', (socket: Socket) => {
+      this.accepted += 1;
+      this.awaitingFirstRequest.add(socket);
+      socket.once('close', () => this.awaitingFirstRequest.delete(socket));
+    });
+    app.server.on('request', (request: IncomingMessage) => this.awaitingFirstRequest.delete(request.socket));
+    // Until the response is sent or the connection drops.
+    app.addHook('onRequest', (_request, reply, done) => {
+      const finished = new Promise<void>((resolve) => reply.raw.once('close', resolve));
+      this.inProgress.add(finished);
+      void finished.then(() => this.inProgress.delete(finished));
+      done();
+    });
+  }
+
+  /**
+   * Resolves once every request in progress now has been answered, and then the server has gone a round with
+   * nothing new: no connection accepted, none still to send its request, no request in progress. The settling
+   * stops at `settleUntil` (a performance.now() instant) all the same, after one round at least; connections that
+   * still have not sent a request are then closed.
+   *
+   * The settling is there because a batch runs on the event loop's thread (onnxruntime-node's run is synchronous):
+   * connections opened during the last batch wait in the kernel's accept queue until it ends, which is also when
+   * the last accepted request is answered. Closing the listener then would reset them; a round lets them in to be
+   * refused cleanly. A client that has connected but not yet written its request is waited for, as Go's Shutdown
+   * does, since closing its connection would reset the request it is about to send. The bound is for steady
+   * traffic with no load balancer to stop it (docker stop, compose), which never goes quiet: ending the drain with
+   * exit 1 would report a clean shutdown as a failed one. Node's closeIdleConnections() leaves connections that
+   * never sent a request open, and server.close() would wait for them, so they are closed here.
+   */
+  async wait(settleUntil: number): Promise<void> {
+    await Promise.all([...this.inProgress]);
+    do {
+      const acceptedBefore = this.accepted;
+      await sleep(settleRoundMs);
+      if (this.accepted === acceptedBefore && this.awaitingFirstRequest.size === 0 && this.inProgress.size === 0) return;
+    } while (performance.now() < settleUntil);
+    for (const socket of this.awaitingFirstRequest) socket.destroy();
+  }
+}
