@@ -4,6 +4,7 @@ Usage: /usr/bin/python3 train.py --tokenizer-dir DIR --run-dir work/runs/NAME --
 Writes RUN_DIR/best.pt (state dict + config + metrics) and RUN_DIR/log.jsonl.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -16,6 +17,8 @@ import torch
 from torch import nn
 
 from bert_model import BertConfig, BertForSequenceClassification
+from negation_augment import negation_examples
+from teacher_models import BiLSTMMaxPool, KimCNN
 from build_tokenizer import read_tsv
 from text_normalization import WordPiece, detokenize_sst
 
@@ -64,6 +67,8 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=float, default=0.06)
+    ap.add_argument("--arch", choices=["bert", "cnn", "bilstm"], default="bert",
+                    help="bert is the shipped student; cnn and bilstm are ensemble teachers only")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
@@ -75,9 +80,29 @@ def main():
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--natural-form-prob", type=float, default=0.5,
                     help="probability of training on the de-tokenized (natural) form of a phrase")
-    ap.add_argument("--teacher-logits", default=None, help=".npy of teacher logits for train (distillation)")
-    ap.add_argument("--distill-weight", type=float, default=0.0)
-    ap.add_argument("--distill-temperature", type=float, default=2.0)
+    ap.add_argument("--distill-set", default=None,
+                    help="file from make_distillation_set.py: train + augmented copies with teacher probabilities")
+    ap.add_argument("--distill-weight", type=float, default=0.7,
+                    help="weight of the teacher term on gold-labelled rows (augmented rows have only that term)")
+    ap.add_argument("--glove-std", type=float, default=0.1,
+                    help="GloVe rows are rescaled to this per-dimension standard deviation (raw GloVe is ~0.4), "
+                         "and position embeddings start at the same scale, so word identity does not drown "
+                         "position information at initialisation")
+    ap.add_argument("--eval-every", type=int, default=250, help="evaluate on dev every N optimizer steps")
+    ap.add_argument("--ema", type=float, default=0.999, help="evaluate and keep an exponential moving average "
+                    "of the weights (0 disables)")
+    ap.add_argument("--group-by-length", type=int, default=1,
+                    help="1: batches of similar length inside shuffled chunks (fast); 0: plain random batches")
+    ap.add_argument("--long-oversample", type=int, default=0,
+                    help="extra copies per epoch of phrases with >= --long-words words: dev/real sentences are long, "
+                         "most SST-2 train phrases are short")
+    ap.add_argument("--long-words", type=int, default=15)
+    ap.add_argument("--concat-fraction", type=float, default=0.0,
+                    help="per epoch, add this fraction of synthetic examples: two same-label phrases of >= 5 words "
+                         "joined into one sequence, so long inputs are seen often")
+    ap.add_argument("--negation-per-word", type=int, default=0,
+                    help="negated frames per polar adjective of train, label flipped (negation_augment.py)")
+    ap.add_argument("--negation-repeat", type=int, default=1, help="copies of the negation examples per epoch")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -90,27 +115,47 @@ def main():
     vocab = load_vocab(args.tokenizer_dir)
     pad_id, cls_id, sep_id = vocab["[PAD]"], vocab["[CLS]"], vocab["[SEP]"]
     wp = WordPiece(vocab)
-    train = list(read_tsv(args.train))
-    labels = torch.tensor([l for l, _ in train])
-    ptb_form = encode_all(wp, [t for _, t in train], cls_id, sep_id, args.max_length)
-    natural_form = encode_all(wp, [detokenize_sst(t) for _, t in train], cls_id, sep_id, args.max_length)
+    if args.distill_set:
+        distill = torch.load(args.distill_set)
+        ptb_form, natural_form = distill["ptb_ids"], distill["natural_ids"]
+        labels = torch.tensor(distill["gold"])
+        teacher_probs = distill["teacher_probs"]
+    else:
+        train = list(read_tsv(args.train))
+        if args.negation_per_word > 0:
+            train += negation_examples(train, args.negation_per_word, args.seed) * args.negation_repeat
+        labels = torch.tensor([l for l, _ in train])
+        ptb_form = encode_all(wp, [t for _, t in train], cls_id, sep_id, args.max_length)
+        natural_form = encode_all(wp, [detokenize_sst(t) for _, t in train], cls_id, sep_id, args.max_length)
+        teacher_probs = None
+    train_size = len(ptb_form)
+    words_of = [len(s) - 2 for s in ptb_form]  # word pieces, a close proxy for words here
+    long_rows = [i for i in range(train_size) if words_of[i] >= args.long_words]
+    concat_rows = [i for i in range(train_size) if words_of[i] >= 5 and int(labels[i]) >= 0]
     dev = list(read_tsv(args.dev))
     dev_labels = torch.tensor([l for l, _ in dev])
     dev_ptb = encode_all(wp, [t for _, t in dev], cls_id, sep_id, args.max_length)
     dev_natural = encode_all(wp, [detokenize_sst(t) for _, t in dev], cls_id, sep_id, args.max_length)
-    teacher = torch.tensor(np.load(args.teacher_logits)) if args.teacher_logits else None
 
     config = BertConfig(vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
                         num_attention_heads=args.heads, intermediate_size=args.intermediate,
                         max_position_embeddings=args.max_length, hidden_dropout_prob=args.dropout,
                         attention_probs_dropout_prob=args.dropout, pad_token_id=pad_id)
-    model = BertForSequenceClassification(config)
+    if args.arch == "bert":
+        model = BertForSequenceClassification(config)
+        emb = model.bert.embeddings.word_embeddings.weight
+    else:
+        model = (KimCNN if args.arch == "cnn" else BiLSTMMaxPool)(len(vocab), embed_dim=args.hidden)
+        model.config = config
+        emb = model.word_embeddings.weight
     glove = torch.tensor(np.load(args.glove))
     has_glove = torch.tensor(np.load(args.glove_mask))
-    emb = model.bert.embeddings.word_embeddings.weight
+    glove = glove * (args.glove_std / glove[has_glove].std())
     with torch.no_grad():
         emb[has_glove] = 0.0
         emb[has_glove, : glove.shape[1]] = glove[has_glove]
+        if args.arch == "bert":
+            model.bert.embeddings.position_embeddings.weight.normal_(0.0, args.glove_std)
     if args.embeddings == "frozen-glove":
         # GloVe rows stay where GloVe put them, so words SST never saw keep vectors consistent with the ones it did.
         frozen_rows = has_glove.clone().unsqueeze(1).float()
@@ -121,7 +166,8 @@ def main():
         (no_decay if ("LayerNorm" in name or name.endswith(".bias") or "word_embeddings" in name) else decay).append(p)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    steps_per_epoch = math.ceil(len(train) / args.batch_size)
+    epoch_size = train_size + len(long_rows) * args.long_oversample + int(args.concat_fraction * train_size)
+    steps_per_epoch = math.ceil(epoch_size / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup_steps = int(total_steps * args.warmup)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -129,50 +175,89 @@ def main():
     ce = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     rng = random.Random(args.seed)
 
+    ema_model = model
+    if args.ema > 0:
+        ema_model = copy.deepcopy(model)
+        for p in ema_model.parameters():
+            p.requires_grad_(False)
+
+    def evaluate(epoch, step, train_loss):
+        dev_acc = (predict_logits(ema_model, dev_ptb, pad_id).argmax(-1) == dev_labels).float().mean().item()
+        dev_nat = (predict_logits(ema_model, dev_natural, pad_id).argmax(-1) == dev_labels).float().mean().item()
+        model.train()
+        return {"epoch": epoch, "step": step, "train_loss": train_loss, "dev_accuracy": dev_acc,
+                "dev_accuracy_natural_form": dev_nat, "elapsed_s": round(time.time() - started, 1)}
+
     best = {"dev_accuracy": -1.0}
+    step = 0
     log = open(os.path.join(args.run_dir, "log.jsonl"), "w")
     started = time.time()
     for epoch in range(1, args.epochs + 1):
         model.train()
-        order = list(range(len(train)))
+        seqs = [natural_form[i] if rng.random() < args.natural_form_prob else ptb_form[i] for i in range(train_size)]
+        epoch_labels = labels.tolist()
+        epoch_teacher = teacher_probs.tolist() if teacher_probs is not None else None
+        extra = [i for i in long_rows for _ in range(args.long_oversample)]
+        for _ in range(int(args.concat_fraction * train_size)):
+            a, b = rng.choice(concat_rows), rng.choice(concat_rows)
+            while epoch_labels[b] != epoch_labels[a]:
+                b = rng.choice(concat_rows)
+            seqs.append((seqs[a][:-1] + seqs[b][1:])[: args.max_length - 1] + [sep_id])
+            epoch_labels.append(epoch_labels[a])
+            if epoch_teacher is not None:
+                epoch_teacher.append([(x + y) / 2 for x, y in zip(epoch_teacher[a], epoch_teacher[b])])
+        epoch_labels_t = torch.tensor(epoch_labels)
+        epoch_teacher_t = torch.tensor(epoch_teacher) if epoch_teacher is not None else None
+        order = list(range(len(seqs))) + extra
         rng.shuffle(order)
-        seqs = [natural_form[i] if rng.random() < args.natural_form_prob else ptb_form[i] for i in range(len(train))]
         if args.token_dropout > 0:
             seqs = [[s[0]] + [t for t in s[1:-1] if rng.random() >= args.token_dropout] + [s[-1]] for s in seqs]
         # Length-grouped batches inside shuffled chunks: little padding, still random.
         chunk = args.batch_size * 50
         batches = []
         for c in range(0, len(order), chunk):
-            part = sorted(order[c: c + chunk], key=lambda i: len(seqs[i]))
+            part = order[c: c + chunk]
+            if args.group_by_length:
+                part = sorted(part, key=lambda i: len(seqs[i]))
             batches += [part[b: b + args.batch_size] for b in range(0, len(part), args.batch_size)]
         rng.shuffle(batches)
-        total_loss = 0.0
+        total_loss, seen = 0.0, 0
         for idx in batches:
             ids, mask, types = make_batch([seqs[i] for i in idx], pad_id)
             logits = model(ids, mask, types)
-            loss = ce(logits, labels[idx])
-            if teacher is not None and args.distill_weight > 0:
-                t = args.distill_temperature
-                soft = torch.softmax(teacher[idx] / t, dim=-1)
-                kd = -(soft * torch.log_softmax(logits / t, dim=-1)).sum(-1).mean() * t * t
-                loss = (1 - args.distill_weight) * loss + args.distill_weight * kd
+            if epoch_teacher_t is None:
+                loss = ce(logits, epoch_labels_t[idx])
+            else:
+                gold = epoch_labels_t[idx]
+                has_gold = (gold >= 0).float()
+                log_probs = torch.log_softmax(logits, dim=-1)
+                kd = -(epoch_teacher_t[idx] * log_probs).sum(-1)
+                hard = nn.functional.cross_entropy(logits, gold.clamp(min=0), reduction="none",
+                                                   label_smoothing=args.label_smoothing)
+                w = args.distill_weight
+                loss = (has_gold * ((1 - w) * hard + w * kd) + (1 - has_gold) * kd).mean()
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
+            step += 1
+            if ema_model is not model:
+                with torch.no_grad():
+                    decay = min(args.ema, (1 + step) / (10 + step))
+                    for p_ema, p in zip(ema_model.parameters(), model.parameters()):
+                        p_ema.mul_(decay).add_(p.detach(), alpha=1 - decay)
             total_loss += loss.item() * len(idx)
-        dev_acc = (predict_logits(model, dev_ptb, pad_id).argmax(-1) == dev_labels).float().mean().item()
-        dev_nat = (predict_logits(model, dev_natural, pad_id).argmax(-1) == dev_labels).float().mean().item()
-        row = {"epoch": epoch, "train_loss": total_loss / len(train), "dev_accuracy": dev_acc,
-               "dev_accuracy_natural_form": dev_nat, "elapsed_s": round(time.time() - started, 1)}
-        print(json.dumps(row), flush=True)
-        log.write(json.dumps(row) + "\n")
-        log.flush()
-        if dev_acc > best["dev_accuracy"]:
-            best = dict(row)
-            torch.save({"state_dict": model.state_dict(), "config": asdict(config), "metrics": best,
-                        "args": vars(args)}, os.path.join(args.run_dir, "best.pt"))
+            seen += len(idx)
+            if step % args.eval_every == 0 or step == total_steps:
+                row = evaluate(epoch, step, total_loss / seen)
+                print(json.dumps(row), flush=True)
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                if row["dev_accuracy"] > best["dev_accuracy"]:
+                    best = dict(row)
+                    torch.save({"state_dict": ema_model.state_dict(), "config": asdict(config), "metrics": best,
+                                "args": vars(args), "arch": args.arch}, os.path.join(args.run_dir, "best.pt"))
     print(json.dumps({"best": best}), flush=True)
 
 
