@@ -10,7 +10,7 @@
 #   npm run test:image                       # docker
 #   CONTAINER_CLI=podman npm run test:image  # any docker-compatible CLI
 #
-# Variables: CONTAINER_CLI (default: docker; if docker is absent and ../shared/tools/container exists,
+# Variables: CONTAINER_CLI (default: docker; if docker is absent or has no engine, and ../shared/tools/container exists,
 # that one), IMAGE (default sentiment-inference:test), TEST_PORT (default 5055; the container publishes it
 # with -p, or binds it directly on host-network runtimes), READY_TIMEOUT_S (default 300),
 # STOP_BUDGET_S (default 15: SHUTDOWN_TIMEOUT_MS 10 s + margin), SKIP_BUILD=1 to reuse IMAGE.
@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${CONTAINER_CLI:-}" ]; then
-  if command -v docker >/dev/null 2>&1; then CONTAINER_CLI=docker
+  # a docker client without a reachable engine (this project's CI) does not count
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then CONTAINER_CLI=docker
   elif [ -x ../shared/tools/container ]; then CONTAINER_CLI=../shared/tools/container
   else echo "test-image: no container CLI: install docker or set CONTAINER_CLI" >&2; exit 1
   fi
