@@ -29,7 +29,7 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const model = options.model ?? (await loadModel(config.modelDir, config.dtype));
+  const model = options.model ?? (await loadModel(config.modelDir, config.dtype, config.engine));
   const engine = options.engine ?? (await createEngine(model, config));
   const metrics = new ServiceMetrics({
     queueCapacity: config.maxQueue,
