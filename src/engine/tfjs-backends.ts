@@ -13,6 +13,8 @@ export type TfjsBackendName = Exclude<TfjsBackendChoice, 'auto'>;
 export interface TfjsRuntime {
   tf: Tf;
   name: TfjsBackendName;
+  /** The backend's name inside TensorFlow.js: "tensorflow" for both native packages, else "wasm" or "cpu". */
+  tfBackend: string;
   device: Device;
   /** For /info and the model-info metric, e.g. "tfjs-wasm 4.22.0". */
   description: string;
@@ -130,14 +132,15 @@ async function tryBackend(name: TfjsBackendName, host: TfjsHost): Promise<TfjsRu
     }
     // Both native packages report their own version under the key 'tfjs-node'.
     const version = tf.version?.['tfjs-node'] ?? tf.version_core;
-    return { tf, name, device: name === 'tfjs-node-gpu' ? 'cuda' : 'cpu', description: `${name} ${version}`, skipped: [] };
+    const device = name === 'tfjs-node-gpu' ? 'cuda' : 'cpu';
+    return { tf, name, tfBackend: 'tensorflow', device, description: `${name} ${version}`, skipped: [] };
   }
 
   const tf = load('@tensorflow/tfjs-core') as Tf;
   const backendModule = load(specifier) as { version_wasm?: string; version_cpu?: string };
   await activate(tf, name);
   const version = (name === 'wasm' ? backendModule.version_wasm : backendModule.version_cpu) ?? tf.version_core;
-  return { tf, name, device: 'cpu', description: `tfjs-${name} ${version}`, skipped: [] };
+  return { tf, name, tfBackend: name, device: 'cpu', description: `tfjs-${name} ${version}`, skipped: [] };
 }
 
 /**

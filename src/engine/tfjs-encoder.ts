@@ -339,11 +339,15 @@ export class Encoder {
   /** [rows·columns × hidden]: word + position (+ segment) embeddings, then LayerNorm. */
   private embed(input: EncoderInput, n: number): Tensor2D {
     const { tf } = this;
-    let x = tf.add(
-      tf.gather(this.words, tf.tensor1d(input.ids, 'int32')),
-      tf.gather(this.positions, tf.tensor1d(input.positionIds, 'int32')),
-    );
-    if (this.types !== undefined) x = tf.add(x, tf.gather(this.types, tf.tensor1d(input.typeIds, 'int32')));
+    const words = tf.gather(this.words, tf.tensor1d(input.ids, 'int32'));
+    const positions = tf.gather(this.positions, tf.tensor1d(input.positionIds, 'int32'));
+    const types = this.types === undefined ? undefined : tf.gather(this.types, tf.tensor1d(input.typeIds, 'int32'));
+    // Summed in each reference's order (float addition is not associative): ours word + position + segment,
+    // transformers' RoBERTa word + segment + position.
+    let x: Tensor;
+    if (types === undefined) x = tf.add(words, positions);
+    else if (this.config.architecture === 'roberta') x = tf.add(tf.add(words, types), positions);
+    else x = tf.add(tf.add(words, positions), types);
     return this.layerNorm(tf.reshape(x, [n, this.config.hiddenSize]), this.embeddingNorm);
   }
 

@@ -16,7 +16,7 @@ export interface TfjsEngineOptions {
   host?: TfjsHost;
 }
 
-class TfjsEngine implements Engine {
+export class TfjsEngine implements Engine {
   readonly kind = 'tfjs';
   readonly device: Device;
   readonly backend: string;
@@ -36,6 +36,10 @@ class TfjsEngine implements Engine {
   }
 
   async run(batch: readonly EncodedText[]): Promise<Float32Array> {
+    // TensorFlow.js has one active backend per process. Should anything else in the process have switched it, switch
+    // back, so that the weights are never copied onto (and computed on) another backend.
+    const { tf, tfBackend } = this.runtime;
+    if (tf.getBackend() !== tfBackend) await tf.setBackend(tfBackend);
     const logits = this.encoder.logits(encoderInputOf(batch, this.encoder.config, this.padTokenId));
     try {
       // A copy: some backends hand out the tensor's own buffer, which must not outlive the tensor.
@@ -54,7 +58,7 @@ class TfjsEngine implements Engine {
  * Picks a TensorFlow.js backend, uploads model.safetensors to it and warms it up; resolves only once the engine can
  * serve. Needs no ONNX file: any supported Hugging Face directory will do.
  */
-export async function createTfjsEngine(model: Model, options: TfjsEngineOptions): Promise<Engine & { skippedBackends: readonly string[] }> {
+export async function createTfjsEngine(model: Model, options: TfjsEngineOptions): Promise<TfjsEngine> {
   const configPath = join(model.dir, 'config.json');
   const encoderConfig = encoderConfigOf(
     JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>,
