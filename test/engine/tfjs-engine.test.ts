@@ -12,7 +12,7 @@ let model: Model;
 let onnx: Engine;
 let tfjs: TfjsEngine;
 before(async () => {
-  const config = testConfig();
+  const config = testConfig({ ENGINE: 'onnx' });
   model = await loadModel(config.modelDir, 'fp32', 'onnx');
   onnx = await createEngine(model, config);
   tfjs = await createTfjsEngine(model, { device: 'cpu', tfjsBackend: 'auto' });
