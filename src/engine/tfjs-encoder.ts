@@ -213,6 +213,21 @@ function namesOf(architecture: EncoderArchitecture): Names {
   };
 }
 
+/**
+ * The constants of the forward pass as tensors made once: a plain number would become a new scalar tensor on every
+ * op, and at batch size 1 such per-op costs are much of the time.
+ */
+interface Scalars {
+  half: Tensor;
+  one: Tensor;
+  rsqrt2: Tensor;
+  eps: Tensor;
+  sqrtHeadSize: Tensor;
+  sqrt2OverPi: Tensor;
+  geluCubic: Tensor;
+  three: Tensor;
+}
+
 /** One padded batch, as flat row-major [rows × columns] arrays. */
 export interface EncoderInput {
   rows: number;
@@ -238,6 +253,7 @@ export class Encoder {
     private readonly embeddingNorm: Norm,
     private readonly layers: readonly Layer[],
     private readonly head: readonly HeadStep[],
+    private readonly scalars: Scalars,
     private readonly owned: readonly Tensor[],
   ) {}
 
@@ -305,7 +321,22 @@ export class Encoder {
         dense: dense(step.name, h, i === names.head.length - 1 ? config.numLabels : h),
         activation: step.activation,
       }));
-      return new Encoder(tf, config, words, positions, types, embeddingNorm, layers, head, owned);
+      const scalar = (value: number): Tensor => {
+        const t = tf.scalar(value);
+        owned.push(t);
+        return t;
+      };
+      const scalars: Scalars = {
+        half: scalar(0.5),
+        one: scalar(1),
+        rsqrt2: scalar(Math.SQRT1_2),
+        eps: scalar(config.layerNormEps),
+        sqrtHeadSize: scalar(Math.sqrt(h / config.heads)),
+        sqrt2OverPi: scalar(Math.sqrt(2 / Math.PI)),
+        geluCubic: scalar(0.044715),
+        three: scalar(3),
+      };
+      return new Encoder(tf, config, words, positions, types, embeddingNorm, layers, head, scalars, owned);
     } catch (error) {
       for (const t of owned) t.dispose();
       throw error;
@@ -316,13 +347,17 @@ export class Encoder {
   logits(input: EncoderInput): Tensor2D {
     const { tf } = this;
     return tf.tidy(() => {
-      const n = input.rows * input.columns;
-      let x = this.embed(input, n);
-      const mask = tf.tensor4d(input.additiveMask, [input.rows, 1, 1, input.columns]);
-      for (const layer of this.layers) x = this.layer(x, layer, mask, input.rows, input.columns);
-      // The first token's state ([CLS] / <s>) of each row feeds the head.
-      const firsts = tf.tensor1d(Int32Array.from({ length: input.rows }, (_, row) => row * input.columns), 'int32');
-      let y = tf.gather(x, firsts);
+      const { rows, columns } = input;
+      let x = this.embed(input, rows * columns);
+      const mask = tf.tensor4d(input.additiveMask, [rows, 1, 1, columns]);
+      // The head reads only the first token's state ([CLS] / <s>) of each row. Every op after attention works row by
+      // row, so the last layer computes just those rows: its queries, attention output and feed-forward for `rows`
+      // tokens instead of rows × columns (its keys and values still come from every token). Same numbers, ~20% less work.
+      const firsts = tf.tensor1d(Int32Array.from({ length: rows }, (_, row) => row * columns), 'int32');
+      this.layers.forEach((layer, i) => {
+        x = this.layer(x, layer, mask, rows, columns, i === this.layers.length - 1 ? firsts : undefined);
+      });
+      let y = x;
       for (const step of this.head) {
         y = this.dense(y, step.dense);
         if (step.activation === 'tanh') y = tf.tanh(y);
@@ -351,34 +386,41 @@ export class Encoder {
     return this.layerNorm(tf.reshape(x, [n, this.config.hiddenSize]), this.embeddingNorm);
   }
 
-  private layer(x: Tensor2D, layer: Layer, mask: Tensor, rows: number, columns: number): Tensor2D {
+  /**
+   * One encoder layer over [rows·columns × hidden]. With `only`, the indices of some of those rows, it returns just
+   * their states ([only.length × hidden]), still attending over every token of their row.
+   */
+  private layer(x: Tensor2D, layer: Layer, mask: Tensor, rows: number, columns: number, only?: Tensor1D): Tensor2D {
     const { tf } = this;
-    const context = this.attend(x, layer, mask, rows, columns);
-    const attention = this.layerNorm(tf.add<Tensor2D>(this.dense(context, layer.attentionOutput), x), layer.attentionNorm);
+    const residual = only === undefined ? x : tf.gather(x, only);
+    const context = this.attend(x, residual, layer, mask, rows, columns);
+    const attention = this.layerNorm(tf.add<Tensor2D>(this.dense(context, layer.attentionOutput), residual), layer.attentionNorm);
     const hidden = this.activate(this.dense(attention, layer.intermediate));
     return this.layerNorm(tf.add<Tensor2D>(this.dense(hidden, layer.output), attention), layer.outputNorm);
   }
 
-  private attend(x: Tensor2D, layer: Layer, mask: Tensor, rows: number, columns: number): Tensor2D {
+  /** Self-attention of the tokens in `queries` (all of x, or one per row) over every token of x in their row. */
+  private attend(x: Tensor2D, queries: Tensor2D, layer: Layer, mask: Tensor, rows: number, columns: number): Tensor2D {
     const { tf } = this;
     const { heads, hiddenSize } = this.config;
     const headSize = hiddenSize / heads;
-    // [rows·columns × hidden] -> [rows × heads × columns × headSize]
-    const split = (t: Tensor2D) => tf.transpose(tf.reshape(t, [rows, columns, heads, headSize]), [0, 2, 1, 3]);
-    let query = split(this.dense(x, layer.query));
-    const key = split(this.dense(x, layer.key));
-    const value = split(this.dense(x, layer.value));
+    const perRow = queries.shape[0] / rows;
+    // [rows·n × hidden] -> [rows × heads × n × headSize]
+    const split = (t: Tensor2D, n: number) => tf.transpose(tf.reshape(t, [rows, n, heads, headSize]), [0, 2, 1, 3]);
+    let query = split(this.dense(queries, layer.query), perRow);
+    const key = split(this.dense(x, layer.key), columns);
     let scores: Tensor;
     if (this.config.architecture === 'distilbert') {
       // DistilBERT scales the query before the product; BERT and RoBERTa scale the scores after it.
-      query = tf.div(query, Math.sqrt(headSize));
+      query = tf.div(query, this.scalars.sqrtHeadSize);
       scores = tf.matMul(query, key, false, true);
     } else {
-      scores = tf.div(tf.matMul(query, key, false, true), Math.sqrt(headSize));
+      scores = tf.div(tf.matMul(query, key, false, true), this.scalars.sqrtHeadSize);
     }
     const probabilities = tf.softmax(tf.add(scores, mask));
-    const context = tf.transpose(tf.matMul(probabilities, value), [0, 2, 1, 3]);
-    return tf.reshape(context, [rows * columns, hiddenSize]);
+    const weighted = tf.matMul(probabilities, split(this.dense(x, layer.value), columns));
+    const context = tf.transpose(weighted, [0, 2, 1, 3]);
+    return tf.reshape(context, [rows * perRow, hiddenSize]);
   }
 
   private dense(x: Tensor2D, d: Dense): Tensor2D {
@@ -387,8 +429,10 @@ export class Encoder {
 
   private layerNorm(x: Tensor2D, n: Norm): Tensor2D {
     const { tf } = this;
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normalized = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.config.layerNormEps)));
+    // As torch.nn.LayerNorm: biased variance, (x - mean) / sqrt(variance + eps) · γ + β.
+    const centered = tf.sub(x, tf.mean(x, -1, true));
+    const variance = tf.mean(tf.square(centered), -1, true);
+    const normalized = tf.div(centered, tf.sqrt(tf.add(variance, this.scalars.eps)));
     return tf.add(tf.mul(normalized, n.gamma), n.beta);
   }
 
@@ -399,12 +443,15 @@ export class Encoder {
         return tf.relu(x);
       case 'gelu':
         // Exact GELU, as torch.nn.functional.gelu: x·½·(1 + erf(x/√2)).
-        return tf.mul<Tensor2D>(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+        return tf.mul<Tensor2D>(tf.mul(x, this.scalars.half), tf.add(this.scalars.one, tf.erf(tf.mul(x, this.scalars.rsqrt2))));
       case 'gelu_tanh':
         // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as transformers' NewGELUActivation.
         return tf.mul<Tensor2D>(
-          tf.mul(x, 0.5),
-          tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+          tf.mul(x, this.scalars.half),
+          tf.add(
+            this.scalars.one,
+            tf.tanh(tf.mul(this.scalars.sqrt2OverPi, tf.add(x, tf.mul(this.scalars.geluCubic, tf.pow(x, this.scalars.three))))),
+          ),
         );
     }
   }
