@@ -6,7 +6,7 @@ import type { Tf } from './tfjs-backends.js';
  * Encoder-only sequence classifiers in TensorFlow.js ops, with weights looked up by their Hugging Face names. Each
  * forward pass mirrors the PyTorch module it replaces op for op (training/bert_model.py for BERT; transformers'
  * modeling_roberta.py and modeling_distilbert.py for the others), so logits match the ONNX export to float32
- * rounding.
+ * rounding. The one liberty: the last layer computes only the rows the classification head reads.
  */
 
 export type EncoderArchitecture = 'bert' | 'roberta' | 'distilbert';
@@ -357,7 +357,7 @@ export class Encoder {
       this.layers.forEach((layer, i) => {
         x = this.layer(x, layer, mask, rows, columns, i === this.layers.length - 1 ? firsts : undefined);
       });
-      let y = x;
+      let y = this.layers.length === 0 ? tf.gather(x, firsts) : x;
       for (const step of this.head) {
         y = this.dense(y, step.dense);
         if (step.activation === 'tanh') y = tf.tanh(y);
