@@ -58,6 +58,37 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
+/** The same file with its tensors renamed, as a checkpoint saved by another tool version would name them. */
+function renamed(path: string, rename: (name: string) => string): SafetensorsFile {
+  const bytes = readFileSync(path);
+  const length = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.toString('utf8', 8, 8 + length)) as Record<string, unknown>;
+  const json = Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(header).map(([name, entry]) => [rename(name), entry]))));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  return SafetensorsFile.parse(path, Buffer.concat([prefix, json, bytes.subarray(8 + length)]));
+}
+
+describe('tfjs encoder weights', () => {
+  it('reads LayerNorm parameters under their old names gamma/beta as well', async () => {
+    const { tf } = await selectTfjsBackend('wasm', 'cpu');
+    const { config, expected } = fixture('tiny-bert');
+    const old = renamed(join(fixtures, 'tiny-bert', 'model.safetensors'), (name) =>
+      name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'),
+    );
+    assert.ok(old.has('bert.embeddings.LayerNorm.gamma'));
+    const encoder = Encoder.load(tf, config, old);
+    try {
+      const batch = expected.batches[0]!;
+      const logits = encoder.logits(encoderInputOf(batch.texts, config, config.padTokenId));
+      assert.ok(maxDifference(await logits.data(), batch.logits.flat()) <= 1e-5);
+      logits.dispose();
+    } finally {
+      encoder.dispose();
+    }
+  });
+});
+
 describe('encoderInputOf', () => {
   const batch = [
     { ids: [0, 7, 8, 2], typeIds: undefined },
