@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 /** A tensor read from a safetensors file, converted to float32 whatever it was stored as. */
 export interface Float32Tensor {
@@ -22,6 +23,7 @@ export class SafetensorsError extends Error {
 
 const bytesPerElement: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const convertible = new Set(['F32', 'F16', 'BF16']);
+const littleEndian = endianness() === 'LE';
 
 // Every float16 bit pattern decoded once: a lookup is far cheaper than decoding each of millions of weights.
 let float16Table: Float32Array | undefined;
@@ -133,9 +135,13 @@ export class SafetensorsFile {
     const start = this.dataStart + entry.begin;
     const data = new Float32Array(count);
     switch (entry.dtype) {
-      case 'F32':
-        for (let i = 0; i < count; i++) data[i] = this.bytes.readFloatLE(start + i * 4);
+      case 'F32': {
+        const offset = this.bytes.byteOffset + start;
+        // Aligned data on a little-endian host is copied as it is; otherwise it is read value by value.
+        if (littleEndian && offset % 4 === 0) data.set(new Float32Array(this.bytes.buffer, offset, count));
+        else for (let i = 0; i < count; i++) data[i] = this.bytes.readFloatLE(start + i * 4);
         break;
+      }
       case 'F16': {
         const table = float16ToFloat32();
         for (let i = 0; i < count; i++) data[i] = table[this.bytes.readUInt16LE(start + i * 2)] as number;
