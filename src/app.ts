@@ -31,7 +31,7 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const model = options.model ?? (await loadModel(config.modelDir, config.dtype));
+  const model = options.model ?? (await loadModel(config.modelDir, config.dtype, config.engine));
   const engine = options.engine ?? (await createEngine(model, config));
   const metrics = new ServiceMetrics({
     queueCapacity: config.maxQueue,
@@ -53,6 +53,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
+  app.log.info({ model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend }, 'engine ready');
+  for (const reason of engine.skippedBackends ?? []) {
+    // An absent optional package is expected; one that is installed but cannot run is worth a warning.
+    if (/ is not installed$/.test(reason)) app.log.info({ skipped: reason }, 'engine backend not installed');
+    else app.log.warn({ skipped: reason }, 'engine backend installed but unusable, fell back');
+  }
   // Only JSON bodies: text/plain would otherwise be parsed and then fail validation as a 400, not a 415.
   app.removeContentTypeParser('text/plain');
 

@@ -2,14 +2,17 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from './package-root.js';
 
-export const engineKinds = ['onnx'] as const;
+export const engineKinds = ['onnx', 'tfjs'] as const;
 export const devices = ['cpu', 'cuda'] as const;
 export const dtypes = ['fp32', 'q8', 'int8'] as const;
+/** auto: tfjs-node-gpu with DEVICE=cuda; else tfjs-node, then wasm, then cpu, the first that loads and runs. */
+export const tfjsBackends = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type EngineKind = (typeof engineKinds)[number];
 export type Device = (typeof devices)[number];
 export type Dtype = (typeof dtypes)[number];
+export type TfjsBackendChoice = (typeof tfjsBackends)[number];
 export type LogLevel = (typeof logLevels)[number];
 
 export interface Config {
@@ -19,6 +22,8 @@ export interface Config {
   engine: EngineKind;
   device: Device;
   dtype: Dtype;
+  /** Which TensorFlow.js backend ENGINE=tfjs runs on. */
+  tfjsBackend: TfjsBackendChoice;
   /** undefined: ONNX Runtime's default (one thread per physical core). */
   intraOpThreads: number | undefined;
   interOpThreads: number | undefined;
@@ -115,6 +120,7 @@ export const settings = [
   setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
   setting('device', 'DEVICE', 'cpu', oneOf(devices)),
   setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes)),
+  setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends)),
   setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024)),
   setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
   setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
@@ -177,6 +183,25 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
         'or a full-size request could never be queued',
     );
   }
+  if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
   if (problems.length > 0) throw new ConfigError(problems);
   return checked;
+}
+
+/** Settings that mean nothing to the TensorFlow.js engine are refused rather than silently ignored. */
+function tfjsProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.dtype !== 'fp32') {
+    problems.push(`DTYPE=${config.dtype} selects a quantized ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32`);
+  }
+  if (config.intraOpThreads !== undefined || config.interOpThreads !== undefined) {
+    problems.push('INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only; unset them for ENGINE=tfjs');
+  }
+  if (config.device === 'cuda' && config.tfjsBackend !== 'auto' && config.tfjsBackend !== 'tfjs-node-gpu') {
+    problems.push(`DEVICE=cuda needs TFJS_BACKEND=tfjs-node-gpu (or auto); got TFJS_BACKEND=${config.tfjsBackend}`);
+  }
+  if (config.device === 'cpu' && config.tfjsBackend === 'tfjs-node-gpu') {
+    problems.push('TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda as well');
+  }
+  return problems;
 }

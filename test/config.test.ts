@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       engine: 'onnx',
       device: 'cpu',
       dtype: 'fp32',
+      tfjsBackend: 'auto',
       intraOpThreads: undefined,
       interOpThreads: undefined,
       maxBatchSize: 32,
@@ -79,9 +80,22 @@ describe('loadConfig', () => {
   });
 
   it('refuses an engine, a dtype or a padding ratio outside the allowed values', () => {
-    assert.match(problemsOf([], { ENGINE: 'tfjs' }).join(), /ENGINE must be one of: onnx/);
+    assert.match(problemsOf([], { ENGINE: 'torch' }).join(), /ENGINE must be one of: onnx, tfjs; got "torch"/);
+    assert.match(problemsOf([], { TFJS_BACKEND: 'webgl' }).join(), /TFJS_BACKEND must be one of: auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
     assert.match(problemsOf([], { DTYPE: 'fp8' }).join(), /DTYPE must be one of: fp32, q8, int8/);
     assert.match(problemsOf([], { MAX_PADDING_RATIO: '1.5' }).join(), /MAX_PADDING_RATIO must be a number from 0 to 1/);
+  });
+
+  it('takes ENGINE=tfjs with a TFJS_BACKEND, and refuses settings the tfjs engine would silently ignore', () => {
+    assert.equal(loadConfig([], { ENGINE: 'tfjs' }).tfjsBackend, 'auto');
+    assert.equal(loadConfig(['--tfjs-backend', 'wasm'], { ENGINE: 'tfjs' }).tfjsBackend, 'wasm');
+    assert.equal(loadConfig([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'tfjs-node-gpu' }).device, 'cuda');
+    assert.match(problemsOf([], { ENGINE: 'tfjs', DTYPE: 'q8' }).join(), /DTYPE=q8 selects a quantized ONNX file, which ENGINE=tfjs does not read/);
+    assert.match(problemsOf([], { ENGINE: 'tfjs', INTRA_OP_THREADS: '2' }).join(), /INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only/);
+    assert.match(problemsOf([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'wasm' }).join(), /DEVICE=cuda needs TFJS_BACKEND=tfjs-node-gpu \(or auto\)/);
+    assert.match(problemsOf([], { ENGINE: 'tfjs', TFJS_BACKEND: 'tfjs-node-gpu' }).join(), /TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda/);
+    // TFJS_BACKEND means nothing to the ONNX engine, and is no error there.
+    assert.equal(loadConfig([], { TFJS_BACKEND: 'cpu', DTYPE: 'q8' }).engine, 'onnx');
   });
 
   it('refuses unknown flags, listing the known ones', () => {

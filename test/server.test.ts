@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../src/engine/execution-providers.js';
-import { testConfig } from './support/config.js';
+import { testConfig, testEngine } from './support/config.js';
 import { metricValue } from './support/running-app.js';
 import { analyzeRequest, openConnection, requestOnNewConnection, transcript } from './support/raw-http.js';
 import { runUntilExit, startServer } from './support/spawned-server.js';
@@ -14,6 +15,15 @@ import { waitUntil } from './support/wait-until.js';
 import type { Prediction } from '../src/inference/postprocess.js';
 
 const run = promisify(execFile);
+
+function packageInstalled(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const scratch = mkdtempSync(join(tmpdir(), 'server-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -180,12 +190,16 @@ describe('the server process (node dist/src/server.js)', () => {
     assert.match(exit.stderr, new RegExp(`cannot start: MODEL_DIR ${missing}: directory does not exist`));
   });
 
-  it('exits non-zero, saying which file is missing, when MODEL_DIR lacks the ONNX export', { timeout: 60_000 }, async () => {
-    const partial = join(scratch, 'no-onnx');
-    cpSync(testConfig().modelDir, partial, { recursive: true, filter: (source) => !source.endsWith('.onnx') });
+  it(`exits non-zero, saying which file is missing, when MODEL_DIR lacks the file ENGINE=${testEngine} loads`, { timeout: 60_000 }, async () => {
+    const partial = join(scratch, 'no-weights');
+    const weights = testEngine === 'tfjs' ? '.safetensors' : '.onnx';
+    cpSync(testConfig().modelDir, partial, { recursive: true, filter: (source) => !source.endsWith(weights) });
     const exit = await runUntilExit({ MODEL_DIR: partial });
     assert.equal(exit.code, 1);
-    assert.match(exit.stderr, /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/);
+    assert.match(
+      exit.stderr,
+      testEngine === 'tfjs' ? /model\.safetensors is missing \(ENGINE=tfjs loads/ : /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
+    );
   });
 
   it('exits 2 on invalid configuration, naming the variable and the allowed values', { timeout: 60_000 }, async () => {
@@ -197,22 +211,29 @@ describe('the server process (node dist/src/server.js)', () => {
     assert.match(exit.stderr, /--port must be an integer from 0 to 65535; got "http"/);
   });
 
-  it('exits non-zero with DEVICE=cuda when the CUDA provider cannot be used', { timeout: 60_000 }, async (t) => {
-    if (cudaProviderInstalled(onnxRuntimeBinaryDir())) {
-      t.diagnostic('the CUDA provider is installed here: the server may start on the GPU, so only a refusal is checked for clarity');
+  it(`exits non-zero with DEVICE=cuda when ENGINE=${testEngine} cannot use a GPU`, { timeout: 60_000 }, async (t) => {
+    // ONNX Runtime needs its CUDA provider binaries; TensorFlow.js needs tfjs-node-gpu, a visible GPU and CUDA 11.2.
+    const gpuRuntimeInstalled = testEngine === 'onnx' ? cudaProviderInstalled(onnxRuntimeBinaryDir()) : packageInstalled('@tensorflow/tfjs-node-gpu');
+    if (gpuRuntimeInstalled) {
+      t.diagnostic('a GPU runtime is installed here: the server may start on the GPU, so only a refusal is checked for clarity');
     }
     const server = startServer({ HOST: '127.0.0.1', DEVICE: 'cuda' });
     try {
       const started = await server;
       // Only possible where CUDA really works: it then serves on the GPU.
-      assert.ok(cudaProviderInstalled(onnxRuntimeBinaryDir()));
+      assert.ok(gpuRuntimeInstalled);
       const info = (await (await fetch(`${started.url}/info`)).json()) as { engine: { device: string } };
       assert.equal(info.engine.device, 'cuda');
       started.child.kill('SIGTERM');
       await started.exited;
     } catch (error) {
-      assert.match(String(error), /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda: /);
-      if (!cudaProviderInstalled(onnxRuntimeBinaryDir())) assert.match(String(error), /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+      if (testEngine === 'onnx') {
+        assert.match(String(error), /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda: /);
+        if (!gpuRuntimeInstalled) assert.match(String(error), /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+      } else {
+        assert.match(String(error), /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda with ENGINE=tfjs: tfjs-node-gpu: /);
+        if (!gpuRuntimeInstalled) assert.match(String(error), /tfjs-node-gpu: (no NVIDIA GPU is visible|@tensorflow\/tfjs-node-gpu is not installed)/);
+      }
     }
   });
 });

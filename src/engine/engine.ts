@@ -11,6 +11,8 @@ export interface Engine {
   /** The runtime and what it runs on, e.g. "onnxruntime-node 1.30.0 cpu". */
   readonly backend: string;
   readonly numLabels: number;
+  /** Runtimes start-up tried and passed over before this one, each with its reason (for the start-up log). */
+  readonly skippedBackends?: readonly string[];
   /**
    * Logits row-major, batch.length × numLabels. Texts of different lengths are padded inside the engine with
    * attention_mask 0, so a text's logits do not depend on what else is in its batch.

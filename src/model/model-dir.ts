@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dtype } from '../config.js';
+import type { Dtype, EngineKind } from '../config.js';
 
 /** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */
 export interface ModelDir {
@@ -13,7 +13,10 @@ export interface ModelDir {
   maxLength: number;
   /** As Hugging Face's pipeline: a sigmoid per label for multi-label or single-logit models, else a softmax. */
   scoring: 'softmax' | 'sigmoid';
+  /** The ONNX file DTYPE selects; checked to exist only for ENGINE=onnx. */
   onnxPath: string;
+  /** The file the configured engine loads: onnxPath for ENGINE=onnx, model.safetensors for ENGINE=tfjs. */
+  weightsPath: string;
 }
 
 export class ModelDirError extends Error {
@@ -93,7 +96,9 @@ function maxLengthOf(dir: string, config: Record<string, unknown>, tokenizerConf
   return Math.min(...candidates);
 }
 
-export function readModelDir(dir: string, dtype: Dtype): ModelDir {
+export const safetensorsFile = 'model.safetensors';
+
+export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'onnx'): ModelDir {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -108,7 +113,16 @@ export function readModelDir(dir: string, dtype: Dtype): ModelDir {
 
   const onnxFile = onnxFileOf[dtype];
   const onnxPath = join(dir, onnxFile);
-  if (!isFile(onnxPath)) throw new ModelDirError(dir, `${onnxFile} is missing (selected by DTYPE=${dtype})`);
+  // Each engine needs only its own file: a plain Hugging Face directory (no ONNX export) serves with ENGINE=tfjs.
+  const weightsPath = engine === 'tfjs' ? join(dir, safetensorsFile) : onnxPath;
+  if (!isFile(weightsPath)) {
+    throw new ModelDirError(
+      dir,
+      engine === 'tfjs'
+        ? `${safetensorsFile} is missing (ENGINE=tfjs loads its weights from it)`
+        : `${onnxFile} is missing (selected by DTYPE=${dtype})`,
+    );
+  }
 
   const labels = labelsOf(dir, config);
   return {
@@ -119,5 +133,6 @@ export function readModelDir(dir: string, dtype: Dtype): ModelDir {
     maxLength: maxLengthOf(dir, config, tokenizerConfig),
     scoring: config.problem_type === 'multi_label_classification' || labels.length === 1 ? 'sigmoid' : 'softmax',
     onnxPath,
+    weightsPath,
   };
 }

@@ -1,4 +1,4 @@
-import type { Dtype } from '../config.js';
+import type { Dtype, EngineKind } from '../config.js';
 import { readModelDir, type ModelDir } from './model-dir.js';
 import { TextTokenizer } from './tokenizer.js';
 
@@ -7,8 +7,8 @@ export interface Model extends ModelDir {
   tokenizer: TextTokenizer;
 }
 
-export async function loadModel(dir: string, dtype: Dtype): Promise<Model> {
-  const files = readModelDir(dir, dtype);
+export async function loadModel(dir: string, dtype: Dtype, engine: EngineKind = 'onnx'): Promise<Model> {
+  const files = readModelDir(dir, dtype, engine);
   const tokenizer = await TextTokenizer.load(dir, files.maxLength);
   return { ...files, tokenizer };
 }

@@ -15,7 +15,7 @@ export default async function infoRoute(app: FastifyInstance, options: { classif
       type: model.modelType,
       labels: model.labels,
       max_length: model.maxLength,
-      file: relative(model.dir, model.onnxPath),
+      file: relative(model.dir, model.weightsPath),
       dtype: config.dtype,
     },
     engine: {

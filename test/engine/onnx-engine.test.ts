@@ -9,7 +9,7 @@ import { loadRealModel } from '../support/real-model.js';
 
 let model: Model;
 let engine: Engine;
-before(async () => ({ model, engine } = await loadRealModel()));
+before(async () => ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' })));
 after(() => engine.dispose());
 
 const sentences = [

@@ -35,6 +35,19 @@ describe('readModelDir', () => {
     assert.equal(dir.scoring, 'softmax');
     assert.ok(dir.maxLength > 0);
     assert.equal(dir.onnxPath, join(embedded, 'onnx', 'model.onnx'));
+    assert.equal(dir.weightsPath, dir.onnxPath);
+  });
+
+  it('needs only model.safetensors for ENGINE=tfjs, and only the ONNX file for ENGINE=onnx', () => {
+    const plain = copyWith('plain-hf', (d) => {
+      rmSync(join(d, 'onnx'), { recursive: true });
+      writeFileSync(join(d, 'model.safetensors'), 'x');
+    });
+    assert.equal(readModelDir(plain, 'fp32', 'tfjs').weightsPath, join(plain, 'model.safetensors'));
+    assert.throws(() => readModelDir(plain, 'fp32', 'onnx'), /onnx\/model\.onnx is missing/);
+    const onnxOnly = copyWith('onnx-only', () => undefined);
+    assert.equal(readModelDir(onnxOnly, 'fp32', 'onnx').weightsPath, join(onnxOnly, 'onnx', 'model.onnx'));
+    assert.throws(() => readModelDir(onnxOnly, 'fp32', 'tfjs'), /model\.safetensors is missing \(ENGINE=tfjs loads its weights from it\)/);
   });
 
   const broken: [string, (dir: string) => void, RegExp][] = [

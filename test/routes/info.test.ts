@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { packageVersion } from '../../src/package-root.js';
+import { testBackendPattern, testEngine } from '../support/config.js';
 import { startApp, type RunningApp } from '../support/running-app.js';
 
 let running: RunningApp;
@@ -18,14 +19,15 @@ describe('GET /info', () => {
         type: 'bert',
         labels: ['NEGATIVE', 'POSITIVE'],
         max_length: (body as { model: { max_length: number } }).model.max_length,
-        file: 'onnx/model.onnx',
+        file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model.onnx',
         dtype: 'fp32',
       },
-      engine: { kind: 'onnx', device: 'cpu', backend: running.engine.backend, intra_op_threads: null, inter_op_threads: null },
+      engine: { kind: testEngine, device: 'cpu', backend: running.engine.backend, intra_op_threads: null, inter_op_threads: null },
       batching: { max_batch_size: 16, max_batch_tokens: 8192, max_padding_ratio: 0.5, max_wait_ms: 2, max_queue: 1024 },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
     });
     assert.ok((body as { model: { max_length: number } }).model.max_length > 0);
+    assert.match(running.engine.backend, testBackendPattern);
   });
 });
 

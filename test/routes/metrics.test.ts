@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { testBackendPattern, testEngine } from '../support/config.js';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
 
 let running: RunningApp;
@@ -38,10 +39,9 @@ describe('GET /metrics', () => {
 
   it('labels model info, queue capacity and every rejection reason from the start', async () => {
     const text = (await request(running.url).get('/metrics').expect(200)).text;
-    assert.match(
-      text,
-      /^sentiment_model_info\{model="sst2-tiny-bert",engine="onnx",device="cpu",backend="onnxruntime-node [\d.]+ cpu"\} 1$/m,
-    );
+    const info = /^sentiment_model_info\{model="sst2-tiny-bert",engine="(\w+)",device="cpu",backend="([^"]+)"\} 1$/m.exec(text);
+    assert.equal(info?.[1], testEngine);
+    assert.match(info?.[2] ?? '', testBackendPattern);
     assert.equal(await metricValue(running.url, 'sentiment_queue_capacity'), 300);
     for (const reason of ['queue_full', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts']) {
       assert.match(text, new RegExp(`^sentiment_rejections_total\\{reason="${reason}"\\} \\d+$`, 'm'), reason);

@@ -8,7 +8,7 @@ export interface RunningApp {
   app: FastifyInstance;
   /** Base URL of the listening server, e.g. http://127.0.0.1:41234 */
   url: string;
-  /** The real ONNX engine of the embedded model, behind a gate the test can close. */
+  /** The real engine (ENGINE of the test run, see testEngine) of the embedded model, behind a gate the test can close. */
   engine: GatedEngine;
 }
 
