@@ -122,7 +122,7 @@ async function openOutput(
   options: BatchJobOptions,
   io: BatchJobIO,
 ): Promise<{ sink: OutputSink; resumePoint: ResumePoint | undefined }> {
-  if (options.output === '-') return { sink: new OutputSink(io.stdout, false), resumePoint: undefined };
+  if (options.output === '-') return { sink: new OutputSink('standard output', io.stdout, false), resumePoint: undefined };
   let resumePoint: ResumePoint | undefined;
   if (options.resume && statOf(options.output) !== undefined) {
     resumePoint = await findResumePoint(options.output, options.outputFormat, options.fields.text);
@@ -133,7 +133,7 @@ async function openOutput(
   }
   const stream = createWriteStream(options.output, { flags: resumePoint === undefined ? 'w' : 'a' });
   await once(stream, 'open');
-  return { sink: new OutputSink(stream, true), resumePoint };
+  return { sink: new OutputSink(options.output, stream, true), resumePoint };
 }
 
 /**
@@ -273,7 +273,7 @@ export async function runBatchJob(
     // Whatever happened, what was scored is written: a rerun with --resume continues after it.
     await sink.end();
   } catch (error) {
-    failure ??= new BatchJobError(`writing ${options.output === '-' ? 'standard output' : options.output} failed: ${(error as Error).message}`);
+    failure ??= error;
   }
   if (failure !== undefined) {
     const error =

@@ -1,6 +1,15 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 
+/** Writing the output failed (disk full, the reader of a pipe went away). */
+export class OutputWriteError extends Error {
+  constructor(name: string, cause: Error) {
+    const hint = (cause as NodeJS.ErrnoException).code === 'EPIPE' ? ' (the reading end of the pipe was closed)' : '';
+    super(`writing ${name} failed: ${cause.message}${hint}`, { cause });
+    this.name = 'OutputWriteError';
+  }
+}
+
 /**
  * Buffers output text and writes it in pieces: when a piece is full, or once per turn of the event loop, so
  * results reach the file (or the next process in a pipe) while the job waits for input or for the engine.
@@ -13,13 +22,15 @@ export class OutputSink {
   private failure: Error | undefined;
 
   constructor(
+    /** For messages: the file, or standard output. */
+    name: string,
     private readonly stream: Writable,
     /** End the stream when done: true for a file; false for process.stdout, which is never ended. */
     private readonly endStream: boolean,
     private readonly pieceChars = 64 * 1024,
   ) {
     stream.on('error', (error: Error) => {
-      this.failure ??= error;
+      this.failure ??= new OutputWriteError(name, error);
     });
   }
 

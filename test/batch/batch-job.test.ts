@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { BatchJobError, MalformedRecordError, runBatchJob } from '../../src/batch/batch-job.js';
 import { csvField } from '../../src/batch/csv-format.js';
@@ -11,6 +11,7 @@ import type { Model } from '../../src/model/model.js';
 import { jobOptions, parseJsonl, runJob, Scratch } from '../support/batch-job.js';
 import { collect } from '../support/collect.js';
 import { GatedEngine } from '../support/gated-engine.js';
+import { InstantEngine } from '../support/instant-engine.js';
 import { loadRealModel } from '../support/real-model.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -304,6 +305,58 @@ describe('batch job (real model)', () => {
       const resumed = await resumeFrom(input, 'jsonl', readFileSync(output));
       assert.equal(resumed.summary.resumed, summary.scored);
       assertSameOutput(parseJsonl(resumed.output), parseJsonl(expected));
+    });
+  });
+
+  it('a stalled output stops the reading (back-pressure); once it drains the job completes', async () => {
+    const total = 5000;
+    let pulled = 0;
+    const input = Readable.from(
+      (function* () {
+        for (let id = 0; id < total; id++) {
+          pulled += 1;
+          yield Buffer.from(`${JSON.stringify({ id, text: reviews[id % reviews.length] })}\n`);
+        }
+      })(),
+    );
+    let held: (() => void)[] = [];
+    let flowing = false;
+    let written = '';
+    const output = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, done) {
+        written += chunk.toString();
+        if (flowing) done();
+        else held.push(done);
+      },
+    });
+    // The instant engine: were reading not held back, all of the input would be read within the wait below.
+    const fast = new Classifier(model, new InstantEngine(), batching);
+    const run = runBatchJob(fast, jobOptions({ window: 16 }), { stdin: input, stdout: output, log: () => undefined });
+    await waitUntil(() => held.length > 0);
+    // However long the output stays blocked, reading stays within the window (plus small stream buffers).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(pulled < 200, `read ${pulled} of ${total} records while the output was blocked`);
+    flowing = true;
+    for (const done of held) done();
+    held = [];
+    const summary = await run;
+    assert.equal(summary.scored, total);
+    assert.deepEqual(parseJsonl(written).map((r) => r.id), Array.from({ length: total }, (_, id) => id));
+  });
+
+  it('an output that fails (a closed pipe) stops the job with the reason', async () => {
+    const output = new Writable({
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const input = new PassThrough();
+    input.end(reviews.map((text) => JSON.stringify({ text })).join('\n'));
+    await assert.rejects(runBatchJob(classifier, jobOptions({}), { stdin: input, stdout: output, log: () => undefined }), (error: unknown) => {
+      assert.ok(error instanceof BatchJobError);
+      assert.equal(error.message, 'writing standard output failed: write EPIPE (the reading end of the pipe was closed)');
+      return true;
     });
   });
 
