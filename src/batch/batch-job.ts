@@ -9,9 +9,9 @@ import { ByteCount, countBytes } from './byte-count.js';
 import { readCsv } from './csv-reader.js';
 import { delimiterOf, type RecordFormat } from './formats.js';
 import { inArrivalOrder } from './in-arrival-order.js';
-import { delimitedRecords, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
+import { delimitedRecords, InputFormatError, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
 import { readLines } from './line-reader.js';
-import { OutputSink } from './output-sink.js';
+import { OutputSink, OutputWriteError } from './output-sink.js';
 import type { ProgressSnapshot } from './progress.js';
 import { createRecordWriter, OutputMismatchError } from './record-writer.js';
 import { findResumePoint, type ResumePoint } from './resume-point.js';
@@ -150,7 +150,9 @@ export async function runBatchJob(
   const { sink, resumePoint } = await openOutput(options, io);
   const bytes = new ByteCount();
   const inputStream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 256 * 1024 });
-  const totalBytes = options.input === '-' ? undefined : statOf(options.input)?.isFile() ? statOf(options.input)?.size : undefined;
+  const inputStat = options.input === '-' ? undefined : statOf(options.input);
+  // A size to show progress against, for a regular file (not a named pipe or a device).
+  const totalBytes = inputStat?.isFile() === true ? inputStat.size : undefined;
   const onAbort = (): void => {
     // Ends a read that may wait forever (a pipe); reading stops either way.
     inputStream.destroy();
@@ -276,15 +278,23 @@ export async function runBatchJob(
     failure ??= error;
   }
   if (failure !== undefined) {
-    const error =
-      failure instanceof BatchJobError
-        ? failure
-        : failure instanceof OutputMismatchError
-          ? new BatchJobError(failure.message)
-          : new BatchJobError((failure as Error).message ?? String(failure));
     if (failure instanceof MalformedRecordError) stats.malformed += 1;
+    const error = asJobError(failure);
     error.summary = summary();
     throw error;
   }
   return summary();
+}
+
+/** The failures a job can meet in normal use, as a message; anything else (a bug) is thrown as it is. */
+function asJobError(failure: unknown): BatchJobError {
+  if (failure instanceof BatchJobError) return failure;
+  const expected =
+    failure instanceof InputFormatError ||
+    failure instanceof OutputMismatchError ||
+    failure instanceof OutputWriteError ||
+    // Reading the input: EACCES, EISDIR, EIO...
+    (failure instanceof Error && typeof (failure as NodeJS.ErrnoException).code === 'string');
+  if (!expected) throw failure;
+  return new BatchJobError((failure as Error).message);
 }
