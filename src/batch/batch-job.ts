@@ -149,7 +149,7 @@ export async function runBatchJob(
   checkPaths(options);
   const { sink, resumePoint } = await openOutput(options, io);
   const bytes = new ByteCount();
-  const inputStream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 256 * 1024 });
+  const inputStream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 64 * 1024 });
   const inputStat = options.input === '-' ? undefined : statOf(options.input);
   // A size to show progress against, for a regular file (not a named pipe or a device).
   const totalBytes = inputStat?.isFile() === true ? inputStat.size : undefined;
@@ -170,9 +170,11 @@ export async function runBatchJob(
   const writer = createRecordWriter(options.outputFormat, options.fields, resumePoint?.header);
 
   const stats = { scored: 0, resumed: 0, malformed: 0, malformedResumed: 0 };
+  let read = 0;
   let scoringStartedAt: number | undefined;
-  let bytesAtStart = 0;
+  let finishedAtStart = 0;
   let lastWrittenAt = 0;
+  const finished = (): number => stats.resumed + stats.malformedResumed + stats.scored + stats.malformed;
 
   /** The records to score: resumed ones left out, refused ones turned malformed, stopping where the job must. */
   async function* admitted(): AsyncGenerator<InputItem> {
@@ -180,6 +182,7 @@ export async function runBatchJob(
     try {
       for await (const item of items) {
         if (io.signal?.aborted) return;
+        read += 1;
         let admittedItem = item;
         if (item.kind === 'record') {
           const { refusal, header } = writer.admit(item.fields);
@@ -219,7 +222,7 @@ export async function runBatchJob(
     if (item.kind !== 'record') return undefined;
     if (scoringStartedAt === undefined) {
       scoringStartedAt = performance.now();
-      bytesAtStart = bytes.bytes;
+      finishedAtStart = finished();
     }
     return classifier.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
       const best = predictions[0]?.[0];
@@ -241,9 +244,11 @@ export async function runBatchJob(
   io.onStart?.(() => ({
     scored: stats.scored,
     malformed: stats.malformed,
+    read,
+    finished: finished(),
+    finishedAtStart,
     bytesRead: bytes.bytes,
     totalBytes,
-    bytesAtStart,
     seconds: scoringStartedAt === undefined ? 0 : (performance.now() - scoringStartedAt) / 1000,
   }));
 

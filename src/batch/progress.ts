@@ -5,14 +5,19 @@ export type ProgressMode = (typeof progressModes)[number];
 
 /** What the job has done so far, as progress reports it. */
 export interface ProgressSnapshot {
-  /** Records scored and written in this run. */
+  /** Records scored and written by this run. */
   scored: number;
+  /** Malformed records this run reported. */
   malformed: number;
-  /** Input bytes read so far, and when known (a file) the input's size. */
+  /** Records (valid or not) taken from the input so far. */
+  read: number;
+  /** Of those, the ones done with: written, skipped as malformed, or done by an earlier run (--resume). */
+  finished: number;
+  /** finished when this run began scoring: the part an earlier run had done. */
+  finishedAtStart: number;
+  /** Input bytes read so far, and, for a file, the input's size. */
   bytesRead: number;
   totalBytes: number | undefined;
-  /** Input bytes already read when scoring began (a resumed run skips the part done before). */
-  bytesAtStart: number;
   /** Seconds since scoring began. */
   seconds: number;
 }
@@ -31,18 +36,25 @@ export function formatDuration(seconds: number): string {
 
 interface Estimate {
   textsPerSecond: number;
-  /** 0..1 of the input read, when its size is known. */
+  /** 0..1 of the input's records done with, when the input's size is known. */
   fraction: number | undefined;
   etaSeconds: number | undefined;
 }
 
+/**
+ * Share and ETA count records, not bytes: reading runs ahead of writing by the window, which on a small file is
+ * a large part of it. The number of records in the input is estimated from the bytes per record read so far.
+ */
 export function estimate(s: ProgressSnapshot): Estimate {
   const textsPerSecond = s.seconds > 0 ? s.scored / s.seconds : 0;
-  if (s.totalBytes === undefined || s.totalBytes === 0) return { textsPerSecond, fraction: undefined, etaSeconds: undefined };
-  const fraction = Math.min(1, s.bytesRead / s.totalBytes);
-  // Bytes per second of this run: the part a resumed run skipped went by without scoring.
-  const bytesPerSecond = s.seconds > 0 ? (s.bytesRead - s.bytesAtStart) / s.seconds : 0;
-  const etaSeconds = bytesPerSecond > 0 ? (s.totalBytes - s.bytesRead) / bytesPerSecond : undefined;
+  if (s.totalBytes === undefined || s.totalBytes === 0 || s.bytesRead === 0 || s.read === 0) {
+    return { textsPerSecond, fraction: undefined, etaSeconds: undefined };
+  }
+  const records = Math.max(s.read, (s.read * s.totalBytes) / s.bytesRead);
+  const fraction = Math.min(1, s.finished / records);
+  // This run's pace: a resumed run went past the part done before without scoring it.
+  const perSecond = s.seconds > 0 ? (s.finished - s.finishedAtStart) / s.seconds : 0;
+  const etaSeconds = perSecond > 0 ? Math.max(0, records - s.finished) / perSecond : undefined;
   return { textsPerSecond, fraction, etaSeconds };
 }
 
@@ -53,10 +65,10 @@ function details(s: ProgressSnapshot, e: Estimate): string[] {
   return parts;
 }
 
-/** A line for logs (not a terminal): counts, rate, share of the input and ETA when the size is known. */
+/** A line for logs (not a terminal): counts, rate, and the share done and an ETA when the input's size is known. */
 export function progressLine(s: ProgressSnapshot): string {
   const e = estimate(s);
-  const share = e.fraction === undefined ? [] : [`${(e.fraction * 100).toFixed(1)}% of input`];
+  const share = e.fraction === undefined ? [] : [`${(e.fraction * 100).toFixed(1)}% done`];
   return `progress: ${[...share, ...details(s, e)].join(', ')}, ${formatDuration(s.seconds)} elapsed`;
 }
 

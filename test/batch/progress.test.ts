@@ -3,12 +3,15 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { formatDuration, progressBar, progressLine, ProgressReporter, type ProgressSnapshot } from '../../src/batch/progress.js';
 
+// A 1 MB file of which 250 kB (2,500 records) were read, 1,200 records done in 10 s.
 const snapshot = (overrides: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({
-  scored: 12_000,
+  scored: 1_200,
   malformed: 0,
+  read: 2_500,
+  finished: 1_200,
+  finishedAtStart: 0,
   bytesRead: 250_000,
   totalBytes: 1_000_000,
-  bytesAtStart: 0,
   seconds: 10,
   ...overrides,
 });
@@ -32,26 +35,28 @@ describe('progress', () => {
     assert.equal(formatDuration(3725), '1h02m');
   });
 
-  it('a line gives the share of the input, records, rate and an ETA from the byte rate', () => {
-    assert.equal(progressLine(snapshot()), 'progress: 25.0% of input, 12,000 records, 1,200 texts/s, ETA 30s, 10s elapsed');
+  it('a line gives the share of records done, the rate and an ETA; records in the input estimated from bytes per record', () => {
+    // 10,000 records estimated, 1,200 done at 120/s: 8,800 left, 73 s.
+    assert.equal(progressLine(snapshot()), 'progress: 12.0% done, 1,200 records, 120 texts/s, ETA 1m13s, 10s elapsed');
     assert.equal(
-      progressLine(snapshot({ malformed: 3, totalBytes: undefined })),
-      'progress: 12,000 records, 1,200 texts/s, 3 malformed, 10s elapsed',
+      progressLine(snapshot({ malformed: 3, finished: 1_203, totalBytes: undefined })),
+      'progress: 1,200 records, 120 texts/s, 3 malformed, 10s elapsed',
     );
   });
 
-  it('the ETA of a resumed run counts only the bytes read since scoring began', () => {
-    // 500 kB skipped at once, then 100 kB in 10 s: 400 kB left at 10 kB/s.
-    assert.match(progressLine(snapshot({ bytesAtStart: 500_000, bytesRead: 600_000 })), /60\.0% of input.*ETA 40s/);
+  it('the ETA of a resumed run goes by its own pace, not counting the part done before', () => {
+    // 6,000 done before, 1,200 in 10 s: 2,800 left at 120/s.
+    const resumed = snapshot({ read: 8_000, bytesRead: 800_000, finished: 7_200, finishedAtStart: 6_000 });
+    assert.equal(progressLine(resumed), 'progress: 72.0% done, 1,200 records, 120 texts/s, ETA 23s, 10s elapsed');
   });
 
   it('a bar fits the terminal width', () => {
     const bar = progressBar(snapshot(), 79);
-    const [, done = '', left = ''] = /^\[(#*)(-*)\]  25\.0%  12,000 records  1,200 texts\/s  ETA 30s$/.exec(bar) ?? [];
+    const [, done = '', left = ''] = /^\[(#*)(-*)\]  12\.0%  1,200 records  120 texts\/s  ETA 1m13s$/.exec(bar) ?? [];
     assert.ok(done.length + left.length >= 10 && bar.length <= 79, bar);
-    assert.equal(Math.round((done.length / (done.length + left.length)) * 4), 1, 'a quarter filled');
+    assert.equal(Math.round((done.length / (done.length + left.length)) * 8), 1, 'an eighth filled');
     assert.ok(progressBar(snapshot(), 40).length <= 40);
-    assert.equal(progressBar(snapshot({ totalBytes: undefined }), 80), '12,000 records  1,200 texts/s  10s');
+    assert.equal(progressBar(snapshot({ totalBytes: undefined }), 80), '1,200 records  120 texts/s  10s');
   });
 
   it('the reporter writes lines, or redraws a bar in place and clears it for messages', () => {
