@@ -28,8 +28,11 @@ export interface BatcherOptions<I, O> extends BatchLimits {
 }
 
 export interface SubmitOptions {
-  /** performance.now() instant after which the texts are not worth computing any more. */
-  deadline: number;
+  /**
+   * performance.now() instant after which the texts are not worth computing any more. Absent (or Infinity): no
+   * deadline, the texts wait as long as it takes (a batch job has nobody waiting on a socket).
+   */
+  deadline?: number;
   /** Aborted when the caller stops waiting (client disconnected): its waiting texts are dropped. */
   signal?: AbortSignal;
 }
@@ -76,7 +79,7 @@ export class Batcher<I, O> {
     return this.queue.length;
   }
 
-  submit(inputs: readonly I[], { deadline, signal }: SubmitOptions): Promise<O[]> {
+  submit(inputs: readonly I[], { deadline = Infinity, signal }: SubmitOptions): Promise<O[]> {
     if (this.closed) return Promise.reject(new DrainingError());
     if (signal?.aborted) return Promise.reject(new ClientGoneError());
     if (performance.now() >= deadline) return Promise.reject(new DeadlineExceededError());
@@ -87,7 +90,10 @@ export class Batcher<I, O> {
 
     return new Promise<O[]>((resolve, reject) => {
       const onAbort = (): void => this.fail(job, new ClientGoneError());
-      const timer = setTimeout(() => this.fail(job, new DeadlineExceededError()), deadline - performance.now());
+      // No timer without a deadline: setTimeout(Infinity) would overflow and fire after 1 ms.
+      const timer = Number.isFinite(deadline)
+        ? setTimeout(() => this.fail(job, new DeadlineExceededError()), deadline - performance.now())
+        : undefined;
       const job: Job<O> = {
         deadline,
         results: new Array<O>(inputs.length),

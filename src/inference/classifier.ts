@@ -15,8 +15,8 @@ export interface ClassifyOptions {
   truncate: boolean;
   /** Labels per text, best first. */
   topK: number;
-  /** performance.now() instant after which the texts are dropped (DeadlineExceededError). */
-  deadline: number;
+  /** performance.now() instant after which the texts are dropped (DeadlineExceededError); absent: no deadline. */
+  deadline?: number;
   signal?: AbortSignal;
 }
 

@@ -146,6 +146,23 @@ describe('Batcher', () => {
     assert.deepEqual(engine.batches, [['a']]);
   });
 
+  it('without a deadline (or with Infinity) waits as long as the engine takes: no timer can reject it', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine);
+    const none = batcher.submit(texts(['a', 5]), {});
+    const infinite = batcher.submit(texts(['b', 5]), { deadline: Infinity });
+    let settled = false;
+    void Promise.allSettled([none, infinite]).then(() => (settled = true));
+    await waitUntil(() => engine.running === 1);
+    // Longer than any mis-set timer would take to fire (setTimeout(Infinity) fires after 1 ms).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(settled, false, 'still waiting for the engine');
+    engine.gated = false;
+    engine.finish();
+    assert.deepEqual(await none, ['A']);
+    assert.deepEqual(await infinite, ['B']);
+  });
+
   it('rejects a submission whose deadline has already passed', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine);

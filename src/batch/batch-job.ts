@@ -1,0 +1,305 @@
+import { createReadStream, createWriteStream, statSync, type Stats } from 'node:fs';
+import { truncate } from 'node:fs/promises';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
+import type { Classifier } from '../inference/classifier.js';
+import type { Prediction } from '../inference/postprocess.js';
+import { ByteCount, countBytes } from './byte-count.js';
+import { readCsv } from './csv-reader.js';
+import { delimiterOf, type RecordFormat } from './formats.js';
+import { inArrivalOrder } from './in-arrival-order.js';
+import { delimitedRecords, InputFormatError, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
+import { readLines } from './line-reader.js';
+import { OutputSink, OutputWriteError } from './output-sink.js';
+import type { ProgressSnapshot } from './progress.js';
+import { createRecordWriter, OutputMismatchError } from './record-writer.js';
+import { findResumePoint, type ResumePoint } from './resume-point.js';
+
+export const onErrorPolicies = ['fail', 'skip'] as const;
+export type OnError = (typeof onErrorPolicies)[number];
+
+export interface BatchJobOptions {
+  /** A file, or '-' for standard input. */
+  input: string;
+  /** A file, or '-' for standard output. */
+  output: string;
+  inputFormat: RecordFormat;
+  outputFormat: RecordFormat;
+  fields: FieldNames;
+  /** A malformed record stops the job (fail) or is reported and left out (skip). */
+  onError: OnError;
+  /** Continue after the last complete record of an existing output instead of starting over. */
+  resume: boolean;
+  /** Replace an existing output. Without it (or resume), an existing output is an error. */
+  overwrite: boolean;
+  /** Most records read and not yet written: bounds memory, and is the batcher's pool for forming batches. */
+  window: number;
+  /** Longest record; a longer one is malformed (and not held in memory). */
+  maxRecordBytes: number;
+}
+
+export interface BatchJobIO {
+  stdin: Readable;
+  stdout: Writable;
+  /** Messages, one line each (malformed records, notices); never the texts. */
+  log(line: string): void;
+  /** Aborting stops reading: what was read is still scored and written, and the job ends as interrupted. */
+  signal?: AbortSignal;
+  /** Called when the job begins reading, with a view of its progress. */
+  onStart?(snapshot: () => ProgressSnapshot): void;
+}
+
+export interface BatchSummary {
+  /** Records scored and written by this run. */
+  scored: number;
+  /** Records already in the output from an earlier run (--resume), skipped in the input. */
+  resumed: number;
+  /** Malformed records this run reported. */
+  malformed: number;
+  /** Malformed records in the part of the input an earlier run had done (it reported them). */
+  malformedResumed: number;
+  /** From the first text submitted to the last record written. */
+  scoringSeconds: number;
+  textsPerSecond: number;
+  interrupted: boolean;
+}
+
+/** The job cannot run or cannot go on; the message says why. Carries what was done until then. */
+export class BatchJobError extends Error {
+  summary: BatchSummary | undefined;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchJobError';
+  }
+}
+
+/** --on-error fail met a malformed record. Everything before it was written, so --resume continues from it. */
+export class MalformedRecordError extends BatchJobError {
+  constructor(
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`line ${line}: ${problem}`);
+    this.name = 'MalformedRecordError';
+  }
+}
+
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checks that need no model: run before loading one, so a mistyped path fails at once. */
+export function checkPaths(options: Pick<BatchJobOptions, 'input' | 'output' | 'resume' | 'overwrite'>): void {
+  const input = options.input === '-' ? undefined : statOf(options.input);
+  if (options.input !== '-') {
+    if (input === undefined) throw new BatchJobError(`input ${options.input} does not exist`);
+    if (input.isDirectory()) throw new BatchJobError(`input ${options.input} is a directory`);
+  }
+  if (options.output === '-') {
+    if (options.resume) throw new BatchJobError('--resume needs an output file (--output); it cannot resume standard output');
+    return;
+  }
+  const output = statOf(options.output);
+  if (output === undefined) return;
+  if (output.isDirectory()) throw new BatchJobError(`output ${options.output} is a directory`);
+  if (input !== undefined && input.dev === output.dev && input.ino === output.ino) {
+    throw new BatchJobError('the output is the input file; write the results to another file');
+  }
+  if (!options.resume && !options.overwrite) {
+    throw new BatchJobError(
+      `output ${options.output} exists: add --resume to continue after its last complete record, or --overwrite to replace it`,
+    );
+  }
+}
+
+async function openOutput(
+  options: BatchJobOptions,
+  io: BatchJobIO,
+): Promise<{ sink: OutputSink; resumePoint: ResumePoint | undefined }> {
+  if (options.output === '-') return { sink: new OutputSink('standard output', io.stdout, false), resumePoint: undefined };
+  let resumePoint: ResumePoint | undefined;
+  if (options.resume && statOf(options.output) !== undefined) {
+    resumePoint = await findResumePoint(options.output, options.outputFormat, options.fields.text);
+    if (resumePoint.partialBytes > 0) {
+      await truncate(options.output, resumePoint.keepBytes);
+      io.log(`resume: removed ${resumePoint.partialBytes} bytes of a record cut off mid-write at the end of ${options.output}`);
+    }
+  }
+  const stream = createWriteStream(options.output, { flags: resumePoint === undefined ? 'w' : 'a' });
+  await once(stream, 'open');
+  return { sink: new OutputSink(options.output, stream, true), resumePoint };
+}
+
+/**
+ * Scores every record of the input and writes it, with its label and score, to the output, in input order.
+ * Memory is bounded by the window whatever the input's size: records are read only as fast as they are
+ * scored and written. The classifier is the server's (same model, tokenizer, engine and batcher).
+ */
+export async function runBatchJob(
+  classifier: Pick<Classifier, 'classify'>,
+  options: BatchJobOptions,
+  io: BatchJobIO,
+): Promise<BatchSummary> {
+  checkPaths(options);
+  const { sink, resumePoint } = await openOutput(options, io);
+  const bytes = new ByteCount();
+  const inputStream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 64 * 1024 });
+  const inputStat = options.input === '-' ? undefined : statOf(options.input);
+  // A size to show progress against, for a regular file (not a named pipe or a device).
+  const totalBytes = inputStat?.isFile() === true ? inputStat.size : undefined;
+  const onAbort = (): void => {
+    // Ends a read that may wait forever (a pipe); reading stops either way.
+    inputStream.destroy();
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const chunks = countBytes(inputStream as AsyncIterable<Buffer>, bytes);
+  const items =
+    options.inputFormat === 'jsonl'
+      ? jsonlRecords(readLines(chunks, options.maxRecordBytes), options.fields)
+      : delimitedRecords(
+          readCsv(chunks, { delimiter: delimiterOf(options.inputFormat), maxRecordChars: options.maxRecordBytes }),
+          options.fields,
+        );
+  const writer = createRecordWriter(options.outputFormat, options.fields, resumePoint?.header);
+
+  const stats = { scored: 0, resumed: 0, malformed: 0, malformedResumed: 0 };
+  let read = 0;
+  let scoringStartedAt: number | undefined;
+  let finishedAtStart = 0;
+  let lastWrittenAt = 0;
+  const finished = (): number => stats.resumed + stats.malformedResumed + stats.scored + stats.malformed;
+
+  /** The records to score: resumed ones left out, refused ones turned malformed, stopping where the job must. */
+  async function* admitted(): AsyncGenerator<InputItem> {
+    let toSkip = resumePoint?.records ?? 0;
+    try {
+      for await (const item of items) {
+        if (io.signal?.aborted) return;
+        read += 1;
+        let admittedItem = item;
+        if (item.kind === 'record') {
+          const { refusal, header } = writer.admit(item.fields);
+          if (header !== undefined && resumePoint?.header === undefined) sink.write(header);
+          if (refusal !== undefined) admittedItem = { kind: 'malformed', line: item.line, message: refusal };
+        }
+        if (toSkip > 0) {
+          if (admittedItem.kind === 'malformed') {
+            stats.malformedResumed += 1;
+            continue;
+          }
+          toSkip -= 1;
+          stats.resumed += 1;
+          if (toSkip === 0 && admittedItem.text !== resumePoint?.lastText) {
+            throw new OutputMismatchError(
+              `the output's last record is not input record ${stats.resumed} (line ${admittedItem.line}): ` +
+                'is this the input (and --text-field) the output was made from? Not resuming',
+            );
+          }
+          continue;
+        }
+        yield admittedItem;
+        if (admittedItem.kind === 'malformed' && options.onError === 'fail') return;
+      }
+    } catch (error) {
+      if (io.signal?.aborted) return;
+      throw error;
+    }
+    if (toSkip > 0) {
+      throw new OutputMismatchError(
+        `the output already has ${resumePoint?.records} records but the input has only ${stats.resumed}; not resuming`,
+      );
+    }
+  }
+
+  const start = (item: InputItem): Promise<Prediction> | undefined => {
+    if (item.kind !== 'record') return undefined;
+    if (scoringStartedAt === undefined) {
+      scoringStartedAt = performance.now();
+      finishedAtStart = finished();
+    }
+    return classifier.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
+      const best = predictions[0]?.[0];
+      if (best === undefined) throw new Error('the classifier returned no prediction');
+      return best;
+    });
+  };
+
+  const summary = (): BatchSummary => {
+    const scoringSeconds = scoringStartedAt === undefined ? 0 : Math.max(0, (lastWrittenAt - scoringStartedAt) / 1000);
+    return {
+      ...stats,
+      scoringSeconds,
+      textsPerSecond: scoringSeconds > 0 ? stats.scored / scoringSeconds : 0,
+      interrupted: io.signal?.aborted === true,
+    };
+  };
+
+  io.onStart?.(() => ({
+    scored: stats.scored,
+    malformed: stats.malformed,
+    read,
+    finished: finished(),
+    finishedAtStart,
+    bytesRead: bytes.bytes,
+    totalBytes,
+    seconds: scoringStartedAt === undefined ? 0 : (performance.now() - scoringStartedAt) / 1000,
+  }));
+
+  let failure: unknown;
+  try {
+    for await (const { item, outcome } of inArrivalOrder(admitted(), start, options.window)) {
+      if (item.kind === 'malformed') {
+        if (options.onError === 'fail') throw new MalformedRecordError(item.line, item.message);
+        stats.malformed += 1;
+        io.log(`line ${item.line}: ${item.message} (skipped)`);
+        continue;
+      }
+      if (outcome === undefined || !outcome.ok) {
+        throw new BatchJobError(`scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`);
+      }
+      sink.write(writer.format(item.fields, outcome.value));
+      stats.scored += 1;
+      lastWrittenAt = performance.now();
+      await sink.ready();
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    // Reading may have stopped early (a failure, --on-error fail): release the file or pipe.
+    inputStream.destroy();
+  }
+  try {
+    // Whatever happened, what was scored is written: a rerun with --resume continues after it.
+    await sink.end();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) {
+    if (failure instanceof MalformedRecordError) stats.malformed += 1;
+    const error = asJobError(failure);
+    error.summary = summary();
+    throw error;
+  }
+  return summary();
+}
+
+/** The failures a job can meet in normal use, as a message; anything else (a bug) is thrown as it is. */
+function asJobError(failure: unknown): BatchJobError {
+  if (failure instanceof BatchJobError) return failure;
+  const expected =
+    failure instanceof InputFormatError ||
+    failure instanceof OutputMismatchError ||
+    failure instanceof OutputWriteError ||
+    // Reading the input: EACCES, EISDIR, EIO...
+    (failure instanceof Error && typeof (failure as NodeJS.ErrnoException).code === 'string');
+  if (!expected) throw failure;
+  return new BatchJobError((failure as Error).message);
+}

@@ -1,0 +1,218 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, flagOf, loadConfig, type Config } from '../config.js';
+import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch/batch-job.js';
+import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch/formats.js';
+import { progressModes, type ProgressMode } from '../batch/progress.js';
+
+/** The server settings that matter to a batch job: the model, the engine and how batches are formed. */
+export const engineSettingEnvs = [
+  'MODEL_DIR',
+  'ENGINE',
+  'DEVICE',
+  'DTYPE',
+  'INTRA_OP_THREADS',
+  'INTER_OP_THREADS',
+  'MAX_BATCH_SIZE',
+  'MAX_BATCH_TOKENS',
+  'MAX_PADDING_RATIO',
+] as const;
+
+/**
+ * Where the batch job's defaults differ from the server's. A server keeps batches small for latency; a job has
+ * no one waiting on a single text, so its batches may be as large as throughput likes (measured in docs/BATCH.md).
+ */
+export const batchDefaults: Partial<Record<(typeof engineSettingEnvs)[number], string>> = {
+  MAX_BATCH_SIZE: '64',
+};
+
+export const defaultWindow = 2048;
+export const defaultMaxRecordBytes = 1024 * 1024;
+export const defaultProgressIntervalSeconds = 10;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface BatchCliOptions {
+  job: BatchJobOptions;
+  progress: ProgressMode;
+  progressIntervalMs: number;
+  config: Config;
+}
+
+export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: BatchCliOptions };
+
+export const usage = `Usage: sentiment-batch [options] [INPUT]
+
+Scores every record of INPUT (a file, or standard input when INPUT is - or absent) and writes the records with
+the predicted label and its score added, in input order.
+
+Input and output
+  INPUT                        JSONL (.jsonl/.ndjson), CSV (.csv) or TSV (.tsv/.tab) file; - for stdin
+  -o, --output FILE            where to write (default: - for stdout)
+  --input-format FORMAT        jsonl | csv | tsv (default: from INPUT's extension; needed for stdin)
+  --output-format FORMAT       jsonl | csv | tsv (default: from the output's extension, else the input's format)
+  --text-field NAME            JSON field or CSV/TSV column holding the text (default: text)
+  --label-field NAME           field/column the label is written to (default: label)
+  --score-field NAME           field/column the score is written to (default: score)
+
+Errors and restarts
+  --on-error fail|skip         a malformed record stops the job (fail, default) or is reported and left out (skip)
+  --resume                     continue after the last complete record of an existing output (cuts a partial one)
+  --overwrite                  replace an existing output (without --resume or this, an existing output is an error)
+  --max-record-bytes N         longest record; longer ones are malformed (default: ${defaultMaxRecordBytes})
+
+Progress (on stderr)
+  --progress MODE              auto | bar | lines | none (default: auto: a bar on a terminal, lines otherwise)
+  --progress-interval SECONDS  seconds between progress lines (default: ${defaultProgressIntervalSeconds})
+
+Model and batching (flags win over the environment variables of the same name, as for the server)
+${engineSettingEnvs.map((env) => `  --${flagOf(env).padEnd(27)}${env}${batchDefaults[env] ? ` (batch default: ${batchDefaults[env]})` : ''}`).join('\n')}
+  --window N                   records in flight at once: bounds memory, and is the pool batches are formed
+                               from (default: ${defaultWindow})
+
+  -h, --help                   this text
+  --version                    the version
+
+Exit status: 0 done; 1 the job failed or stopped at a malformed record; 2 bad usage; 130/143 interrupted
+(SIGINT/SIGTERM: what was read is written first, so --resume continues).`;
+
+function positiveInteger(raw: string, flag: string, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(`${flag} must be an integer from 1 to ${max}; got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(raw: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new UsageError(`${flag} must be one of: ${allowed.join(', ')}; got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+function formatFlag(raw: string | undefined, flag: string): RecordFormat | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecordFormat(raw)) throw new UsageError(`${flag} must be one of: ${recordFormats.join(', ')}; got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function fieldName(raw: string | undefined, flag: string, fallback: string): string {
+  if (raw === undefined) return fallback;
+  if (raw === '') throw new UsageError(`${flag} must not be empty`);
+  return raw;
+}
+
+/** Reads the command line and the environment into a job, or says what is wrong with them. */
+export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        'input-format': { type: 'string' },
+        'output-format': { type: 'string' },
+        'text-field': { type: 'string' },
+        'label-field': { type: 'string' },
+        'score-field': { type: 'string' },
+        'on-error': { type: 'string' },
+        resume: { type: 'boolean' },
+        overwrite: { type: 'boolean' },
+        'max-record-bytes': { type: 'string' },
+        progress: { type: 'string' },
+        'progress-interval': { type: 'string' },
+        window: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        ...Object.fromEntries(engineSettingEnvs.map((name) => [flagOf(name), { type: 'string' as const }])),
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`one INPUT at most; got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+  }
+  const input = parsed.positionals[0] ?? '-';
+  if (input === '-' && stdinIsTTY) {
+    throw new UsageError('no input: give a file, or pipe records to standard input (see --help)');
+  }
+  const output = str('output') ?? '-';
+
+  const inputFormat = formatFlag(str('input-format'), '--input-format') ?? (input === '-' ? undefined : formatOfPath(input));
+  if (inputFormat === undefined) {
+    throw new UsageError(
+      input === '-'
+        ? 'reading standard input: give its format with --input-format jsonl|csv|tsv'
+        : `cannot tell the format of ${input} from its extension: give --input-format jsonl|csv|tsv`,
+    );
+  }
+  const outputFormat =
+    formatFlag(str('output-format'), '--output-format') ?? (output === '-' ? undefined : formatOfPath(output)) ?? inputFormat;
+
+  const fields = {
+    text: fieldName(str('text-field'), '--text-field', 'text'),
+    label: fieldName(str('label-field'), '--label-field', 'label'),
+    score: fieldName(str('score-field'), '--score-field', 'score'),
+  };
+  if (new Set([fields.text, fields.label, fields.score]).size !== 3) {
+    throw new UsageError('--text-field, --label-field and --score-field must name three different fields');
+  }
+  const resume = values.resume === true;
+  const overwrite = values.overwrite === true;
+  if (resume && overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  if (resume && output === '-') throw new UsageError('--resume needs an output file (--output)');
+
+  const onError: OnError = oneOf(str('on-error') ?? 'fail', '--on-error', onErrorPolicies);
+  const progress = oneOf(str('progress') ?? 'auto', '--progress', progressModes);
+  const progressIntervalMs =
+    positiveInteger(str('progress-interval') ?? String(defaultProgressIntervalSeconds), '--progress-interval', 86_400) * 1000;
+  const window = positiveInteger(str('window') ?? String(defaultWindow), '--window', 1_000_000);
+  const maxRecordBytes = positiveInteger(
+    str('max-record-bytes') ?? String(defaultMaxRecordBytes),
+    '--max-record-bytes',
+    1024 * 1024 * 1024,
+  );
+
+  // The model and engine settings go through the server's own config, so they are validated the same way.
+  const engineArgs: string[] = [];
+  const engineEnv: NodeJS.ProcessEnv = { ...batchDefaults };
+  for (const name of engineSettingEnvs) {
+    const flag = str(flagOf(name));
+    if (flag !== undefined) engineArgs.push(`--${flagOf(name)}`, flag);
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv !== '') engineEnv[name] = fromEnv;
+  }
+  // Every text of the window may wait in the batcher at once.
+  engineEnv.MAX_QUEUE = String(window);
+  engineEnv.MAX_TEXTS_PER_REQUEST = '1';
+  let config: Config;
+  try {
+    config = loadConfig(engineArgs, engineEnv);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+
+  return {
+    kind: 'run',
+    options: {
+      job: { input, output, inputFormat, outputFormat, fields, onError, resume, overwrite, window, maxRecordBytes },
+      progress,
+      progressIntervalMs,
+      config,
+    },
+  };
+}

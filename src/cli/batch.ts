@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { performance } from 'node:perf_hooks';
+import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch/batch-job.js';
+import { formatCount, ProgressReporter } from '../batch/progress.js';
+import { createEngine } from '../engine/create-engine.js';
+import { Classifier } from '../inference/classifier.js';
+import { loadModel } from '../model/model.js';
+import { packageVersion } from '../package-root.js';
+import { parseBatchArgs, usage, UsageError, type BatchCliOptions } from './batch-options.js';
+
+// sentiment-batch: the offline counterpart of the server. Same config, model directory, tokenizer, engine and
+// batcher; records come from a file instead of HTTP requests. Output goes to stdout or a file, everything
+// else (errors, progress, the summary) to stderr.
+
+const name = 'sentiment-batch';
+const say = (line: string): boolean => process.stderr.write(`${name}: ${line}\n`);
+const startedAt = performance.now();
+
+function summaryLine(summary: BatchSummary): string {
+  const parts = [`${formatCount(summary.scored)} records scored`];
+  if (summary.resumed > 0) parts.push(`${formatCount(summary.resumed)} already done (resumed)`);
+  parts.push(`${formatCount(summary.malformed)} malformed${summary.malformed > 0 ? ' (skipped)' : ''}`);
+  if (summary.malformedResumed > 0) parts.push(`${formatCount(summary.malformedResumed)} malformed in the resumed part`);
+  const rate = `${formatCount(summary.textsPerSecond)} texts/s (${summary.scoringSeconds.toFixed(2)} s scoring)`;
+  const wall = `wall ${((performance.now() - startedAt) / 1000).toFixed(2)} s`;
+  const rss = `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`;
+  return `${parts.join(', ')}; ${rate}; ${wall}; ${rss}`;
+}
+
+async function run(options: BatchCliOptions): Promise<number> {
+  checkPaths(options.job);
+  const { config } = options;
+  let classifier: Classifier;
+  try {
+    const model = await loadModel(config.modelDir, config.dtype);
+    const engine = await createEngine(model, config);
+    classifier = new Classifier(model, engine, config);
+  } catch (error) {
+    say(`cannot start: ${(error as Error).message}`);
+    return 1;
+  }
+
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stoppedBy !== undefined) {
+      say(`${signal} again: exiting without writing what is in flight`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stoppedBy = signal;
+    say(`${signal}: stopping; writing the records already read (send it again to exit at once)`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const mode = options.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'lines') : options.progress;
+  let progress: ProgressReporter | undefined;
+  const log = (line: string): void => {
+    if (progress !== undefined) progress.log(`${name}: ${line}`);
+    else say(line);
+  };
+  try {
+    const summary = await runBatchJob(classifier, options.job, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      log,
+      signal: stop.signal,
+      onStart: (snapshot) => {
+        progress = new ProgressReporter({ mode, stream: process.stderr, intervalMs: options.progressIntervalMs, snapshot });
+        progress.start();
+      },
+    });
+    progress?.stop();
+    if (summary.interrupted) {
+      say(`interrupted: ${summaryLine(summary)}`);
+      say('run again with --resume to continue');
+      return stoppedBy === 'SIGINT' ? 130 : 143;
+    }
+    say(`done: ${summaryLine(summary)}`);
+    return 0;
+  } catch (error) {
+    progress?.stop();
+    if (!(error instanceof BatchJobError)) throw error;
+    say(error.message);
+    if (error.summary !== undefined) {
+      say(`stopped: ${summaryLine(error.summary)}`);
+      if (error.summary.scored > 0 && options.job.output !== '-') say('fix the cause and run again with --resume to continue');
+    }
+    return 1;
+  } finally {
+    await classifier.close();
+  }
+}
+
+let parsed;
+try {
+  parsed = parseBatchArgs(process.argv.slice(2), process.env, process.stdin.isTTY === true);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  say(error.message);
+  say('see --help');
+  process.exit(2);
+}
+
+if (parsed.kind === 'help') {
+  process.stdout.write(`${usage}\n`);
+} else if (parsed.kind === 'version') {
+  process.stdout.write(`${packageVersion}\n`);
+} else {
+  try {
+    process.exitCode = await run(parsed.options);
+  } catch (error) {
+    say(error instanceof BatchJobError ? error.message : `failed: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../support/batch-cli.js';
+import { Scratch } from '../support/batch-job.js';
+
+const scratch = new Scratch();
+after(() => scratch.remove());
+
+const words = ['good', 'bad', 'fine', 'great', 'awful', 'ok', 'nice', 'poor'];
+
+/** Writes `count` short JSONL records to a file, streaming, and returns its path. */
+async function generate(name: string, count: number): Promise<string> {
+  const path = scratch.file(name);
+  const out = createWriteStream(path);
+  let chunk = '';
+  for (let i = 0; i < count; i++) {
+    chunk += `{"id":${i},"text":"${words[i % 8]} ${words[(i >> 3) % 8]}"}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+  return path;
+}
+
+/** Lines of a file, and whether its ids run 0, 1, 2, … in order, read as a stream. */
+async function checkOrder(path: string): Promise<{ lines: number; inOrder: boolean }> {
+  let lines = 0;
+  let inOrder = true;
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8' })) {
+    const parts = (rest + (chunk as string)).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) {
+      if (inOrder && !line.startsWith(`{"id":${lines},`)) inOrder = false;
+      lines += 1;
+    }
+  }
+  return { lines, inOrder };
+}
+
+const mib = (kib: number): number => Math.round(kib / 1024);
+
+describe('bounded memory', () => {
+  it('1,000,000 records through the whole pipeline (engine answering at once): peak RSS does not grow with the input', { timeout: 600_000 }, async (t) => {
+    const records = 1_000_000;
+    const checkpoint = 100_000;
+    const input = await generate('million.jsonl', records);
+    const output = scratch.file('million.out.jsonl');
+    const child = fileURLToPath(new URL('../support/batch-memory-child.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [child, input, output, String(checkpoint)], {
+      maxBuffer: 1 << 20,
+    });
+    const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      scored: number;
+      engineTexts: number;
+      rssAtCheckpointKiB: number;
+      rssAtEndKiB: number;
+      seconds: number;
+    };
+    t.diagnostic(
+      `${records} records in ${report.seconds.toFixed(1)} s; peak RSS ${mib(report.rssAtCheckpointKiB)} MiB after ` +
+        `${checkpoint}, ${mib(report.rssAtEndKiB)} MiB at the end`,
+    );
+    assert.equal(report.scored, records);
+    assert.equal(report.engineTexts, records);
+    assert.deepEqual(await checkOrder(output), { lines: records, inOrder: true });
+    // Holding every record (≥ 60 bytes each as JS objects, far more in practice) would add well over 60 MiB
+    // between the first 100,000 and the millionth; a bounded pipeline adds next to nothing.
+    assert.ok(
+      report.rssAtEndKiB - report.rssAtCheckpointKiB < 48 * 1024,
+      `peak RSS grew from ${mib(report.rssAtCheckpointKiB)} to ${mib(report.rssAtEndKiB)} MiB`,
+    );
+    assert.ok(report.rssAtEndKiB < 400 * 1024, `peak RSS ${mib(report.rssAtEndKiB)} MiB`);
+  });
+
+  it('the CLI with the real engine stays within the same bound on a smaller input', { timeout: 600_000 }, async (t) => {
+    const records = 20_000;
+    const input = await generate('slice.jsonl', records);
+    const output = scratch.file('slice.out.jsonl');
+    const result = await runCli([input, '-o', output, '--progress', 'none']);
+    assert.equal(result.code, 0, result.stderr);
+    const rss = Number(/peak RSS (\d+) MiB/.exec(result.stderr)?.[1]);
+    t.diagnostic(result.stderr.trim());
+    assert.deepEqual(await checkOrder(output), { lines: records, inOrder: true });
+    assert.ok(rss > 0 && rss < 400, `peak RSS ${rss} MiB`);
+  });
+});
