@@ -83,7 +83,7 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
     do {
       encoded = encode();
       tokenizePasses += 1;
-    } while (performance.now() - tokenizeStart < 1000);
+    } while (performance.now() - tokenizeStart < 1000 * Math.max(0.2, Math.min(1, options.minSeconds)));
     const tokenizeSeconds = (performance.now() - tokenizeStart) / 1000 / tokenizePasses;
 
     const rows: BatchingRow[] = [];

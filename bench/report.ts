@@ -25,7 +25,7 @@ export interface ModelReport {
   id: string;
   label: string;
   dir: string;
-  compute: ComputeCeiling;
+  compute: ComputeCeiling | undefined;
   scenarios: ScenarioResult[];
   ratios: Record<string, number>;
   targets: TargetCheck[];
@@ -38,7 +38,7 @@ export interface BenchReport {
   commit: string;
   machine: Record<string, string | number>;
   settings: Record<string, string | number>;
-  httpCeiling: ScenarioResult;
+  httpCeiling: ScenarioResult | undefined;
   models: ModelReport[];
   notes: string[];
 }
@@ -101,15 +101,15 @@ export function renderMarkdown(report: BenchReport): string {
   const lines: string[] = [];
   const m = report.machine;
   lines.push(`Measured ${report.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, no GPU), ${m.os}, Node ${m.node}, ` +
-    `${report.models[0]?.compute.backend ?? 'onnxruntime-node'}; commit ${report.commit}; \`${report.command}\` (${report.mode} run).`);
+    `onnxruntime-node ${m.onnxruntime}; commit ${report.commit}; \`${report.command}\` (${report.mode} run); service settings: ${report.settings.serviceEnv}, log level ${report.settings.logLevel}.`);
   lines.push('');
   lines.push('**Compute ceiling**: the service\'s tokenizer and engine in one process, no HTTP, batches formed from the whole text set.');
   lines.push('');
   lines.push('| model | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |');
   lines.push('|---|---|---|---|---|---|');
   for (const model of report.models) {
-    for (const row of model.compute.rows) {
-      const best = row === model.compute.ceiling ? ' **(ceiling)**' : '';
+    for (const row of model.compute?.rows ?? []) {
+      const best = row === model.compute?.ceiling ? ' **(ceiling)**' : '';
       lines.push(`| ${model.label} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
         `${fixed(row.textsPerSec)}${best} | ${fixed(row.engineTextsPerSec)} | ${percent(row.paddingWasted, 1)} |`);
     }
@@ -120,7 +120,7 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push('');
   lines.push('| model | server | scenario | req/s | texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  lines.push(`| – | ${scenarioRow('–', report.httpCeiling).split(' | ').slice(1).join(' | ')} |`);
+  if (report.httpCeiling !== undefined) lines.push(`| ${scenarioRow('–', report.httpCeiling)} |`);
   for (const model of report.models) {
     for (const result of model.scenarios) lines.push(`| ${scenarioRow(model.label, result)} |`);
   }

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { packageRoot } from '../src/package-root.js';
 import { benchModelIds, prepareModel, type BenchModel } from './bench-models.js';
-import { measureComputeCeiling } from './compute-ceiling.js';
+import { measureComputeCeiling, type ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';
 import { runAutocannon } from './load-test.js';
 import { runPaced } from './paced-load.js';
@@ -23,6 +23,9 @@ import { startServer, type ServerProcess } from './server-process.js';
  * npm run bench:smoke  a few seconds on the embedded model, for CI: checks that everything runs and answers 2xx,
  *                      asserts nothing about speed
  * Flags: --models embedded,distilbert-size  --seconds N (per load run)  --out DIR
+ *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all)
+ *        --baselines compute,http,naive,batch-1 (default all; targets need all of them)
+ *        The last two are for quick A/B runs of one setting; a full run keeps both at their defaults.
  * Service settings come from the environment as for the server (e.g. INTRA_OP_THREADS=1 npm run bench) and apply
  * to the compute ceiling too; BENCH_LOG_LEVEL (default info) sets the log level of all three servers.
  */
@@ -76,8 +79,13 @@ const { values: flags } = parseArgs({
     models: { type: 'string' },
     seconds: { type: 'string' },
     out: { type: 'string', default: join(packageRoot, 'bench', 'results') },
+    scenarios: { type: 'string', default: 'c1,c16,c64,c256,c16x32,open' },
+    baselines: { type: 'string', default: 'compute,http,naive,batch-1' },
   },
 });
+const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
+const baselines = new Set(flags.baselines.split(',').map((key) => key.trim()).filter((key) => key !== ''));
+const complete = flags.scenarios === 'c1,c16,c64,c256,c16x32,open' && baselines.size === 4;
 const plan = plans[flags.smoke ? 'smoke' : 'full'];
 const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(','))).split(',').map((id) => id.trim());
 for (const id of modelIds) {
@@ -174,7 +182,7 @@ function ratio(a: number, b: number): number {
   return b === 0 ? NaN : a / b;
 }
 
-function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: ModelReport['compute'], http: ScenarioResult) {
+function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: ComputeCeiling, http: ScenarioResult) {
   const find = (server: ServerKind, key: string): ScenarioResult => {
     const found = scenarios.find((s) => s.server === server && s.key === key);
     if (found === undefined) throw new Error(`no ${server} ${key} result`);
@@ -235,9 +243,37 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Mod
   return { ratios, targets };
 }
 
-async function benchModel(model: BenchModel, http: ScenarioResult): Promise<ModelReport> {
+async function benchModel(model: BenchModel, http: ScenarioResult | undefined): Promise<ModelReport> {
   const settings = plan.perModel[model.id];
   const seconds = secondsOverride ?? settings.seconds;
+  const compute = baselines.has('compute') ? await computeCeiling(model) : undefined;
+  const scenarios: ScenarioResult[] = [];
+  const env = { MODEL_DIR: model.dir };
+  if (baselines.has('naive')) {
+    await withServer(`naive ${model.label}`, naiveScript, env, async (server) => {
+      scenarios.push(await measure(server, 'naive', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
+    });
+  }
+  await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
+    for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key))) scenarios.push(await measure(server, 'service', spec));
+    if (!scenarioKeys.has('open')) return;
+    const capacity = Math.max(...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec));
+    const rate = Math.max(1, Math.round(capacity / 2));
+    const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
+    scenarios.push(await measure(server, 'service', { key: 'open-paced', title: openTitle('evenly spaced'), connections: 256, textsPerRequest: 1, seconds, open: { kind: 'paced', rate } }));
+    scenarios.push(await measure(server, 'service', { key: 'open-autocannon', title: openTitle('autocannon overallRate'), connections: 64, textsPerRequest: 1, seconds, open: { kind: 'autocannon', rate } }));
+  });
+  if (baselines.has('batch-1')) {
+    await withServer(`service MAX_BATCH_SIZE=1 ${model.label}`, serviceScript, { ...env, MAX_BATCH_SIZE: '1' }, async (server) => {
+      scenarios.push(await measure(server, 'service-batch-1', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
+    });
+  }
+  const { ratios, targets } = complete && compute !== undefined && http !== undefined ? targetsFor(model, scenarios, compute, http) : { ratios: {}, targets: [] };
+  return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
+}
+
+async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
+  const settings = plan.perModel[model.id];
   log(`${model.label}: compute ceiling (in-process) on ${Math.min(settings.computeTexts, texts.length)} texts`);
   const compute = await measureComputeCeiling({
     modelDir: model.dir,
@@ -249,24 +285,7 @@ async function benchModel(model: BenchModel, http: ScenarioResult): Promise<Mode
     log(`  batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`);
   }
 
-  const scenarios: ScenarioResult[] = [];
-  const env = { MODEL_DIR: model.dir };
-  await withServer(`naive ${model.label}`, naiveScript, env, async (server) => {
-    scenarios.push(await measure(server, 'naive', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
-  });
-  await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
-    for (const spec of closedLoop(seconds)) scenarios.push(await measure(server, 'service', spec));
-    const capacity = Math.max(...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec));
-    const rate = Math.max(1, Math.round(capacity / 2));
-    const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
-    scenarios.push(await measure(server, 'service', { key: 'open-paced', title: openTitle('evenly spaced'), connections: 256, textsPerRequest: 1, seconds, open: { kind: 'paced', rate } }));
-    scenarios.push(await measure(server, 'service', { key: 'open-autocannon', title: openTitle('autocannon overallRate'), connections: 64, textsPerRequest: 1, seconds, open: { kind: 'autocannon', rate } }));
-  });
-  await withServer(`service MAX_BATCH_SIZE=1 ${model.label}`, serviceScript, { ...env, MAX_BATCH_SIZE: '1' }, async (server) => {
-    scenarios.push(await measure(server, 'service-batch-1', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
-  });
-  const { ratios, targets } = targetsFor(model, scenarios, compute, http);
-  return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
+  return compute;
 }
 
 function gitCommit(): string {
@@ -286,9 +305,11 @@ log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${start
 
 const models = modelIds.map((id) => prepareModel(id as BenchModel['id']));
 const httpSeconds = secondsOverride ?? plan.httpCeilingSeconds;
-const httpCeiling = await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
-  measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
-);
+const httpCeiling = baselines.has('http')
+  ? await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
+      measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
+    )
+  : undefined;
 const modelReports: ModelReport[] = [];
 for (const model of models) modelReports.push(await benchModel(model, httpCeiling));
 
@@ -342,13 +363,15 @@ log(`wrote ${join(flags.out, `latest-${plan.mode}.{json,md}`)}`);
 
 // The smoke run checks that every part ran and answered, nothing about speed.
 const problems: string[] = [];
-for (const result of [httpCeiling, ...modelReports.flatMap((model) => model.scenarios)]) {
+for (const result of [...(httpCeiling === undefined ? [] : [httpCeiling]), ...modelReports.flatMap((model) => model.scenarios)]) {
   if (result.load.ok === 0) problems.push(`${result.server} ${result.title}: no 2xx answers`);
   if (result.load.non2xx > 0 && result.server !== 'naive') problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
 }
 for (const model of modelReports) {
-  if (!model.compute.rows.every((row) => row.textsPerSec > 0)) problems.push(`${model.label}: compute ceiling measured nothing`);
-  const service = model.scenarios.find((s) => s.server === 'service' && s.key === 'c64');
+  if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
+    problems.push(`${model.label}: compute ceiling measured nothing`);
+  }
+  const service = model.scenarios.find((s) => s.server === 'service');
   if (service?.serverSide === undefined || service.serverSide.texts === 0) problems.push(`${model.label}: no batches seen in /metrics`);
 }
 if (problems.length > 0) {
