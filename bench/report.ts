@@ -85,6 +85,7 @@ function scenarioRow(model: string, result: ScenarioResult): string {
     result.title,
     fixed(load.reqPerSec),
     fixed(load.textsPerSec),
+    serverSide === undefined ? '–' : fixed(serverSide.textsPerSec),
     ms(load.latencyMs.p50),
     ms(load.latencyMs.p90),
     ms(load.latencyMs.p99),
@@ -115,11 +116,12 @@ export function renderMarkdown(report: BenchReport): string {
     }
   }
   lines.push('');
-  lines.push('**Over HTTP** (autocannon on 127.0.0.1, same machine; latency in ms over 2xx answers; batch, padding and ' +
-    'engine-busy from the service\'s /metrics; load = 1-min load average after the run):');
+  lines.push('**Over HTTP** (autocannon on 127.0.0.1, same machine; texts/s answered 2xx; latency in ms over 2xx answers; ' +
+    'computed texts/s, mean batch, padding (mean per batch) and engine busy (share of the run in ONNX Runtime) from the ' +
+    'service\'s /metrics; load = 1-min load average after the run):');
   lines.push('');
-  lines.push('| model | server | scenario | req/s | texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| model | server | scenario | req/s | texts/s | computed texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   if (report.httpCeiling !== undefined) lines.push(`| ${scenarioRow('–', report.httpCeiling)} |`);
   for (const model of report.models) {
     for (const result of model.scenarios) lines.push(`| ${scenarioRow(model.label, result)} |`);

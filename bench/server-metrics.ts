@@ -2,6 +2,8 @@
 export interface ServerSideStats {
   batches: number;
   texts: number;
+  /** Texts the model computed per second of the run, whether or not the client was still there to get them. */
+  textsPerSec: number;
   meanBatchSize: number;
   /** Share of batches by size bucket (le label of sentiment_batch_size), e.g. {"1": 0.1, "2": 0.05, ...}. */
   batchSizeShares: Record<string, number>;
@@ -61,6 +63,7 @@ export function serverSideStats(before: MetricSamples, after: MetricSamples, sec
   return {
     batches,
     texts,
+    textsPerSec: seconds > 0 ? texts / seconds : 0,
     meanBatchSize: per(texts, batches),
     batchSizeShares,
     meanPaddingRatio: per(delta('sentiment_batch_padding_ratio_sum'), batches),
