@@ -57,6 +57,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Stop waiting for fuller batches; awaiting the drain happens in onClose, after the listener has closed.
     void classifier.batcher.drain();
   });
+  // Answers sent while draining close their connection: a keep-alive client would otherwise hold the server open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     await classifier.close();
   });

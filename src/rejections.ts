@@ -48,10 +48,12 @@ export class TooManyTextsError extends RejectionError {
 }
 
 export class TextTooLongError extends RejectionError {
-  constructor(textIndex: number, tokenCount: number, maxLength: number) {
+  /** atLeast: only the text's head was tokenized, which already held tokenCount tokens. */
+  constructor(textIndex: number, tokenCount: number, atLeast: boolean, maxLength: number) {
     super(
       'too_long',
-      `text ${textIndex} has ${tokenCount} tokens, more than the model's maximum of ${maxLength}; send truncate: true to cut it`,
+      `text ${textIndex} has ${atLeast ? 'over ' : ''}${tokenCount} tokens, more than the model's maximum of ${maxLength}; ` +
+        'send truncate: true to cut it',
     );
   }
 }

@@ -1,6 +1,8 @@
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { TextTooLongError } from '../rejections.js';
 
+type Encoding = ReturnType<PreTrainedTokenizer['_tokenizer']['encode']>;
+
 /** One text as the model sees it; special tokens included, no padding. */
 export interface EncodedText {
   ids: readonly number[];
@@ -40,16 +42,41 @@ export class TextTokenizer {
    * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off).
    */
   encode(text: string, textIndex: number, truncate: boolean): EncodedText {
-    const encoding = this.tokenizer._tokenizer.encode(text, { return_token_type_ids: true });
+    const { encoding, headOnly } = this.encodeAtMostNeeded(text);
     const ids = encoding.ids;
     const typeIds = encoding.token_type_ids;
     if (ids.length <= this.maxLength) return { ids, typeIds };
-    if (!truncate) throw new TextTooLongError(textIndex, ids.length, this.maxLength);
+    if (!truncate) throw new TextTooLongError(textIndex, ids.length, headOnly, this.maxLength);
     const keep = this.maxLength - this.specialPrefix - this.specialSuffix;
     const cut = <T>(values: readonly T[]): T[] => [
       ...values.slice(0, this.specialPrefix + keep),
       ...values.slice(values.length - this.specialSuffix),
     ];
     return { ids: cut(ids), typeIds: typeIds === undefined ? undefined : cut(typeIds) };
+  }
+
+  /**
+   * A very long text is first tokenized only up to a whitespace well past what the model can take. Tokenization is
+   * word-local (normalizers act on characters, pre-tokenizers split at whitespace), so that head's tokens are the
+   * whole text's first tokens; when they already overflow the model, truncating them gives what truncating the whole
+   * text gives, and the rest is never tokenized. This keeps a 1 MB body from holding the event loop for most of a
+   * second.
+   */
+  private encodeAtMostNeeded(text: string): { encoding: Encoding; headOnly: boolean } {
+    const headChars = this.maxLength * 16;
+    if (text.length > headChars * 2) {
+      const whitespace = /\s/g;
+      whitespace.lastIndex = headChars;
+      const boundary = whitespace.exec(text);
+      if (boundary !== null) {
+        const encoding = this.encodeWhole(text.slice(0, boundary.index));
+        if (encoding.ids.length > this.maxLength) return { encoding, headOnly: true };
+      }
+    }
+    return { encoding: this.encodeWhole(text), headOnly: false };
+  }
+
+  private encodeWhole(text: string): Encoding {
+    return this.tokenizer._tokenizer.encode(text, { return_token_type_ids: true });
   }
 }

@@ -39,11 +39,11 @@ describe('TextTokenizer (embedded model)', () => {
 
   it('refuses an over-long text when truncation is off, saying which text and how long', () => {
     assert.throws(
-      () => model.tokenizer.encode(longText, 3, false),
+      () => model.tokenizer.encode('fine '.repeat(200), 3, false),
       (error: unknown) => {
         assert.ok(error instanceof TextTooLongError);
         assert.equal(error.reason, 'too_long');
-        assert.match(error.message, new RegExp(`^text 3 has \\d+ tokens, more than the model's maximum of ${model.maxLength}`));
+        assert.match(error.message, new RegExp(`^text 3 has 202 tokens, more than the model's maximum of ${model.maxLength}`));
         return true;
       },
     );
@@ -54,5 +54,15 @@ describe('TextTokenizer (embedded model)', () => {
     while (model.tokenizer.encode(words.join(' '), 0, true).ids.length < model.maxLength) words.push('fine');
     const exact = model.tokenizer.encode(words.join(' '), 0, false);
     assert.equal(exact.ids.length, model.maxLength);
+  });
+
+  it('truncates a very long text from its head alone, exactly as if the whole text were tokenized', () => {
+    const sentence = 'The acting is superb, but the script lets it down badly. ';
+    const huge = sentence.repeat(20_000);
+    // Shorter than the head-only threshold, yet over the model's maximum: tokenized whole.
+    const moderate = sentence.repeat(40);
+    assert.ok(model.tokenizer.encode(moderate, 0, true).ids.length === model.maxLength);
+    assert.deepEqual(model.tokenizer.encode(huge, 0, true), model.tokenizer.encode(moderate, 0, true));
+    assert.throws(() => model.tokenizer.encode(huge, 0, false), /^.*text 0 has over \d+ tokens, more than the model's maximum/);
   });
 });

@@ -3,15 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
+import type { Prediction } from '../../src/inference/postprocess.js';
 
 let running: RunningApp;
 before(async () => (running = await startApp()));
 after(() => running.app.close());
-
-interface Prediction {
-  label: string;
-  score: number;
-}
 
 const phrases = [
   'I love using this product!',

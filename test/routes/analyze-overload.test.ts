@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
+import Fastify from 'fastify';
 import request from 'supertest';
+import { Classifier } from '../../src/inference/classifier.js';
+import { ServiceMetrics } from '../../src/metrics.js';
+import errorHandler from '../../src/plugins/error-handler.js';
+import analyzeRoute from '../../src/routes/analyze.js';
+import { testConfig } from '../support/config.js';
+import { loadRealModel } from '../support/real-model.js';
 import { metricValue, startApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
-
-interface Prediction {
-  label: string;
-  score: number;
-}
+import type { Prediction } from '../../src/inference/postprocess.js';
 
 describe('overload, deadlines and disconnects (embedded model)', () => {
   it('refuses at once with 429 and Retry-After when the queue is full, and stays healthy', async () => {
@@ -112,6 +115,30 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       assert.deepEqual(engine.batchSizes.slice(-2), [1, 1], "the departed client's texts never reached the engine");
     } finally {
       await app.close();
+    }
+  });
+
+  it('refuses new work with 503 and Retry-After once draining has begun', async () => {
+    const { model, engine } = await loadRealModel();
+    const config = testConfig();
+    const metrics = new ServiceMetrics({ queueCapacity: config.maxQueue, model: { model: 'm', engine: 'onnx', device: 'cpu', backend: 'b' } });
+    const classifier = new Classifier(model, engine, config, metrics);
+    let draining = false;
+    const app = Fastify();
+    await app.register(errorHandler, { metrics });
+    await app.register(analyzeRoute, { classifier, maxTextsPerRequest: 64, requestTimeoutMs: 30_000, isDraining: () => draining });
+    try {
+      const ask = () => app.inject({ method: 'POST', url: '/analyze', payload: { text: 'I love using this product!' } });
+      assert.equal((await ask()).statusCode, 200);
+      draining = true;
+      const refused = await ask();
+      assert.equal(refused.statusCode, 503);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.match(refused.json<{ message: string }>().message, /shutting down/);
+      assert.match(await metrics.registry.metrics(), /^sentiment_rejections_total\{reason="draining"\} 1$/m);
+    } finally {
+      await app.close();
+      await classifier.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
+import type { Prediction } from '../../src/inference/postprocess.js';
 
 let running: RunningApp;
 let url: string;
@@ -14,11 +15,6 @@ after(() => running.app.close());
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';
 const overLong = Array.from({ length: 300 }, () => 'wonderful').join(' ');
-
-interface Prediction {
-  label: string;
-  score: number;
-}
 
 function analyze(body: unknown) {
   return request(url).post('/analyze').send(body as object);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import Fastify from 'fastify';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import healthRoutes from '../../src/routes/health.js';
 import { startApp, type RunningApp } from '../support/running-app.js';
 
 let running: RunningApp;
@@ -16,5 +18,18 @@ describe('health probes', () => {
   it('GET /readyz says ready once the app is built (model loaded, engine warmed up)', async () => {
     const { body } = await request(running.url).get('/readyz').expect(200);
     assert.deepEqual(body, { status: 'ready' });
+  });
+
+  it('GET /readyz answers 503 from the moment draining begins, while /healthz stays 200', async () => {
+    let draining = false;
+    const app = Fastify();
+    await app.register(healthRoutes, { isDraining: () => draining });
+    assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+    draining = true;
+    const response = await app.inject({ url: '/readyz' });
+    assert.equal(response.statusCode, 503);
+    assert.deepEqual(response.json(), { status: 'draining' });
+    assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+    await app.close();
   });
 });

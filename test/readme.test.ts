@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { flagOf, settings } from '../src/config.js';
+import { ServiceMetrics } from '../src/metrics.js';
+import { packageRoot } from '../src/package-root.js';
+
+const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+
+describe('README', () => {
+  it('starts with the two commands: install and start, run the tests', () => {
+    const firstBlock = /```sh\n([^]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = firstBlock.split('\n').filter((line) => line.trim() !== '').map((line) => line.split('#')[0]?.trim());
+    assert.deepEqual(commands, ['npm ci && npm start', 'npm test']);
+  });
+
+  it('documents every setting with its flag and default', () => {
+    for (const setting of settings) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${setting.env}\` (\`--${flagOf(setting.env)}\`) |`));
+      assert.ok(row, `${setting.env} has a row in the configuration table`);
+      if (setting.defaultValue !== undefined && setting.env !== 'MODEL_DIR') {
+        assert.ok(row.includes(`| \`${setting.defaultValue}\` |`), `${setting.env}'s default ${setting.defaultValue} is documented`);
+      }
+    }
+  });
+
+  it('documents every sentiment_ metric the service exports', async () => {
+    const metrics = new ServiceMetrics({ queueCapacity: 1, model: { model: 'm', engine: 'e', device: 'd', backend: 'b' } });
+    const names = (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name).filter((name) => name.startsWith('sentiment_'));
+    assert.equal(names.length, 11);
+    for (const name of names) assert.match(readme, new RegExp(`^\\| \`${name}\` \\|`, 'm'), name);
+  });
+});
