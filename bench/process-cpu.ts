@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** CPU ticks (user + system) a process has used so far, or undefined where /proc is not there. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until a server has finished the work a load run left behind (a client that stops waiting does not stop
+ * a naive server's computation), judged by its CPU use falling to near zero, so the next run starts on an idle
+ * server. Gives up after maxSeconds.
+ */
+export async function waitForIdle(pid: number, maxSeconds = 60): Promise<void> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  let before = cpuTicks(pid);
+  if (before === undefined) return sleep(2000).then(() => undefined);
+  while (Date.now() < deadline) {
+    await sleep(300);
+    const now = cpuTicks(pid);
+    if (now === undefined) return;
+    // 100 ticks per second: at most 2 ticks in 300 ms is under 7% of one core.
+    if (now - before <= 2) return;
+    before = now;
+  }
+}

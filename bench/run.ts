@@ -1,0 +1,388 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { packageRoot } from '../src/package-root.js';
+import { benchModelIds, prepareModel, type BenchModel } from './bench-models.js';
+import { measureComputeCeiling, type ComputeCeiling } from './compute-ceiling.js';
+import { failures, type LoadResult } from './load-result.js';
+import { runAutocannon } from './load-test.js';
+import { runPaced } from './paced-load.js';
+import { PeakRss } from './peak-rss.js';
+import { waitForIdle } from './process-cpu.js';
+import { renderMarkdown, type BenchReport, type ModelReport, type ScenarioResult, type ServerKind, type TargetCheck } from './report.js';
+import { requestBodies, loadSentences } from './sentences.js';
+import { scrapeMetrics, serverSideStats } from './server-metrics.js';
+import { startServer, type ServerProcess } from './server-process.js';
+
+/**
+ * npm run bench        the full run (both models, every scenario and baseline; about 10 minutes on 2 cores)
+ * npm run bench:smoke  a few seconds on the embedded model, for CI: checks that everything runs and answers 2xx,
+ *                      asserts nothing about speed
+ * Flags: --models embedded,distilbert-size  --seconds N (per load run)  --out DIR
+ *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all)
+ *        --baselines compute,http,naive,batch-1 (default all; targets need all of them)
+ *        The last two are for quick A/B runs of one setting; a full run keeps both at their defaults.
+ * Service settings come from the environment as for the server (e.g. INTRA_OP_THREADS=1 npm run bench) and apply
+ * to the compute ceiling too; BENCH_LOG_LEVEL (default info) sets the log level of all three servers.
+ */
+
+interface Plan {
+  mode: 'full' | 'smoke';
+  warmupSeconds: number;
+  httpCeilingSeconds: number;
+  timeoutSeconds: number;
+  perModel: Record<
+    BenchModel['id'],
+    { seconds: number; computeTexts: number; computeMinSeconds: number; computeConfigs: { batchSize: number; order: 'arrival' | 'grouped' }[] }
+  >;
+}
+
+const issueTableConfigs = [
+  { batchSize: 1, order: 'arrival' },
+  { batchSize: 8, order: 'arrival' },
+  { batchSize: 32, order: 'arrival' },
+  { batchSize: 8, order: 'grouped' },
+  { batchSize: 32, order: 'grouped' },
+] as const;
+
+const plans: Record<'full' | 'smoke', Plan> = {
+  full: {
+    mode: 'full',
+    warmupSeconds: 3,
+    httpCeilingSeconds: 10,
+    timeoutSeconds: 10,
+    perModel: {
+      embedded: { seconds: 10, computeTexts: Infinity, computeMinSeconds: 2, computeConfigs: [...issueTableConfigs, { batchSize: 64, order: 'grouped' }] },
+      // One pass over 320 texts per configuration keeps the ceiling under a minute at ~30-50 texts/s.
+      'distilbert-size': { seconds: 20, computeTexts: 320, computeMinSeconds: 0, computeConfigs: [...issueTableConfigs] },
+    },
+  },
+  smoke: {
+    mode: 'smoke',
+    warmupSeconds: 0.5,
+    httpCeilingSeconds: 1,
+    timeoutSeconds: 10,
+    perModel: {
+      embedded: { seconds: 1, computeTexts: 64, computeMinSeconds: 0, computeConfigs: [issueTableConfigs[0], issueTableConfigs[1], issueTableConfigs[3]] },
+      'distilbert-size': { seconds: 1, computeTexts: 16, computeMinSeconds: 0, computeConfigs: [issueTableConfigs[0], issueTableConfigs[3]] },
+    },
+  },
+};
+
+const { values: flags } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    models: { type: 'string' },
+    seconds: { type: 'string' },
+    out: { type: 'string', default: join(packageRoot, 'bench', 'results') },
+    scenarios: { type: 'string', default: 'c1,c16,c64,c256,c16x32,open' },
+    baselines: { type: 'string', default: 'compute,http,naive,batch-1' },
+  },
+});
+const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
+const baselines = new Set(flags.baselines.split(',').map((key) => key.trim()).filter((key) => key !== ''));
+const complete = flags.scenarios === 'c1,c16,c64,c256,c16x32,open' && baselines.size === 4;
+const plan = plans[flags.smoke ? 'smoke' : 'full'];
+const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(','))).split(',').map((id) => id.trim());
+for (const id of modelIds) {
+  if (!(benchModelIds as readonly string[]).includes(id)) throw new Error(`--models: unknown model ${id} (${benchModelIds.join(', ')})`);
+}
+const secondsOverride = flags.seconds === undefined ? undefined : Number(flags.seconds);
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const serviceScript = fileURLToPath(new URL('../src/server.js', import.meta.url));
+const naiveScript = fileURLToPath(new URL('./baselines/naive-server.js', import.meta.url));
+const httpCeilingScript = fileURLToPath(new URL('./baselines/http-ceiling-server.js', import.meta.url));
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+const texts = loadSentences();
+const bodies = { 1: requestBodies(texts, 1), 32: requestBodies(texts, 32) } as const;
+
+interface LoadSpec {
+  key: string;
+  title: string;
+  connections: number;
+  textsPerRequest: 1 | 32;
+  seconds: number;
+  timeoutSeconds?: number;
+  /** Open loop: autocannon's overallRate, or evenly spaced arrivals. */
+  open?: { kind: 'autocannon' | 'paced'; rate: number };
+}
+
+/** One load run on a started server, with its peak RSS and, for the service, its own batch statistics. */
+async function measure(server: ServerProcess, kind: ServerKind, spec: LoadSpec): Promise<ScenarioResult> {
+  await waitForIdle(server.pid);
+  const before = kind.startsWith('service') ? await scrapeMetrics(server.url) : undefined;
+  const rss = new PeakRss(server.pid).start();
+  const started = performance.now();
+  const common = {
+    url: server.url,
+    bodies: bodies[spec.textsPerRequest],
+    textsPerRequest: spec.textsPerRequest,
+    timeoutSeconds: spec.timeoutSeconds ?? plan.timeoutSeconds,
+  };
+  let load: LoadResult;
+  if (spec.open?.kind === 'paced') {
+    load = await runPaced({ ...common, rate: spec.open.rate, durationSeconds: spec.seconds, maxConnections: 256 });
+  } else {
+    load = await runAutocannon({
+      ...common,
+      connections: spec.connections,
+      durationSeconds: spec.seconds,
+      ...(spec.open === undefined ? {} : { overallRate: spec.open.rate }),
+    });
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const peakRssBytes = rss.stop();
+  const after = before === undefined ? undefined : await scrapeMetrics(server.url);
+  const result: ScenarioResult = {
+    server: kind,
+    key: spec.key,
+    title: spec.title,
+    load,
+    ...(before !== undefined && after !== undefined ? { serverSide: serverSideStats(before, after, wallSeconds) } : {}),
+    ...(peakRssBytes === undefined ? {} : { peakRssBytes }),
+    loadAverage1m: loadavg()[0] ?? 0,
+  };
+  const l = result.load;
+  log(
+    `${server.name} ${spec.title}: ${l.textsPerSec.toFixed(1)} texts/s, p50 ${l.latencyMs.p50.toFixed(1)} p99 ` +
+      `${l.latencyMs.p99.toFixed(1)} ms, failed ${failures(l)}` +
+      (result.serverSide ? `, mean batch ${result.serverSide.meanBatchSize.toFixed(1)}` : ''),
+  );
+  return result;
+}
+
+async function withServer<T>(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  body: (server: ServerProcess) => Promise<T>,
+): Promise<T> {
+  const server = await startServer({ name, script, env: { LOG_LEVEL: logLevel, ...env } });
+  try {
+    // Warm-up: JIT, connection set-up, ONNX Runtime's first shapes; not measured.
+    await runAutocannon({ url: server.url, bodies: bodies[1], textsPerRequest: 1, connections: 8, durationSeconds: plan.warmupSeconds, timeoutSeconds: plan.timeoutSeconds });
+    return await body(server);
+  } finally {
+    const code = await server.stop();
+    if (code !== 0) log(`${name} exited with ${code}`);
+  }
+}
+
+const closedLoop = (seconds: number): LoadSpec[] => [
+  { key: 'c1', title: '1 client × 1 text', connections: 1, textsPerRequest: 1, seconds },
+  { key: 'c16', title: '16 clients × 1 text', connections: 16, textsPerRequest: 1, seconds },
+  { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds },
+  { key: 'c256', title: '256 clients × 1 text', connections: 256, textsPerRequest: 1, seconds },
+  // 512 texts in flight: on a slow model one answer takes longer than the 1-text runs' timeout, and the run must be
+  // long enough for several answers per client (the server-side texts/s does not depend on that).
+  { key: 'c16x32', title: '16 clients × 32 texts', connections: 16, textsPerRequest: 32, seconds: seconds * 1.5, timeoutSeconds: 30 },
+];
+
+function ratio(a: number, b: number): number {
+  return b === 0 ? NaN : a / b;
+}
+
+function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: ComputeCeiling, http: ScenarioResult) {
+  const find = (server: ServerKind, key: string): ScenarioResult => {
+    const found = scenarios.find((s) => s.server === server && s.key === key);
+    if (found === undefined) throw new Error(`no ${server} ${key} result`);
+    return found;
+  };
+  const service = find('service', 'c64').load;
+  const naive = find('naive', 'c64').load;
+  const batch1 = find('service-batch-1', 'c64').load;
+  const idle = find('service', 'c1').load.latencyMs.p50;
+  const combined = 1 / (1 / http.load.textsPerSec + 1 / compute.ceiling.textsPerSec);
+  const ratios = {
+    serviceVsNaive: ratio(service.textsPerSec, naive.textsPerSec),
+    serviceVsComputeCeiling: ratio(service.textsPerSec, compute.ceiling.textsPerSec),
+    serviceVsCombinedCeiling: ratio(service.textsPerSec, combined),
+    serviceVsHttpCeiling: ratio(service.textsPerSec, http.load.textsPerSec),
+    serviceVsServiceBatch1: ratio(service.textsPerSec, batch1.textsPerSec),
+    serviceBatch1VsNaive: ratio(batch1.textsPerSec, naive.textsPerSec),
+    groupedVsUnbatchedInProcess: ratio(compute.ceiling.textsPerSec, compute.rows.find((r) => r.batchSize === 1)?.textsPerSec ?? NaN),
+    combinedCeilingTextsPerSec: combined,
+  };
+  const x = (value: number): string => `${value.toFixed(2)}×`;
+  const t = (value: number): string => `${value.toFixed(1)} texts/s`;
+  const targets: TargetCheck[] = [];
+  if (model.id === 'distilbert-size') {
+    targets.push({
+      target: '≥ 0.9× compute ceiling',
+      measured: `${t(service.textsPerSec)} vs ceiling ${t(compute.ceiling.textsPerSec)} = ${x(ratios.serviceVsComputeCeiling)}`,
+      met: ratios.serviceVsComputeCeiling >= 0.9,
+    });
+    targets.push({
+      target: '≥ 1.8× naive server',
+      measured: `${t(service.textsPerSec)} vs naive ${t(naive.textsPerSec)} = ${x(ratios.serviceVsNaive)}`,
+      met: ratios.serviceVsNaive >= 1.8,
+    });
+    targets.push({ target: 'no errors', measured: `${failures(service)} failed of ${service.ok + failures(service)}`, met: failures(service) === 0 });
+    targets.push({ target: 'p99 < 3 s', measured: `p99 ${service.latencyMs.p99.toFixed(0)} ms`, met: service.latencyMs.p99 < 3000 });
+  } else {
+    targets.push({
+      target: '≥ 2× naive server',
+      measured: `${t(service.textsPerSec)} vs naive ${t(naive.textsPerSec)} = ${x(ratios.serviceVsNaive)}`,
+      met: ratios.serviceVsNaive >= 2,
+    });
+    targets.push({
+      target: '≥ 0.8× combined ceiling 1/(1/http + 1/compute)',
+      measured: `${t(service.textsPerSec)} vs 1/(1/${http.load.textsPerSec.toFixed(0)} + 1/${compute.ceiling.textsPerSec.toFixed(0)}) = ${t(combined)}: ${x(ratios.serviceVsCombinedCeiling)}`,
+      met: ratios.serviceVsCombinedCeiling >= 0.8,
+    });
+  }
+  for (const key of ['open-paced', 'open-autocannon']) {
+    const open = find('service', key).load;
+    const label = key === 'open-paced' ? 'evenly spaced' : "autocannon overallRate, bursts each second";
+    targets.push({
+      target: `open loop at half capacity (${label}): p99 ≤ 3× idle single-request latency`,
+      measured: `${open.targetRate} req/s: p99 ${open.latencyMs.p99.toFixed(1)} ms vs 3 × ${idle.toFixed(2)} ms = ${(3 * idle).toFixed(1)} ms (${x(open.latencyMs.p99 / idle)}), ${failures(open)} failed`,
+      met: open.latencyMs.p99 <= 3 * idle && failures(open) === 0,
+    });
+  }
+  return { ratios, targets };
+}
+
+async function benchModel(model: BenchModel, http: ScenarioResult | undefined): Promise<ModelReport> {
+  const settings = plan.perModel[model.id];
+  const seconds = secondsOverride ?? settings.seconds;
+  const compute = baselines.has('compute') ? await computeCeiling(model) : undefined;
+  const scenarios: ScenarioResult[] = [];
+  const env = { MODEL_DIR: model.dir };
+  if (baselines.has('naive')) {
+    await withServer(`naive ${model.label}`, naiveScript, env, async (server) => {
+      scenarios.push(await measure(server, 'naive', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
+    });
+  }
+  await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
+    for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key))) scenarios.push(await measure(server, 'service', spec));
+    if (!scenarioKeys.has('open')) return;
+    const capacity = Math.max(...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec));
+    const rate = Math.max(1, Math.round(capacity / 2));
+    const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
+    scenarios.push(await measure(server, 'service', { key: 'open-paced', title: openTitle('evenly spaced'), connections: 256, textsPerRequest: 1, seconds, open: { kind: 'paced', rate } }));
+    scenarios.push(await measure(server, 'service', { key: 'open-autocannon', title: openTitle('autocannon overallRate'), connections: 64, textsPerRequest: 1, seconds, open: { kind: 'autocannon', rate } }));
+  });
+  if (baselines.has('batch-1')) {
+    await withServer(`service MAX_BATCH_SIZE=1 ${model.label}`, serviceScript, { ...env, MAX_BATCH_SIZE: '1' }, async (server) => {
+      scenarios.push(await measure(server, 'service-batch-1', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
+    });
+  }
+  const { ratios, targets } = complete && compute !== undefined && http !== undefined ? targetsFor(model, scenarios, compute, http) : { ratios: {}, targets: [] };
+  return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
+}
+
+async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
+  const settings = plan.perModel[model.id];
+  log(`${model.label}: compute ceiling (in-process) on ${Math.min(settings.computeTexts, texts.length)} texts`);
+  const compute = await measureComputeCeiling({
+    modelDir: model.dir,
+    texts: texts.slice(0, Math.min(settings.computeTexts, texts.length)),
+    configs: settings.computeConfigs,
+    minSeconds: settings.computeMinSeconds,
+  });
+  for (const row of compute.rows) {
+    log(`  batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`);
+  }
+
+  return compute;
+}
+
+function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: packageRoot, encoding: 'utf8' }).trim();
+    return dirty === '' ? commit : `${commit} (with uncommitted changes)`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const startLoad = loadavg()[0] ?? 0;
+const notes: string[] = [];
+if (startLoad > 0.7) notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
+log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${startLoad.toFixed(2)}`);
+
+const models = modelIds.map((id) => prepareModel(id as BenchModel['id']));
+const httpSeconds = secondsOverride ?? plan.httpCeilingSeconds;
+const httpCeiling = baselines.has('http')
+  ? await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
+      measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
+    )
+  : undefined;
+const modelReports: ModelReport[] = [];
+for (const model of models) modelReports.push(await benchModel(model, httpCeiling));
+
+notes.push(
+  'Compute ceiling = tokenization + engine on the best length-grouped batches of the texts (the whole set sorted by ' +
+    'length; for the DistilBERT-size model the first 320 texts of the shuffled file), in this process with both cores ' +
+    'and no HTTP. Combined ceiling = 1 / (1/HTTP ceiling + 1/compute ceiling): the two share the cores.',
+  'Open loop, autocannon overallRate: autocannon lets each connection send rate/connections requests per second and ' +
+    'sends them as soon as each second starts, so the load arrives as one burst per second. Evenly spaced: ' +
+    'bench/paced-load.ts sends request k at start + k/rate regardless of answers and counts latency from then.',
+);
+const report: BenchReport = {
+  date: new Date().toISOString(),
+  command: flags.smoke ? 'npm run bench:smoke' : `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  mode: plan.mode,
+  commit: gitCommit(),
+  machine: {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `Linux ${release()}`,
+    node: process.versions.node,
+    onnxruntime: ort.env.versions.node ?? 'unknown',
+    loadAverage1mAtStart: Number(startLoad.toFixed(2)),
+    loadAverage1mAtEnd: Number((loadavg()[0] ?? 0).toFixed(2)),
+  },
+  settings: {
+    texts: texts.length,
+    timeoutSeconds: plan.timeoutSeconds,
+    warmupSeconds: plan.warmupSeconds,
+    logLevel,
+    serviceEnv: ['INTRA_OP_THREADS', 'INTER_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
+      .filter((name) => process.env[name] !== undefined)
+      .map((name) => `${name}=${process.env[name]}`)
+      .join(' ') || 'defaults',
+  },
+  httpCeiling,
+  models: modelReports,
+  notes,
+};
+
+mkdirSync(flags.out, { recursive: true });
+const stamp = report.date.replaceAll(':', '-').slice(0, 19);
+const markdown = renderMarkdown(report);
+for (const name of [`${plan.mode}-${stamp}`, `latest-${plan.mode}`]) {
+  writeFileSync(join(flags.out, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(flags.out, `${name}.md`), markdown);
+}
+process.stdout.write(markdown);
+log(`wrote ${join(flags.out, `latest-${plan.mode}.{json,md}`)}`);
+
+// The smoke run checks that every part ran and answered, nothing about speed.
+const problems: string[] = [];
+for (const result of [...(httpCeiling === undefined ? [] : [httpCeiling]), ...modelReports.flatMap((model) => model.scenarios)]) {
+  if (result.load.ok === 0) problems.push(`${result.server} ${result.title}: no 2xx answers`);
+  if (result.load.non2xx > 0 && result.server !== 'naive') problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
+}
+for (const model of modelReports) {
+  if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
+    problems.push(`${model.label}: compute ceiling measured nothing`);
+  }
+  const service = model.scenarios.find((s) => s.server === 'service');
+  if (service?.serverSide === undefined || service.serverSide.texts === 0) problems.push(`${model.label}: no batches seen in /metrics`);
+}
+if (problems.length > 0) {
+  log(`problems:\n  ${problems.join('\n  ')}`);
+  if (plan.mode === 'smoke') process.exitCode = 1;
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { breakdown, type CpuProfile } from '../../bench/cpu-profile-breakdown.js';
+import { summarizeLatencies } from '../../bench/latency.js';
+import { loadSentences, requestBodies } from '../../bench/sentences.js';
+import { parseMetrics, serverSideStats } from '../../bench/server-metrics.js';
+
+describe('bench: sentences', () => {
+  it('ships SST-2 sentences and longer texts, one per line, in varied lengths', () => {
+    const texts = loadSentences();
+    assert.ok(texts.length >= 900);
+    const words = texts.map((text) => text.split(/\s+/).length).sort((a, b) => a - b);
+    assert.ok((words[0] as number) <= 3 && (words[words.length - 1] as number) >= 150);
+  });
+
+  it('builds bodies of consecutive texts, wrapping around', () => {
+    assert.deepEqual(requestBodies(['a', 'b', 'c'], 1), ['{"text":"a"}', '{"text":"b"}', '{"text":"c"}']);
+    assert.deepEqual(JSON.parse(requestBodies(['a', 'b', 'c'], 2)[2] as string), { text: ['c', 'a'] });
+  });
+});
+
+describe('bench: latency summary', () => {
+  it('gives nearest-rank percentiles of raw values', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.deepEqual(summarizeLatencies(values), { p50: 50, p90: 90, p99: 99, max: 100, mean: 50.5 });
+  });
+});
+
+describe('bench: server-side stats from /metrics', () => {
+  const scrape = (batches: number, texts: number, le1: number, le2: number, ratioSum: number, inferSum: number) =>
+    parseMetrics(
+      [
+        '# HELP sentiment_batch_size Texts per batch',
+        `sentiment_batch_size_bucket{le="1"} ${le1}`,
+        `sentiment_batch_size_bucket{le="2"} ${le2}`,
+        `sentiment_batch_size_bucket{le="+Inf"} ${batches}`,
+        `sentiment_batch_size_sum ${texts}`,
+        `sentiment_batch_size_count ${batches}`,
+        `sentiment_batch_padding_ratio_sum ${ratioSum}`,
+        `sentiment_inference_duration_seconds_sum ${inferSum}`,
+        `sentiment_rejections_total{reason="queue_full"} ${batches === 0 ? 0 : 3}`,
+      ].join('\n'),
+    );
+
+  it('reports the deltas between two scrapes', () => {
+    const stats = serverSideStats(scrape(0, 0, 0, 0, 0, 0), scrape(4, 10, 1, 2, 0.8, 1.5), 3);
+    assert.equal(stats.batches, 4);
+    assert.equal(stats.meanBatchSize, 2.5);
+    assert.deepEqual(stats.batchSizeShares, { '1': 0.25, '2': 0.25, '+Inf': 0.5 });
+    assert.equal(stats.meanPaddingRatio, 0.2);
+    assert.equal(stats.engineBusyShare, 0.5);
+    assert.deepEqual(stats.rejections, { queue_full: 3 });
+  });
+});
+
+describe('bench: CPU profile breakdown', () => {
+  it('charges each sample to the innermost frame a rule names, within the window, per text', () => {
+    const frame = (id: number, functionName: string, url: string, children: number[] = []) => ({
+      id,
+      callFrame: { functionName, url },
+      children,
+    });
+    const profile: CpuProfile = {
+      nodes: [
+        frame(1, '(root)', '', [2, 5, 7]),
+        frame(2, 'processImmediate', 'node:internal/timers', [3]),
+        frame(3, '', 'file:///x/node_modules/onnxruntime-node/dist/backend.js', [4]),
+        frame(4, 'run', ''),
+        frame(5, 'parse', 'file:///x/node_modules/secure-json-parse/index.js', [6]),
+        frame(6, 'emit', 'node:events'),
+        frame(7, '(idle)', ''),
+      ],
+      startTime: 1000,
+      endTime: 1000 + 5 * 1000,
+      // Samples 1 ms apart: run, run, parse>emit, idle, run (outside the window).
+      samples: [4, 4, 6, 7, 4],
+      timeDeltas: [0, 1000, 1000, 1000, 1000],
+    };
+    const result = breakdown(profile, 1000, 5000, 2);
+    assert.deepEqual(
+      result.rows.map((row) => [row.category, row.ms, row.microsPerText]),
+      [
+        ['ORT inference (session.run, native)', 2, 1000],
+        ['JSON parse', 1, 500],
+      ],
+    );
+    assert.equal(result.busyShare, 3 / 4);
+  });
+});
