@@ -1,5 +1,5 @@
 // In-process throughput of each engine on the embedded model: texts/s at given batch sizes, no HTTP, no batcher.
-//   npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length] [--onnx-threads N]
+//   [MODEL_DIR=…] npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length] [--onnx-threads N]
 // Batches are consecutive SST-2 dev sentences (mixed lengths, padded to the longest), the same for every engine;
 // --by-length sorts them by length first, so batches carry almost no padding (as the batcher's length grouping aims to).
 import { cpus, loadavg } from 'node:os';
@@ -26,7 +26,7 @@ const engines = (values.engines ?? '').split(',');
 const batchSizes = (values['batch-sizes'] ?? '').split(',').map(Number);
 const seconds = Number(values.seconds);
 
-const config = loadConfig([], { LOG_LEVEL: 'silent', INTRA_OP_THREADS: values['onnx-threads'] ?? '' });
+const config = loadConfig([], { LOG_LEVEL: 'silent', MODEL_DIR: process.env.MODEL_DIR ?? '', INTRA_OP_THREADS: values['onnx-threads'] ?? '' });
 const model = await loadModel(config.modelDir, 'fp32', 'onnx');
 const texts = readDevSet().map((row, i) => model.tokenizer.encode(row.text, i, true));
 if (values['by-length']) texts.sort((a, b) => a.ids.length - b.ids.length);
