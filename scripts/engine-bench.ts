@@ -1,5 +1,5 @@
 // In-process throughput of each engine on the embedded model: texts/s at given batch sizes, no HTTP, no batcher.
-//   npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length]
+//   [MODEL_DIR=…] npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length] [--onnx-threads N]
 // Batches are consecutive SST-2 dev sentences (mixed lengths, padded to the longest), the same for every engine;
 // --by-length sorts them by length first, so batches carry almost no padding (as the batcher's length grouping aims to).
 import { cpus, loadavg } from 'node:os';
@@ -18,13 +18,15 @@ const { values } = parseArgs({
     'batch-sizes': { type: 'string', default: '1,32' },
     seconds: { type: 'string', default: '10' },
     'by-length': { type: 'boolean', default: false },
+    // ONNX Runtime's intra-op threads (default: one per core); the WebAssembly backend always uses one thread in Node.
+    'onnx-threads': { type: 'string' },
   },
 });
 const engines = (values.engines ?? '').split(',');
 const batchSizes = (values['batch-sizes'] ?? '').split(',').map(Number);
 const seconds = Number(values.seconds);
 
-const config = loadConfig([], { LOG_LEVEL: 'silent' });
+const config = loadConfig([], { LOG_LEVEL: 'silent', MODEL_DIR: process.env.MODEL_DIR ?? '', INTRA_OP_THREADS: values['onnx-threads'] ?? '' });
 const model = await loadModel(config.modelDir, 'fp32', 'onnx');
 const texts = readDevSet().map((row, i) => model.tokenizer.encode(row.text, i, true));
 if (values['by-length']) texts.sort((a, b) => a.ids.length - b.ids.length);
@@ -72,7 +74,7 @@ for (const name of engines) {
     const cpu = process.cpuUsage(cpuStart);
     durations.sort((a, b) => a - b);
     console.log(
-      `${engine.backend.padEnd(32)}${String(size).padStart(5)}${(done / elapsed).toFixed(0).padStart(10)}` +
+      `${(engine.kind === 'onnx' && config.intraOpThreads !== undefined ? `${engine.backend} ×${config.intraOpThreads}` : engine.backend).padEnd(32)}${String(size).padStart(5)}${(done / elapsed).toFixed(0).padStart(10)}` +
         `${percentile(durations, 0.5).toFixed(2).padStart(15)}${percentile(durations, 0.9).toFixed(2).padStart(15)}` +
         `${((cpu.user + cpu.system) / 1000 / done).toFixed(2).padStart(14)}`,
     );

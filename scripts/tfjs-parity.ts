@@ -1,5 +1,5 @@
 // Logits of the TensorFlow.js engine against the ONNX engine on the whole SST-2 dev set (the parity target: 1e-4).
-//   npm run build && node dist/scripts/tfjs-parity.js [--backends auto,wasm,cpu] [--batch-size 32]
+//   [MODEL_DIR=…] npm run build && node dist/scripts/tfjs-parity.js [--backends auto,wasm,cpu] [--batch-size 32]
 import { parseArgs } from 'node:util';
 import { createEngine } from '../src/engine/create-engine.js';
 import { createTfjsEngine } from '../src/engine/tfjs-engine.js';
@@ -12,7 +12,7 @@ const backends = (values.backends ?? 'auto').split(',') as TfjsBackendChoice[];
 for (const b of backends) if (!(tfjsBackends as readonly string[]).includes(b)) throw new Error(`--backends: ${b} is not one of ${tfjsBackends.join(', ')}`);
 const batchSize = Number(values['batch-size']);
 
-const config = loadConfig([], { LOG_LEVEL: 'silent' });
+const config = loadConfig([], { LOG_LEVEL: 'silent', MODEL_DIR: process.env.MODEL_DIR ?? '' });
 const model = await loadModel(config.modelDir, 'fp32', 'onnx');
 const dev = readDevSet();
 const encoded = dev.map((row, i) => model.tokenizer.encode(row.text, i, true));
