@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, statSync, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { truncate } from 'node:fs/promises';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -131,9 +132,15 @@ async function openOutput(
       io.log(`resume: removed ${resumePoint.partialBytes} bytes of a record cut off mid-write at the end of ${options.output}`);
     }
   }
-  const stream = createWriteStream(options.output, { flags: resumePoint === undefined ? 'w' : 'a' });
-  await once(stream, 'open');
-  return { sink: new OutputSink(options.output, stream, true), resumePoint };
+  try {
+    // A fresh volume (a Kubernetes Job's first run) has no output directory yet.
+    mkdirSync(dirname(options.output), { recursive: true });
+    const stream = createWriteStream(options.output, { flags: resumePoint === undefined ? 'w' : 'a' });
+    await once(stream, 'open');
+    return { sink: new OutputSink(options.output, stream, true), resumePoint };
+  } catch (error) {
+    throw new BatchJobError(`cannot write ${options.output}: ${(error as Error).message}`);
+  }
 }
 
 /**

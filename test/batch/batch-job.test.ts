@@ -270,6 +270,20 @@ describe('batch job (real model)', () => {
       await assert.rejects(resumeFrom(shorter, 'jsonl', Buffer.from(expected)), /already has 40 records but the input has only 5/);
     });
 
+    it('creates the output directory when it does not exist (a fresh volume), and says why it cannot write', async () => {
+      const input = scratch.file('in.jsonl', '{"text":"good"}\n');
+      const output = `${scratch.dir}/new/dir/out.jsonl`;
+      const io = { stdin: process.stdin, stdout: process.stdout, log: () => undefined };
+      await runBatchJob(classifier, jobOptions({ input, output }), io);
+      assert.equal(parseJsonl(scratch.read(output))[0]?.label !== undefined, true);
+      const blocked = `${input}/out.jsonl`;
+      await assert.rejects(runBatchJob(classifier, jobOptions({ input, output: blocked }), io), (error: unknown) => {
+        assert.ok(error instanceof BatchJobError);
+        assert.match(error.message, /^cannot write .*\/out\.jsonl: /);
+        return true;
+      });
+    });
+
     it('an existing output is kept unless --resume or --overwrite says what to do with it', async () => {
       const input = scratch.file('in.jsonl', '{"text":"good"}\n');
       const output = scratch.file('exists.jsonl', 'precious\n');
