@@ -10,6 +10,7 @@ import {
   executionProvidersFor,
   onnxRuntimeBinaryDir,
 } from './execution-providers.js';
+import { warmUp } from './warm-up.js';
 
 export interface OnnxEngineOptions {
   device: Device;
@@ -162,11 +163,7 @@ export async function createOnnxEngine(model: Model, options: OnnxEngineOptions)
       options.device,
       `onnxruntime-node ${ort.env.versions.node ?? 'unknown'} ${options.device}`,
     );
-    // Warm-up: first runs allocate and pick kernels; a padded batch of two exercises the masking path as well.
-    const short = model.tokenizer.encode('Warm-up.', 0, true);
-    const long = model.tokenizer.encode('Warming up the model before the service reports ready.', 1, true);
-    await engine.run([short]);
-    await engine.run([short, long]);
+    await warmUp(engine, model.tokenizer);
     return engine;
   } catch (error) {
     await session.release();

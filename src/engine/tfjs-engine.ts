@@ -8,6 +8,7 @@ import type { EncodedText } from '../model/tokenizer.js';
 import type { Engine } from './engine.js';
 import { nodeHost, selectTfjsBackend, type TfjsHost, type TfjsRuntime } from './tfjs-backends.js';
 import { Encoder, encoderConfigOf, encoderInputOf } from './tfjs-encoder.js';
+import { warmUp } from './warm-up.js';
 
 export interface TfjsEngineOptions {
   device: Device;
@@ -70,11 +71,7 @@ export async function createTfjsEngine(model: Model, options: TfjsEngineOptions)
   const encoder = Encoder.load(runtime.tf, encoderConfig, weights);
   const engine = new TfjsEngine(runtime, encoder, model.tokenizer.padTokenId);
   try {
-    // Warm-up: the first runs compile kernels and size buffers; a padded batch of two exercises masking as well.
-    const short = model.tokenizer.encode('Warm-up.', 0, true);
-    const long = model.tokenizer.encode('Warming up the model before the service reports ready.', 1, true);
-    await engine.run([short]);
-    await engine.run([short, long]);
+    await warmUp(engine, model.tokenizer);
     return engine;
   } catch (error) {
     await engine.dispose();
