@@ -100,6 +100,9 @@ def main():
     ap.add_argument("--concat-fraction", type=float, default=0.0,
                     help="per epoch, add this fraction of synthetic examples: two same-label phrases of >= 5 words "
                          "joined into one sequence, so long inputs are seen often")
+    ap.add_argument("--contrast-fraction", type=float, default=0.0,
+                    help="per epoch, add this fraction of synthetic 'A , but B' examples (A and B train phrases of "
+                         "opposite labels) labelled like B: in English the clause after 'but' usually carries the verdict")
     ap.add_argument("--negation-per-word", type=int, default=0,
                     help="negated frames per polar adjective of train, label flipped (negation_augment.py)")
     ap.add_argument("--negation-repeat", type=int, default=1, help="copies of the negation examples per epoch")
@@ -166,7 +169,8 @@ def main():
         (no_decay if ("LayerNorm" in name or name.endswith(".bias") or "word_embeddings" in name) else decay).append(p)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    epoch_size = train_size + len(long_rows) * args.long_oversample + int(args.concat_fraction * train_size)
+    epoch_size = train_size + len(long_rows) * args.long_oversample \
+        + int((args.concat_fraction + args.contrast_fraction) * train_size)
     steps_per_epoch = math.ceil(epoch_size / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     warmup_steps = int(total_steps * args.warmup)
@@ -206,6 +210,17 @@ def main():
             epoch_labels.append(epoch_labels[a])
             if epoch_teacher is not None:
                 epoch_teacher.append([(x + y) / 2 for x, y in zip(epoch_teacher[a], epoch_teacher[b])])
+        but_ids = wp.encode("but")
+        comma_ids = wp.encode(",")
+        for _ in range(int(args.contrast_fraction * train_size)):
+            a = rng.choice(concat_rows)
+            b = rng.choice(concat_rows)
+            while epoch_labels[b] == epoch_labels[a]:
+                b = rng.choice(concat_rows)
+            seqs.append((seqs[a][:-1] + comma_ids + but_ids + seqs[b][1:])[: args.max_length - 1] + [sep_id])
+            epoch_labels.append(epoch_labels[b])
+            if epoch_teacher is not None:
+                epoch_teacher.append(epoch_teacher[b])
         epoch_labels_t = torch.tensor(epoch_labels)
         epoch_teacher_t = torch.tensor(epoch_teacher) if epoch_teacher is not None else None
         order = list(range(len(seqs))) + extra
