@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
-import { createEngine } from '../src/engine/create-engine.js';
+import { availableCpus } from '../src/cpu-quota.js';
+import { createEngine, startEngine } from '../src/engine/create-engine.js';
+import { resolveEngineLayout } from '../src/engine/engine-layout.js';
 import type { Engine } from '../src/engine/engine.js';
 import { loadModel } from '../src/model/model.js';
 import type { EncodedText } from '../src/model/tokenizer.js';
 
 export interface BatchingRow {
+  /** How the engine ran: one copy on this thread with every CPU's threads, or the service's layout. */
+  layout: string;
   batchSize: number;
   order: 'arrival' | 'grouped';
   /** Texts per second counting tokenization and the engine: all the per-text work that is not HTTP. */
@@ -55,11 +59,20 @@ function paddingOf(batches: readonly (readonly EncodedText[])[]): number {
   return padded === 0 ? 0 : 1 - real / padded;
 }
 
+/** Runs every batch, keeping as many in flight as the engine has instances. */
+async function runAll(engine: Engine, batches: readonly EncodedText[][]): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < batches.length) await engine.run(batches[next++] as EncodedText[]);
+  };
+  await Promise.all(Array.from({ length: engine.instances ?? 1 }, lane));
+}
+
 async function timePasses(engine: Engine, batches: readonly EncodedText[][], minSeconds: number): Promise<number> {
   let passes = 0;
   const start = performance.now();
   do {
-    for (const batch of batches) await engine.run(batch);
+    await runAll(engine, batches);
     passes += 1;
   } while (performance.now() - start < minSeconds * 1000);
   return (performance.now() - start) / 1000 / passes;
@@ -68,13 +81,52 @@ async function timePasses(engine: Engine, batches: readonly EncodedText[][], min
 /**
  * Baseline 3, the compute ceiling: the service's own model loader, tokenizer and engine (same modules, same
  * config defaults and env vars), in this process, with no HTTP, fed batches formed from the whole text set at
- * once: in arrival order, or sorted by length (the best grouping any queue could reach).
+ * once: in arrival order, or sorted by length (the best grouping any queue could reach). Each configuration runs
+ * in two layouts, and the ceiling is the best of both: one engine on this thread using every CPU as an intra-op
+ * thread (the classic setup), and the layout the service resolves (ENGINE_INSTANCES copies on worker threads,
+ * as many batches in flight).
  */
 export async function measureComputeCeiling(options: ComputeCeilingOptions): Promise<ComputeCeiling> {
   const config = loadConfig([], { ...process.env, MODEL_DIR: options.modelDir, LOG_LEVEL: 'silent' });
   const model = await loadModel(config.modelDir, config.dtype);
-  const engine = await createEngine(model, config);
-  try {
+  const cpus = availableCpus();
+  const serviceLayout = resolveEngineLayout(config, cpus);
+  const layouts = [
+    { name: `1 × ${config.intraOpThreads ?? cpus} threads, this thread`, start: () => createEngine(model, { ...config, intraOpThreads: config.intraOpThreads ?? cpus }) },
+    {
+      name: `service: ${serviceLayout.instances} × ${serviceLayout.intraOpThreads ?? 'default'} threads, ${serviceLayout.thread}`,
+      start: () => startEngine(model, config, serviceLayout),
+    },
+  ];
+  const rows: BatchingRow[] = [];
+  let encoded: EncodedText[] = [];
+  let tokenizeSeconds = 0;
+  let backend = '';
+  for (const layout of layouts) {
+    const engine = await layout.start();
+    backend = engine.backend;
+    try {
+      const measured = await measureLayout(engine, layout.name);
+      encoded = measured.encoded;
+      tokenizeSeconds = measured.tokenizeSeconds;
+      rows.push(...measured.rows);
+    } finally {
+      await engine.dispose();
+    }
+  }
+  const grouped = rows.filter((row) => row.order === 'grouped' || row.batchSize === 1);
+  const ceiling = grouped.reduce((best, row) => (row.textsPerSec > best.textsPerSec ? row : best));
+  return {
+    texts: encoded.length,
+    meanTokens: encoded.reduce((sum, text) => sum + text.ids.length, 0) / encoded.length,
+    tokenizeMicrosPerText: (tokenizeSeconds * 1e6) / encoded.length,
+    rows,
+    ceiling,
+    backend,
+    intraOpThreads: layouts.map((layout) => layout.name).join('; '),
+  };
+
+  async function measureLayout(engine: Engine, layoutName: string) {
     const encode = (): EncodedText[] => options.texts.map((text, index) => model.tokenizer.encode(text, index, true));
     encode();
     let encoded: EncodedText[] = [];
@@ -93,6 +145,7 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
       for (const batch of batches.slice(0, 3)) await engine.run(batch);
       const engineSeconds = await timePasses(engine, batches, options.minSeconds);
       rows.push({
+        layout: layoutName,
         batchSize,
         order,
         textsPerSec: encoded.length / (engineSeconds + tokenizeSeconds),
@@ -100,18 +153,6 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
         paddingWasted: paddingOf(batches),
       });
     }
-    const grouped = rows.filter((row) => row.order === 'grouped' || row.batchSize === 1);
-    const ceiling = grouped.reduce((best, row) => (row.textsPerSec > best.textsPerSec ? row : best));
-    return {
-      texts: encoded.length,
-      meanTokens: encoded.reduce((sum, text) => sum + text.ids.length, 0) / encoded.length,
-      tokenizeMicrosPerText: (tokenizeSeconds * 1e6) / encoded.length,
-      rows,
-      ceiling,
-      backend: engine.backend,
-      intraOpThreads: config.intraOpThreads === undefined ? 'ORT default' : String(config.intraOpThreads),
-    };
-  } finally {
-    await engine.dispose();
+    return { encoded, tokenizeSeconds, rows };
   }
 }

@@ -104,14 +104,15 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push(`Measured ${report.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, no GPU), ${m.os}, Node ${m.node}, ` +
     `onnxruntime-node ${m.onnxruntime}; commit ${report.commit}; \`${report.command}\` (${report.mode} run); service settings: ${report.settings.serviceEnv}, log level ${report.settings.logLevel}.`);
   lines.push('');
-  lines.push('**Compute ceiling**: the service\'s tokenizer and engine in one process, no HTTP, batches formed from the whole text set.');
+  lines.push('**Compute ceiling**: the service\'s tokenizer and engine in one process, no HTTP, batches formed from the whole text set; ' +
+    'each in two engine layouts (one copy using every CPU as a thread, and the service\'s own), the ceiling being the best grouped row.');
   lines.push('');
-  lines.push('| model | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| model | engine layout | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |');
+  lines.push('|---|---|---|---|---|---|---|');
   for (const model of report.models) {
     for (const row of model.compute?.rows ?? []) {
       const best = row === model.compute?.ceiling ? ' **(ceiling)**' : '';
-      lines.push(`| ${model.label} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
+      lines.push(`| ${model.label} | ${row.layout} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
         `${fixed(row.textsPerSec)}${best} | ${fixed(row.engineTextsPerSec)} | ${percent(row.paddingWasted, 1)} |`);
     }
   }

@@ -200,6 +200,7 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
   const naive = find('naive', 'c64').load;
   const batch1 = find('service-batch-1', 'c64').load;
   const idle = find('service', 'c1').load.latencyMs.p50;
+  const idleP99 = find('service', 'c1').load.latencyMs.p99;
   const combined = 1 / (1 / http.load.textsPerSec + 1 / compute.ceiling.textsPerSec);
   const ratios = {
     serviceVsNaive: ratio(service.textsPerSec, naive.textsPerSec),
@@ -247,6 +248,15 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
       measured: `${open.targetRate} req/s: p99 ${open.latencyMs.p99.toFixed(1)} ms vs 3 × ${idle.toFixed(2)} ms = ${(3 * idle).toFixed(1)} ms (${x(open.latencyMs.p99 / idle)}), ${failures(open)} failed`,
       met: open.latencyMs.p99 <= 3 * idle && failures(open) === 0,
     });
+    if (key === 'open-paced') {
+      // The sentences' lengths vary (up to the model's maximum), so an idle server's own p99 is several times its
+      // p50; this row compares like with like. The row above, against the idle median, is the target as written.
+      targets.push({
+        target: 'open loop at half capacity (evenly spaced): p99 ≤ 3× idle single-request p99 (same percentile)',
+        measured: `p99 ${open.latencyMs.p99.toFixed(1)} ms vs 3 × ${idleP99.toFixed(2)} ms = ${(3 * idleP99).toFixed(1)} ms (${x(open.latencyMs.p99 / idleP99)})`,
+        met: open.latencyMs.p99 <= 3 * idleP99 && failures(open) === 0,
+      });
+    }
   }
   return { ratios, targets };
 }
@@ -290,7 +300,7 @@ async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
     minSeconds: settings.computeMinSeconds,
   });
   for (const row of compute.rows) {
-    log(`  batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`);
+    log(`  ${row.layout}, batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`);
   }
 
   return compute;

@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { HttpDrain } from './drain.js';
-import { createEngine } from './engine/create-engine.js';
+import { availableCpus } from './cpu-quota.js';
+import { startEngine } from './engine/create-engine.js';
+import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
 import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
@@ -32,7 +34,11 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const model = options.model ?? (await loadModel(config.modelDir, config.dtype, config.engine));
-  const engine = options.engine ?? (await createEngine(model, config));
+  // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
+  const layout = options.engine
+    ? { thread: 'main' as const, instances: options.engine.instances ?? 1, intraOpThreads: config.intraOpThreads }
+    : resolveEngineLayout(config, availableCpus());
+  const engine = options.engine ?? (await startEngine(model, config, layout));
   const metrics = new ServiceMetrics({
     queueCapacity: config.maxQueue,
     model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
@@ -53,7 +59,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
-  app.log.info({ model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend }, 'engine ready');
+  app.log.info(
+    {
+      model: model.name,
+      engine: engine.kind,
+      device: engine.device,
+      backend: engine.backend,
+      thread: layout.thread,
+      instances: engine.instances ?? 1,
+      intraOpThreads: layout.intraOpThreads,
+    },
+    'engine ready',
+  );
   for (const reason of engine.skippedBackends ?? []) {
     // An absent optional package is expected; one that is installed but cannot run is worth a warning.
     if (/ is not installed$/.test(reason)) app.log.info({ skipped: reason }, 'engine backend not installed');
@@ -99,8 +116,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs: config.requestTimeoutMs,
     isDraining,
   });
-  await app.register(healthRoutes, { isDraining });
-  await app.register(infoRoute, { classifier, config });
+  await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
+  await app.register(infoRoute, { classifier, config, layout });
   await app.register(metricsRoute, { metrics });
   return app;
 }

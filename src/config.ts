@@ -7,12 +7,18 @@ export const devices = ['cpu', 'cuda'] as const;
 export const dtypes = ['fp32', 'q8', 'int8'] as const;
 /** auto: tfjs-node-gpu with DEVICE=cuda; else tfjs-node, then wasm, then cpu, the first that loads and runs. */
 export const tfjsBackends = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+/**
+ * worker: the engine computes on worker threads, so HTTP and tokenization go on during a batch; main: on the main
+ * thread; auto: worker for ENGINE=onnx, main for ENGINE=tfjs.
+ */
+export const engineThreads = ['auto', 'worker', 'main'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type EngineKind = (typeof engineKinds)[number];
 export type Device = (typeof devices)[number];
 export type Dtype = (typeof dtypes)[number];
 export type TfjsBackendChoice = (typeof tfjsBackends)[number];
+export type EngineThreadChoice = (typeof engineThreads)[number];
 export type LogLevel = (typeof logLevels)[number];
 
 export interface Config {
@@ -20,6 +26,10 @@ export interface Config {
   host: string;
   modelDir: string;
   engine: EngineKind;
+  /** Which thread the engine computes on. */
+  engineThread: EngineThreadChoice;
+  /** Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts. */
+  engineInstances: number | 'auto';
   device: Device;
   dtype: Dtype;
   /** Which TensorFlow.js backend ENGINE=tfjs runs on. */
@@ -72,6 +82,18 @@ function optionalInteger(min: number, max: number): Parser<number | undefined> {
   return (raw, name) => (raw === '' ? undefined : parse(raw, name));
 }
 
+function integerOrAuto(min: number, max: number): Parser<number | 'auto'> {
+  const parse = integer(min, max);
+  return (raw, name) => {
+    if (raw.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return parse(raw, name);
+    } catch {
+      throw new InvalidValue(`auto or an integer from ${min} to ${max}`);
+    }
+  };
+}
+
 function ratio(): Parser<number> {
   return (raw) => {
     const value = Number(raw);
@@ -118,6 +140,8 @@ export const settings = [
   setting('host', 'HOST', '0.0.0.0', nonEmpty()),
   setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory()),
   setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
+  setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads)),
+  setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64)),
   setting('device', 'DEVICE', 'cpu', oneOf(devices)),
   setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes)),
   setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends)),
@@ -125,7 +149,7 @@ export const settings = [
   setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
   setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
   setting('maxBatchTokens', 'MAX_BATCH_TOKENS', '8192', integer(1, 1_048_576)),
-  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.5', ratio()),
+  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio()),
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000)),
   setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000)),
   setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000)),
@@ -182,6 +206,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
       `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
         'or a full-size request could never be queued',
     );
+  }
+  if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {
+    const onMain = checked.engineThread === 'main' || (checked.engineThread === 'auto' && checked.engine === 'tfjs');
+    if (onMain) {
+      problems.push(
+        `ENGINE_INSTANCES=${checked.engineInstances} needs ENGINE_THREAD=worker: the main thread holds one engine` +
+          (checked.engine === 'tfjs' ? ' (ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker)' : ''),
+      );
+    }
   }
   if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
   if (problems.length > 0) throw new ConfigError(problems);

@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       modelDir: resolve(packageRoot, 'models/sst2-tiny-bert'),
       engine: 'onnx',
+      engineThread: 'auto',
+      engineInstances: 'auto',
       device: 'cpu',
       dtype: 'fp32',
       tfjsBackend: 'auto',
@@ -29,7 +31,7 @@ describe('loadConfig', () => {
       interOpThreads: undefined,
       maxBatchSize: 32,
       maxBatchTokens: 8192,
-      maxPaddingRatio: 0.5,
+      maxPaddingRatio: 0.1,
       maxWaitMs: 0,
       maxQueue: 1024,
       maxTextsPerRequest: 64,
@@ -38,6 +40,16 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
     });
+  });
+
+  it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {
+    assert.equal(loadConfig([], { ENGINE_INSTANCES: '3' }).engineInstances, 3);
+    assert.equal(loadConfig([], { ENGINE_INSTANCES: 'AUTO' }).engineInstances, 'auto');
+    assert.match(problemsOf([], { ENGINE_INSTANCES: 'two' }).join(), /ENGINE_INSTANCES must be auto or an integer from 1 to 64/);
+    assert.match(problemsOf([], { ENGINE_INSTANCES: '2', ENGINE_THREAD: 'main' }).join(), /ENGINE_INSTANCES=2 needs ENGINE_THREAD=worker/);
+    assert.match(problemsOf([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs' }).join(), /ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker/);
+    assert.equal(loadConfig([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs', ENGINE_THREAD: 'worker' }).engineInstances, 2);
+    assert.match(problemsOf([], { ENGINE_THREAD: 'gpu' }).join(), /ENGINE_THREAD must be one of: auto, worker, main/);
   });
 
   it('reads environment variables', () => {

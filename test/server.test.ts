@@ -56,8 +56,9 @@ describe('the server process (node dist/src/server.js)', () => {
   });
 
   it('on SIGTERM answers every accepted request, then exits 0', { timeout: 60_000 }, async () => {
-    // A long MAX_WAIT_MS holds the requests in the queue, so they are surely in flight when the signal comes.
-    const server = await startServer({ HOST: '127.0.0.1', MAX_WAIT_MS: '60000', MAX_BATCH_SIZE: '64' });
+    // A long MAX_WAIT_MS holds the requests in the queue, so they are surely in flight when the signal comes; with
+    // length grouping off they all fit one batch, so none of them is run before it.
+    const server = await startServer({ HOST: '127.0.0.1', MAX_WAIT_MS: '60000', MAX_BATCH_SIZE: '64', MAX_PADDING_RATIO: '1' });
     const texts = Array.from({ length: 8 }, (_, i) =>
       i % 2 === 0 ? 'I love using this product!' : 'This is the worst purchase I have ever made.',
     );
@@ -85,12 +86,13 @@ describe('the server process (node dist/src/server.js)', () => {
   });
 
   it('on SIGTERM keeps listening until drained: no connection is reset, new requests get 503, accepted ones 200, exit 0', { timeout: 120_000 }, async (t) => {
-    // MAX_WAIT_MS holds the burst in the queue until the signal; generous timeouts keep a loaded machine from
-    // turning a slow drain into 504s or exit 1.
+    // MAX_WAIT_MS holds the burst in the queue until the signal (length grouping off, so it is one batch that
+    // nothing completes early); generous timeouts keep a loaded machine from turning a slow drain into 504s or exit 1.
     const server = await startServer({
       HOST: '127.0.0.1',
       MAX_WAIT_MS: '60000',
       MAX_BATCH_SIZE: '64',
+      MAX_PADDING_RATIO: '1',
       SHUTDOWN_TIMEOUT_MS: '90000',
       REQUEST_TIMEOUT_MS: '90000',
     });

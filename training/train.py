@@ -107,6 +107,11 @@ def main():
                     help="negated frames per polar adjective of train, label flipped (negation_augment.py)")
     ap.add_argument("--negation-repeat", type=int, default=1, help="copies of the negation examples per epoch")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init-checkpoint", default=None,
+                    help="encoder weights from pretrain_mlm.py to start from (BERT only; replaces the GloVe seeding)")
+    ap.add_argument("--anchor-weight", type=float, default=0.0,
+                    help="decoupled decay of fine-tuned GloVe rows toward their initial vectors (per unit of learning "
+                         "rate), so words SST saw stay in the same space as the GloVe words it never saw")
     args = ap.parse_args()
 
     os.makedirs(args.run_dir, exist_ok=True)
@@ -159,6 +164,11 @@ def main():
         emb[has_glove, : glove.shape[1]] = glove[has_glove]
         if args.arch == "bert":
             model.bert.embeddings.position_embeddings.weight.normal_(0.0, args.glove_std)
+    if args.init_checkpoint:
+        pretrained = torch.load(args.init_checkpoint)["encoder"]
+        missing, unexpected = model.bert.load_state_dict(pretrained, strict=False)
+        assert not unexpected and all(k.startswith("pooler") for k in missing), (missing, unexpected)
+    anchor_rows = emb.detach()[has_glove].clone()
     if args.embeddings == "frozen-glove":
         # GloVe rows stay where GloVe put them, so words SST never saw keep vectors consistent with the ones it did.
         frozen_rows = has_glove.clone().unsqueeze(1).float()
@@ -255,6 +265,10 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
+            if args.anchor_weight > 0:
+                with torch.no_grad():
+                    lr_now = optimizer.param_groups[0]["lr"]
+                    emb[has_glove] -= lr_now * args.anchor_weight * (emb[has_glove] - anchor_rows)
             scheduler.step()
             step += 1
             if ema_model is not model:

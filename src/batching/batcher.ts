@@ -16,8 +16,10 @@ export interface BatcherObserver {
 }
 
 export interface BatcherOptions<I, O> extends BatchLimits {
-  /** Runs one batch; returns one output per input, in order. Called for at most one batch at a time. */
+  /** Runs one batch; returns one output per input, in order. Called for at most maxConcurrentBatches at a time. */
   runBatch(inputs: readonly I[]): Promise<readonly O[]>;
+  /** How many batches may run at once: the engine's instances (1 when absent). */
+  maxConcurrentBatches?: number;
   /** The length (tokens) of one input, which the batch limits are counted in. */
   lengthOf(input: I): number;
   /** How long the oldest text may wait for a fuller batch while the engine is idle; 0: never wait. */
@@ -61,11 +63,13 @@ interface Entry<I, O> {
  * inputs resolves once all N are done, in order. When the engine is idle the next batch starts on the next turn of
  * the event loop (after pending I/O, so requests that arrived together run together, but with no fixed wait);
  * while a batch runs, arrivals queue and the next batch is chosen from them by the batch policy when it ends,
- * so batches grow with load by themselves.
+ * so batches grow with load by themselves. An engine with several instances (ENGINE_INSTANCES) gets up to that
+ * many batches at once, each formed when an instance frees up.
  */
 export class Batcher<I, O> {
   private queue: Entry<I, O>[] = [];
-  private running = false;
+  /** Batches handed to runBatch and not finished yet. */
+  private running = 0;
   private dispatchScheduled = false;
   private waitTimer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -123,7 +127,7 @@ export class Batcher<I, O> {
   drain(): Promise<void> {
     this.draining = true;
     this.scheduleDispatch();
-    if (this.queue.length === 0 && !this.running) return Promise.resolve();
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -135,7 +139,7 @@ export class Batcher<I, O> {
   }
 
   private scheduleDispatch(): void {
-    if (this.dispatchScheduled || this.running || this.queue.length === 0) return;
+    if (this.dispatchScheduled || !this.canStartBatch() || this.queue.length === 0) return;
     this.dispatchScheduled = true;
     setImmediate(() => {
       this.dispatchScheduled = false;
@@ -144,7 +148,7 @@ export class Batcher<I, O> {
   }
 
   private dispatch(): void {
-    if (this.running || this.closed) return;
+    if (!this.canStartBatch() || this.closed) return;
     const now = performance.now();
     // Deadline timers fire late when the event loop was busy; entries past their deadline never reach the engine.
     for (const entry of [...this.queue]) {
@@ -169,8 +173,10 @@ export class Batcher<I, O> {
     const batch = chosen.map((index) => this.queue[index] as Entry<I, O>);
     this.queue = this.queue.filter((_, index) => !picked.has(index));
     this.options.observer?.queueDepthChanged(this.queue.length);
-    this.running = true;
+    this.running += 1;
     void this.execute(batch, now);
+    // Another instance may be free as well: it takes the next batch from what is left.
+    if (this.queue.length > 0) this.scheduleDispatch();
   }
 
   private async execute(batch: Entry<I, O>[], startedAt: number): Promise<void> {
@@ -185,7 +191,11 @@ export class Batcher<I, O> {
       failure = error instanceof Error ? error : new Error(String(error));
     }
     const finishedAt = performance.now();
-    this.running = false;
+    this.running -= 1;
+    // The next batch goes out before this one's answers are written: an engine on its own thread then computes
+    // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
+    // was read meanwhile (an engine on this thread runs inside setImmediate, so it too starts after pending I/O).
+    if (failure === undefined && this.queue.length > 0) this.dispatch();
 
     batch.forEach((entry, position) => {
       if (failure !== undefined) return this.fail(entry.job, failure);
@@ -210,6 +220,10 @@ export class Batcher<I, O> {
     else this.scheduleDispatch();
   }
 
+  private canStartBatch(): boolean {
+    return this.running < (this.options.maxConcurrentBatches ?? 1);
+  }
+
   private fail(job: Job<O>, error: Error): void {
     if (job.settled) return;
     job.settled = true;
@@ -221,7 +235,7 @@ export class Batcher<I, O> {
   }
 
   private notifyIdle(): void {
-    if (this.running || this.queue.length > 0) return;
+    if (this.running > 0 || this.queue.length > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -2,7 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch/batch-job.js';
 import { formatCount, ProgressReporter } from '../batch/progress.js';
-import { createEngine } from '../engine/create-engine.js';
+import { availableCpus } from '../cpu-quota.js';
+import { startEngine } from '../engine/create-engine.js';
+import { resolveEngineLayout } from '../engine/engine-layout.js';
 import { Classifier } from '../inference/classifier.js';
 import { loadModel } from '../model/model.js';
 import { packageVersion } from '../package-root.js';
@@ -33,7 +35,7 @@ async function run(options: BatchCliOptions): Promise<number> {
   let classifier: Classifier;
   try {
     const model = await loadModel(config.modelDir, config.dtype);
-    const engine = await createEngine(model, config);
+    const engine = await startEngine(model, config, resolveEngineLayout(config, availableCpus()));
     classifier = new Classifier(model, engine, config);
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);

@@ -1,18 +1,42 @@
 import type { Config } from '../config.js';
 import type { Model } from '../model/model.js';
 import type { Engine } from './engine.js';
+import type { EngineLayout } from './engine-layout.js';
 import { createOnnxEngine } from './onnx-engine.js';
 import { createTfjsEngine } from './tfjs-engine.js';
+import { createWorkerEngine } from './worker-engine.js';
 
-/** The engine ENGINE names, loaded and warmed up. */
-export async function createEngine(
-  model: Model,
-  config: Pick<Config, 'engine' | 'device' | 'intraOpThreads' | 'interOpThreads'> & Partial<Pick<Config, 'tfjsBackend'>>,
-): Promise<Engine> {
+type EngineConfig = Pick<Config, 'engine' | 'device' | 'intraOpThreads' | 'interOpThreads'> &
+  Partial<Pick<Config, 'tfjsBackend'>>;
+
+/** The engine ENGINE names, loaded and warmed up, computing on the calling thread. */
+export async function createEngine(model: Model, config: EngineConfig): Promise<Engine> {
   switch (config.engine) {
     case 'onnx':
       return createOnnxEngine(model, config);
     case 'tfjs':
       return createTfjsEngine(model, { device: config.device, tfjsBackend: config.tfjsBackend ?? 'auto' });
   }
+}
+
+/** The engine the service and the batch CLI use, laid out as resolveEngineLayout decided. */
+export async function startEngine(
+  model: Model,
+  config: EngineConfig & Pick<Config, 'dtype' | 'tfjsBackend'>,
+  layout: EngineLayout,
+): Promise<Engine> {
+  const settings = { ...config, intraOpThreads: layout.intraOpThreads };
+  if (layout.thread === 'main') return createEngine(model, settings);
+  return createWorkerEngine(
+    {
+      modelDir: model.dir,
+      dtype: config.dtype,
+      engine: config.engine,
+      device: config.device,
+      intraOpThreads: layout.intraOpThreads,
+      interOpThreads: config.interOpThreads,
+      tfjsBackend: config.tfjsBackend,
+    },
+    layout.instances,
+  );
 }

@@ -1,5 +1,6 @@
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { TextTooLongError } from '../rejections.js';
+import { installBertFastPaths } from './bert-tokenizer-fast-paths.js';
 
 type Encoding = ReturnType<PreTrainedTokenizer['_tokenizer']['encode']>;
 
@@ -21,10 +22,11 @@ export class TextTokenizer {
     private readonly specialSuffix: number,
   ) {}
 
-  static async load(dir: string, maxLength: number): Promise<TextTokenizer> {
+  static async load(dir: string, maxLength: number, { fastPaths = true }: { fastPaths?: boolean } = {}): Promise<TextTokenizer> {
     // The service never downloads anything: a model directory is complete or start-up fails.
     env.allowRemoteModels = false;
     const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    if (fastPaths) installBertFastPaths(tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0]);
     const marker = '\u0000text\u0000';
     const template = tokenizer._tokenizer.post_processor?.([marker], null, true).tokens ?? [marker];
     const prefix = template.indexOf(marker);

@@ -1,11 +1,12 @@
 import { relative } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import type { EngineLayout } from '../engine/engine-layout.js';
 import type { Classifier } from '../inference/classifier.js';
 import { packageVersion } from '../package-root.js';
 import { InfoResponse } from '../schemas/info.js';
 
-export default async function infoRoute(app: FastifyInstance, options: { classifier: Classifier; config: Config }) {
+export default async function infoRoute(app: FastifyInstance, options: { classifier: Classifier; config: Config; layout: EngineLayout }) {
   const { model, engine, batching } = options.classifier;
   const { config } = options;
   const info = {
@@ -22,7 +23,9 @@ export default async function infoRoute(app: FastifyInstance, options: { classif
       kind: engine.kind,
       device: engine.device,
       backend: engine.backend,
-      intra_op_threads: config.intraOpThreads ?? null,
+      thread: options.layout.thread,
+      instances: engine.instances ?? 1,
+      intra_op_threads: options.layout.intraOpThreads ?? null,
       inter_op_threads: config.interOpThreads ?? null,
     },
     batching: {

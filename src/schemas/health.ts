@@ -1,5 +1,10 @@
 import { Type } from '@sinclair/typebox';
 
-export const HealthResponse = Type.Object({ status: Type.Literal('ok') });
+export const HealthResponse = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('engine failed')]),
+  reason: Type.Optional(Type.String()),
+});
 
-export const ReadinessResponse = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('draining')]) });
+export const ReadinessResponse = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('draining'), Type.Literal('engine failed')]),
+});

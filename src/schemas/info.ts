@@ -16,6 +16,8 @@ export const InfoResponse = Type.Object({
     kind: Type.String(),
     device: Type.String(),
     backend: Type.String(),
+    thread: Type.Union([Type.Literal('worker'), Type.Literal('main')], { description: 'where the engine computes' }),
+    instances: Type.Integer({ description: 'engine copies computing batches side by side' }),
     intra_op_threads: OptionalCount,
     inter_op_threads: OptionalCount,
   }),

@@ -282,3 +282,56 @@ describe('Batcher', () => {
     assert.ok(report.inferenceSeconds >= 0);
   });
 });
+
+describe('Batcher with an engine of several instances', () => {
+  it('runs up to maxConcurrentBatches batches at once, never more, each formed when an instance frees up', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxConcurrentBatches: 2 });
+    const a = batcher.submit(texts(['a', 5]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const b = batcher.submit(texts(['b', 5]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    const rest = ['c', 'd', 'e'].map((id) => batcher.submit(texts([id, 5]), { deadline: later() }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(engine.running, 2, 'a third batch waits for a free instance');
+    assert.equal(batcher.depth, 3);
+    engine.finish();
+    await waitUntil(() => engine.running === 2);
+    assert.deepEqual(engine.batches, [['a'], ['b'], ['c', 'd', 'e']]);
+    engine.finish();
+    engine.finish();
+    assert.deepEqual(await Promise.all([a, b, ...rest]), [['A'], ['B'], ['C'], ['D'], ['E']]);
+  });
+
+  it('starts the next batch before answering the one that finished', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine);
+    const first = batcher.submit(texts(['a', 5]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const second = batcher.submit(texts(['b', 5]), { deadline: later() });
+    let runningWhenAnswered = -1;
+    void first.then(() => (runningWhenAnswered = engine.running));
+    engine.finish();
+    assert.deepEqual(await first, ['A']);
+    assert.equal(runningWhenAnswered, 1, 'b was already computing when a was answered');
+    engine.finish();
+    assert.deepEqual(await second, ['B']);
+  });
+
+  it('drain() waits for every running batch', async () => {
+    const engine = new FakeEngine();
+    // Two texts of very different lengths, kept apart by the padding limit: two batches.
+    const { batcher } = batcherFor(engine, { maxConcurrentBatches: 2, maxPaddingRatio: 0.1 });
+    const a = batcher.submit(texts(['a', 5]), { deadline: later() });
+    const b = batcher.submit(texts(['b', 500]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    let drained = false;
+    const draining = batcher.drain().then(() => (drained = true));
+    engine.finish();
+    await a;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drained, false, 'one batch is still running');
+    engine.finish();
+    await Promise.all([b, draining]);
+  });
+});

@@ -14,7 +14,7 @@ export const serverContract = {
   metricsPath: '/metrics',
   /** Env vars the server reads; a ConfigMap key outside this list is a typo or a stale setting. */
   envVars: [
-    'PORT', 'HOST', 'MODEL_DIR', 'ENGINE', 'DEVICE', 'DTYPE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS',
+    'PORT', 'HOST', 'MODEL_DIR', 'ENGINE', 'ENGINE_THREAD', 'ENGINE_INSTANCES', 'DEVICE', 'DTYPE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS',
     'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS', 'MAX_QUEUE', 'MAX_TEXTS_PER_REQUEST',
     'BODY_LIMIT_BYTES', 'REQUEST_TIMEOUT_MS', 'SHUTDOWN_TIMEOUT_MS', 'LOG_LEVEL',
   ],
