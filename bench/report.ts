@@ -118,7 +118,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   lines.push('');
   lines.push('**Over HTTP** (autocannon on 127.0.0.1, same machine; texts/s answered 2xx; latency in ms over 2xx answers; ' +
-    'computed texts/s, mean batch, padding (mean per batch) and engine busy (share of the run in ONNX Runtime) from the ' +
+    'computed texts/s, mean batch, padding (mean per batch) and engine busy (time in the engine over the run, summed over engine copies, so up to 100% × ENGINE_INSTANCES) from the ' +
     'service\'s /metrics; load = 1-min load average after the run):');
   lines.push('');
   lines.push('| model | server | scenario | req/s | texts/s | computed texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |');
