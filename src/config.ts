@@ -38,7 +38,8 @@ export interface Config {
   intraOpThreads: number | undefined;
   interOpThreads: number | undefined;
   maxBatchSize: number;
-  maxBatchTokens: number;
+  /** auto: from the model's width and the device (src/batching/batch-token-budget.ts). */
+  maxBatchTokens: number | 'auto';
   maxPaddingRatio: number;
   maxWaitMs: number;
   maxQueue: number;
@@ -148,7 +149,7 @@ export const settings = [
   setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024)),
   setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
   setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
-  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', '8192', integer(1, 1_048_576)),
+  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', 'auto', integerOrAuto(1, 1_048_576)),
   setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio()),
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000)),
   setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000)),

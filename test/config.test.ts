@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       intraOpThreads: undefined,
       interOpThreads: undefined,
       maxBatchSize: 32,
-      maxBatchTokens: 8192,
+      maxBatchTokens: 'auto',
       maxPaddingRatio: 0.1,
       maxWaitMs: 0,
       maxQueue: 1024,

@@ -1,11 +1,14 @@
 import { Batcher, type BatcherObserver } from '../batching/batcher.js';
 import type { BatchLimits } from '../batching/batch-policy.js';
+import { resolveMaxBatchTokens } from '../batching/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText } from '../model/tokenizer.js';
 import { predictionsOf, type Prediction } from './postprocess.js';
 
-export interface BatchingSettings extends BatchLimits {
+export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
+  /** auto: from the model's width and the engine's device (resolveMaxBatchTokens). */
+  maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
 }
@@ -26,13 +29,20 @@ export interface ClassifyOptions {
  */
 export class Classifier {
   readonly batcher: Batcher<EncodedText, Float32Array>;
+  /** The batching settings in force, MAX_BATCH_TOKENS resolved. */
+  readonly batching: BatchingSettings & BatchLimits;
 
   constructor(
     readonly model: Model,
     readonly engine: Engine,
-    readonly batching: BatchingSettings,
+    settings: BatchingSettings,
     observer?: BatcherObserver,
   ) {
+    const batching = {
+      ...settings,
+      maxBatchTokens: resolveMaxBatchTokens(settings.maxBatchTokens, engine.device, model.hiddenSize),
+    };
+    this.batching = batching;
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
       observer,

@@ -11,6 +11,8 @@ export interface ModelDir {
   labels: string[];
   /** Longest input (special tokens included) the model accepts. */
   maxLength: number;
+  /** Width of the hidden states (hidden_size; DistilBERT's dim), when config.json says. */
+  hiddenSize: number | undefined;
   /** As Hugging Face's pipeline: a sigmoid per label for multi-label or single-logit models, else a softmax. */
   scoring: 'softmax' | 'sigmoid';
   /** The ONNX file DTYPE selects; checked to exist only for ENGINE=onnx. */
@@ -131,6 +133,9 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
     modelType: String(config.model_type ?? 'unknown'),
     labels,
     maxLength: maxLengthOf(dir, config, tokenizerConfig),
+    hiddenSize: [config.hidden_size, config.dim, config.d_model].find(
+      (value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0,
+    ),
     scoring: config.problem_type === 'multi_label_classification' || labels.length === 1 ? 'sigmoid' : 'softmax',
     onnxPath,
     weightsPath,

@@ -34,6 +34,7 @@ describe('readModelDir', () => {
     assert.equal(dir.modelType, 'bert');
     assert.equal(dir.scoring, 'softmax');
     assert.ok(dir.maxLength > 0);
+    assert.equal(dir.hiddenSize, 128);
     assert.equal(dir.onnxPath, join(embedded, 'onnx', 'model.onnx'));
     assert.equal(dir.weightsPath, dir.onnxPath);
   });
@@ -101,6 +102,16 @@ describe('readModelDir', () => {
       editJson(d, 'tokenizer_config.json', (json) => (json.model_max_length = 1e30));
     });
     assert.equal(readModelDir(dir, 'fp32').maxLength, 512);
+  });
+
+  it('reads the hidden width as hidden_size, or DistilBERT\'s dim, and leaves it unknown when absent', () => {
+    const distil = copyWith('distil-like', (d) => editJson(d, 'config.json', (json) => {
+      delete json.hidden_size;
+      json.dim = 768;
+    }));
+    assert.equal(readModelDir(distil, 'fp32').hiddenSize, 768);
+    const unknown = copyWith('no-width', (d) => editJson(d, 'config.json', (json) => delete json.hidden_size));
+    assert.equal(readModelDir(unknown, 'fp32').hiddenSize, undefined);
   });
 
   it('scores multi-label models with a sigmoid per label', () => {

@@ -31,7 +31,7 @@ describe('GET /info', () => {
         intra_op_threads: null,
         inter_op_threads: null,
       },
-      batching: { max_batch_size: 16, max_batch_tokens: 8192, max_padding_ratio: 0.1, max_wait_ms: 2, max_queue: 1024 },
+      batching: { max_batch_size: 16, max_batch_tokens: 3072, max_padding_ratio: 0.1, max_wait_ms: 2, max_queue: 1024 },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
     });
     assert.ok((body as { model: { max_length: number } }).model.max_length > 0);
