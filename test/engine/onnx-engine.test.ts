@@ -5,6 +5,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } from '../../src/engine/execution-providers.js';
 import type { Model } from '../../src/model/model.js';
 import type { EncodedText } from '../../src/model/tokenizer.js';
+import { engineSentences, overLongSentence } from '../support/engine-sentences.js';
 import { loadRealModel } from '../support/real-model.js';
 
 let model: Model;
@@ -12,14 +13,7 @@ let engine: Engine;
 before(async () => ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' })));
 after(() => engine.dispose());
 
-const sentences = [
-  'I love using this product!',
-  'This is the worst purchase I have ever made.',
-  'ok',
-  'The plot meanders for two hours, yet the final scene made the whole thing worth it, and I would watch it again.',
-  'Not good.',
-  Array.from({ length: 200 }, () => 'long').join(' '),
-];
+const sentences = [...engineSentences, overLongSentence];
 
 function rowsOf(logits: Float32Array, count: number): number[][] {
   return Array.from({ length: count }, (_, row) => Array.from(logits.subarray(row * 2, row * 2 + 2)));

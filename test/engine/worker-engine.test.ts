@@ -8,14 +8,9 @@ import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } f
 import { createWorkerEngine, EngineThreadExitedError } from '../../src/engine/worker-engine.js';
 import { loadModel, type Model } from '../../src/model/model.js';
 import { testConfig } from '../support/config.js';
+import { engineSentences } from '../support/engine-sentences.js';
 
-const sentences = [
-  'I love using this product!',
-  'This is the worst purchase I have ever made.',
-  'ok',
-  'The plot meanders for two hours, yet the final scene made the whole thing worth it, and I would watch it again.',
-  'Not good.',
-];
+const sentences = engineSentences;
 
 const config = testConfig({ ENGINE: 'onnx' });
 const threadConfig = (overrides: Partial<EngineThreadConfig> = {}): EngineThreadConfig => ({
