@@ -53,6 +53,41 @@ def predict_logits(model, seqs, pad_id, batch_size=256):
     return out
 
 
+def pretrained_config(hf_dir, dropout, pad_id):
+    c = json.load(open(os.path.join(hf_dir, "config.json")))
+    assert c["model_type"] == "bert" and c.get("hidden_act", "gelu") == "gelu", c
+    return BertConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
+                      num_hidden_layers=c["num_hidden_layers"], num_attention_heads=c["num_attention_heads"],
+                      intermediate_size=c["intermediate_size"], max_position_embeddings=c["max_position_embeddings"],
+                      type_vocab_size=c["type_vocab_size"], hidden_dropout_prob=dropout,
+                      attention_probs_dropout_prob=dropout, layer_norm_eps=c["layer_norm_eps"], pad_token_id=pad_id)
+
+
+def load_pretrained(model, hf_dir):
+    """Encoder and pooler from a BertModel checkpoint; the classifier head starts fresh."""
+    tensors = read_safetensors(os.path.join(hf_dir, "model.safetensors"))
+    state = {k: v for k, v in tensors.items() if not k.endswith("position_ids")}
+    missing, unexpected = model.bert.load_state_dict(state, strict=False)
+    assert not missing and not unexpected, (missing, unexpected)
+
+
+def read_safetensors(path):
+    import struct
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        array = np.frombuffer(data[start:end], dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
+        out[name] = torch.tensor(array.astype(np.float32) if meta["dtype"] == "F16" else array.copy())
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer-dir", required=True)
@@ -109,6 +144,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init-checkpoint", default=None,
                     help="encoder weights from pretrain_mlm.py to start from (BERT only; replaces the GloVe seeding)")
+    ap.add_argument("--init-hf-dir", default=None,
+                    help="a pretrained Hugging Face BERT directory (config.json + model.safetensors) to fine-tune: "
+                         "its architecture and weights replace --layers/--hidden/... and the GloVe seeding")
     ap.add_argument("--anchor-weight", type=float, default=0.0,
                     help="decoupled decay of fine-tuned GloVe rows toward their initial vectors (per unit of learning "
                          "rate), so words SST saw stay in the same space as the GloVe words it never saw")
@@ -145,10 +183,13 @@ def main():
     dev_ptb = encode_all(wp, [t for _, t in dev], cls_id, sep_id, args.max_length)
     dev_natural = encode_all(wp, [detokenize_sst(t) for _, t in dev], cls_id, sep_id, args.max_length)
 
-    config = BertConfig(vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
-                        num_attention_heads=args.heads, intermediate_size=args.intermediate,
-                        max_position_embeddings=args.max_length, hidden_dropout_prob=args.dropout,
-                        attention_probs_dropout_prob=args.dropout, pad_token_id=pad_id)
+    if args.init_hf_dir:
+        config = pretrained_config(args.init_hf_dir, args.dropout, pad_id)
+    else:
+        config = BertConfig(vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
+                            num_attention_heads=args.heads, intermediate_size=args.intermediate,
+                            max_position_embeddings=args.max_length, hidden_dropout_prob=args.dropout,
+                            attention_probs_dropout_prob=args.dropout, pad_token_id=pad_id)
     if args.arch == "bert":
         model = BertForSequenceClassification(config)
         emb = model.bert.embeddings.word_embeddings.weight
@@ -156,14 +197,18 @@ def main():
         model = (KimCNN if args.arch == "cnn" else BiLSTMMaxPool)(len(vocab), embed_dim=args.hidden)
         model.config = config
         emb = model.word_embeddings.weight
-    glove = torch.tensor(np.load(args.glove))
-    has_glove = torch.tensor(np.load(args.glove_mask))
-    glove = glove * (args.glove_std / glove[has_glove].std())
-    with torch.no_grad():
-        emb[has_glove] = 0.0
-        emb[has_glove, : glove.shape[1]] = glove[has_glove]
-        if args.arch == "bert":
-            model.bert.embeddings.position_embeddings.weight.normal_(0.0, args.glove_std)
+    if args.init_hf_dir:
+        load_pretrained(model, args.init_hf_dir)
+        has_glove = torch.zeros(config.vocab_size, dtype=torch.bool)
+    else:
+        glove = torch.tensor(np.load(args.glove))
+        has_glove = torch.tensor(np.load(args.glove_mask))
+        glove = glove * (args.glove_std / glove[has_glove].std())
+        with torch.no_grad():
+            emb[has_glove] = 0.0
+            emb[has_glove, : glove.shape[1]] = glove[has_glove]
+            if args.arch == "bert":
+                model.bert.embeddings.position_embeddings.weight.normal_(0.0, args.glove_std)
     if args.init_checkpoint:
         pretrained = torch.load(args.init_checkpoint)["encoder"]
         missing, unexpected = model.bert.load_state_dict(pretrained, strict=False)
