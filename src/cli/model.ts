@@ -4,14 +4,14 @@ import { ConfigError, loadConfig } from '../config.js';
 import { resolveHubSnapshot } from '../hub/hub-snapshot.js';
 import { readModelDir } from '../model/model-dir.js';
 
-// sentiment-model pull MODEL_ID [--revision R]: fills the Hub cache with what the server will need (same settings:
+// sentiment-model pull [MODEL_ID] [--revision R]: fills the Hub cache with what the server will need (same settings:
 // ENGINE and DTYPE pick the files, HF_* the Hub and the cache) and exits, so that a Kubernetes init container can
 // pre-pull into the model volume and the server start with HF_HUB_OFFLINE=1. Logs go to stderr; stdout gets the
 // snapshot directory, as `huggingface-cli download` prints it.
 
 const name = 'sentiment-model';
 const usage = `usage: ${name} pull MODEL_ID [--revision R] [--<setting> value ...]
-  Downloads MODEL_ID (org/name) from HF_ENDPOINT into the Hugging Face cache ($HF_HUB_CACHE, default
+  Downloads MODEL_ID (org/name; when left out, the MODEL_ID setting) from HF_ENDPOINT into the Hugging Face cache ($HF_HUB_CACHE, default
   $HF_HOME/hub), verified, and prints the snapshot directory. Takes the server's settings as flags or
   environment variables (ENGINE and DTYPE decide which weights are fetched; HF_TOKEN for gated models).`;
 
@@ -37,16 +37,18 @@ for (let i = 0; i < argv.length; i++) {
     positionals.push(arg);
   }
 }
-const [command, modelId, ...extra] = positionals;
-if (command !== 'pull' || modelId === undefined || extra.length > 0) fail(2, usage);
+const [command, given, ...extra] = positionals;
+if (command !== 'pull' || extra.length > 0) fail(2, usage);
 
 let config;
 try {
-  config = loadConfig(flags, { ...process.env, MODEL_ID: modelId });
+  config = loadConfig(flags, given === undefined ? process.env : { ...process.env, MODEL_ID: given });
 } catch (error) {
   if (error instanceof ConfigError) fail(2, error.message);
   throw error;
 }
+const modelId = config.modelId;
+if (modelId === undefined) fail(2, usage);
 
 const log = pino({ level: config.logLevel, base: { name } }, pino.destination(2));
 try {

@@ -114,6 +114,18 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
     assert.ok(cdn.every((r) => r.authorization === undefined));
   });
 
+  it('downloads each file once when two resolves share one cache at the same time', async () => {
+    const cache = freshCache();
+    const key = 'test-org/no-tokenizer/config.json';
+    const logs = [new Lines(), new Lines()];
+    // Missing tokenizer.json makes both fail after config.json and tokenizer_config.json: enough to see the lock.
+    const results = await Promise.allSettled(logs.map((log) => resolveHubSnapshot(settingsFor('test-org/no-tokenizer', cache), log, fast)));
+    assert.ok(results.every((r) => r.status === 'rejected'));
+    assert.equal(hub.contentGets(key), 1);
+    assert.ok(logs.some((log) => log.lines.some((l) => /another process is downloading this file/.test(l.message))));
+    assert.ok(existsSync(join(cache, '.locks', 'models--test-org--no-tokenizer')));
+  });
+
   it('pins a revision: a tag resolves to its commit, recorded in refs/', async () => {
     const cache = freshCache();
     const snapshot = await resolveHubSnapshot(settingsFor('test-org/sentiment', cache, { REVISION: 'v1' }), new Lines(), fast);
