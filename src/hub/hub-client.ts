@@ -152,7 +152,8 @@ export class HubClient {
         if (etag === null || normalizeEtag(etag) === '' || /[/\\]/.test(normalizeEtag(etag))) {
           throw hubErrors.notTheHub(ref, path, 'no usable ETag header');
         }
-        const sizeHeader = response.headers.get('x-linked-size') ?? response.headers.get('content-length');
+        // A redirect's own Content-Length is its body's, not the file's.
+        const sizeHeader = response.headers.get('x-linked-size') ?? (response.status < 300 ? response.headers.get('content-length') : null);
         const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
         const normalized = normalizeEtag(etag);
         return {

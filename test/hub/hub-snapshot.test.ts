@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +164,24 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
     assert.equal(ranged.length, 1, 'the second attempt asked for the rest only');
     assert.ok(log.lines.some((l) => l.level === 'warn' && /retrying/.test(l.message)));
     assert.deepEqual(temporaries(cache), []);
+  });
+
+  it('logs the progress of a large file at info', async () => {
+    const big = randomBytes(11 * 1024 * 1024);
+    const bigHub = await startHubStandIn({
+      'test-org/big': { commits: { [main]: new Map([...files, [onnxFile, big]]) }, refs: { main } },
+    });
+    try {
+      const log = new Lines();
+      const config = loadConfig([], { MODEL_ID: 'test-org/big', HF_HUB_CACHE: freshCache(), HF_ENDPOINT: bigHub.url });
+      await resolveHubSnapshot({ ...config, modelId: 'test-org/big' }, log, fast);
+      const progress = log.lines.filter((l) => l.level === 'info' && l.message === 'download progress');
+      assert.ok(progress.length >= 5 && progress.length <= 10, `${progress.length} progress lines`);
+      const done = log.lines.find((l) => l.level === 'info' && l.message === 'downloaded from the Hub');
+      assert.deepEqual({ ...done?.fields, seconds: 0 }, { file: onnxFile, bytes: big.length, seconds: 0, verified: 'sha256' });
+    } finally {
+      await bigHub.close();
+    }
   });
 
   it('retries a Hub answering 503 with backoff', async () => {
