@@ -160,7 +160,8 @@ export class HubClient {
           commit,
           etag: normalized,
           size,
-          downloadUrl: response.status >= 300 && location !== null ? new URL(location, url).href : url,
+          // Asked for at the commit, not the branch, so the content is the one this ETag names.
+          downloadUrl: response.status >= 300 && location !== null ? new URL(location, url).href : this.resolveUrl(commit, path),
           sha256: linkedEtag !== null && /^[0-9a-f]{64}$/.test(normalized) ? normalized : undefined,
         };
       }

@@ -184,6 +184,22 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
     }
   });
 
+  it('cuts and resumes a download that stalls', async () => {
+    hub.faults.stallOnce.add('test-org/sentiment/onnx/model.onnx');
+    const log = new Lines();
+    const snapshot = await resolveHubSnapshot(settingsFor('test-org/sentiment', freshCache()), log, { ...fast, stallTimeoutMs: 300 });
+    assert.equal(sha256(readFileSync(join(snapshot.dir, onnxFile))), onnxSha);
+    assert.equal(hub.faults.stallOnce.size, 0);
+    assert.ok(log.lines.some((l) => l.level === 'warn' && /connection cut after \d+ bytes/.test(String((l.fields as { reason?: string }).reason))));
+  });
+
+  it('follows a renamed repository\'s relative redirect, caching under the id asked for', async () => {
+    const cache = freshCache();
+    const snapshot = await resolveHubSnapshot(settingsFor('old-org/sentiment', cache), new Lines(), fast);
+    assert.equal(snapshot.commit, main);
+    assert.ok(existsSync(join(cache, 'models--old-org--sentiment', 'snapshots', main, onnxFile)));
+  });
+
   it('retries a Hub answering 503 with backoff', async () => {
     hub.faults.unavailable = 2;
     const snapshot = await resolveHubSnapshot(settingsFor('test-org/sentiment', freshCache()), new Lines(), fast);

@@ -19,6 +19,8 @@ export interface StandInRepo {
   refs: Record<string, string>;
   /** Only HUB_TOKEN may read it. */
   gated?: boolean;
+  /** A renamed repository: its old id answers with a relative redirect to this one, as the Hub does. */
+  renamedTo?: string;
 }
 
 export interface RecordedRequest {
@@ -32,6 +34,8 @@ export interface RecordedRequest {
 export interface Faults {
   /** The next GET of the content sends half of it and cuts the connection. */
   dropOnce: Set<string>;
+  /** The next GET of the content sends half of it, then nothing more, the connection left open. */
+  stallOnce: Set<string>;
   /** Every GET of the content sends it with one byte changed. */
   corrupt: Set<string>;
   /** The next this-many requests of any kind get a 503. */
@@ -83,7 +87,7 @@ const isLfs = (path: string, content: Buffer): boolean => /\.(onnx|safetensors|b
 export async function startHubStandIn(repos: Record<string, StandInRepo>): Promise<HubStandIn> {
   const repoMap = new Map(Object.entries(repos));
   const requests: RecordedRequest[] = [];
-  const faults: Faults = { dropOnce: new Set(), corrupt: new Set(), unavailable: 0 };
+  const faults: Faults = { dropOnce: new Set(), stallOnce: new Set(), corrupt: new Set(), unavailable: 0 };
   const contentGets = new Map<string, number>();
   // `${repoId}/${sha256}` -> the file's key and content, for the CDN.
   const lfsObjects = new Map<string, { key: string; content: Buffer }>();
@@ -128,6 +132,10 @@ export async function startHubStandIn(repos: Record<string, StandInRepo>): Promi
       res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
       return;
     }
+    if (faults.stallOnce.delete(key)) {
+      res.write(body.subarray(0, body.length >> 1));
+      return;
+    }
     res.end(body);
   };
 
@@ -157,6 +165,10 @@ export async function startHubStandIn(repos: Record<string, StandInRepo>): Promi
       return void res.end();
     }
     if (repo === undefined) return fail(res, token === undefined ? 401 : 404, 'RepoNotFound');
+    if (repo.renamedTo !== undefined) {
+      res.writeHead(307, { location: `/${repo.renamedTo}/resolve/${quotedRevision}/${quotedPath}` });
+      return void res.end();
+    }
     if (repo.gated && token !== HUB_TOKEN) return fail(res, token === undefined ? 401 : 403, 'GatedRepo');
     const commit = repo.commits[revision] !== undefined ? revision : repo.refs[revision];
     const files = commit === undefined ? undefined : repo.commits[commit];
@@ -246,6 +258,7 @@ export function standInRepos(): { repos: Record<string, StandInRepo>; v1: string
       'test-org/no-onnx': single('no-onnx', without(files, (p) => p.startsWith('onnx/'))),
       'test-org/no-tokenizer': single('no-tokenizer', without(files, (p) => p === 'tokenizer.json')),
       'test-org/minimal': single('minimal', without(files, (p) => p === 'special_tokens_map.json')),
+      'old-org/sentiment': { commits: {}, refs: {}, renamedTo: 'test-org/sentiment' },
     },
   };
 }
