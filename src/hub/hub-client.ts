@@ -205,9 +205,9 @@ export class HubClient {
           if (response.status >= 400) throw this.refusal(response, path, file.commit);
           // A server that ignores Range sends everything again.
           if (written > 0 && response.status !== 206) await restart();
-          if (response.body === null) throw new Transient('empty answer', 'network');
           try {
-            for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+            // No body is an empty file; the size check below tells it from a short one.
+            for await (const chunk of (response.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
               armStall();
               await handle.write(chunk, 0, chunk.length, written);
               hash?.update(chunk);
