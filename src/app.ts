@@ -36,7 +36,7 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
-  const model = options.model ?? (await loadConfiguredModel(config, pino({ level: config.logLevel })));
+  const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
   const layout = options.engine
     ? { thread: 'main' as const, instances: options.engine.instances ?? 1, intraOpThreads: config.intraOpThreads }

@@ -36,7 +36,7 @@ async function run(options: BatchCliOptions): Promise<number> {
   let classifier: Classifier;
   try {
     // MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR, as the server; download logs go to stderr.
-    const model = await loadConfiguredModel(config, pino({ level: config.logLevel }, pino.destination(2)));
+    const model = await loadConfiguredModel(config, () => pino({ level: config.logLevel }, pino.destination(2)));
     const engine = await startEngine(model, config, resolveEngineLayout(config, availableCpus()));
     classifier = new Classifier(model, engine, config);
   } catch (error) {

@@ -4,10 +4,13 @@ import { resolveHubSnapshot } from '../hub/hub-snapshot.js';
 import { ModelDirError } from './model-dir.js';
 import { loadModel, type Model } from './model.js';
 
-/** The model the config names: MODEL_ID resolved to a snapshot in the Hub cache first, else MODEL_DIR as it is. */
-export async function loadConfiguredModel(config: Config, log: HubLog): Promise<Model> {
+/**
+ * The model the config names: MODEL_ID resolved to a snapshot in the Hub cache first, else MODEL_DIR as it is.
+ * The logger is made only for a Hub model (a local directory logs nothing here).
+ */
+export async function loadConfiguredModel(config: Config, makeLog: () => HubLog): Promise<Model> {
   if (config.modelId === undefined) return loadModel(config.modelDir, config.dtype, config.engine);
-  const snapshot = await resolveHubSnapshot({ ...config, modelId: config.modelId }, log);
+  const snapshot = await resolveHubSnapshot({ ...config, modelId: config.modelId }, makeLog());
   let model: Model;
   try {
     model = await loadModel(snapshot.dir, config.dtype, config.engine);
