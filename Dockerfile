@@ -45,6 +45,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY models ./models
+# MODEL_ID=org/name serves a Hub model instead; it is cached under $HF_HOME/hub. Mount a cache volume and point
+# HF_HOME at it to download once (e.g. -v hf-cache:/data/huggingface -e HF_HOME=/data/huggingface; a TEI /data or
+# ~/.cache/huggingface volume works too, same layout). See the README, "Loading a model by Hub id".
 # Numeric uid:gid (the image's "node" user) so that Kubernetes runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 5000

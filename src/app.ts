@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { Config } from './config.js';
 import { HttpDrain } from './drain.js';
 import { availableCpus } from './cpu-quota.js';
@@ -8,7 +9,8 @@ import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
 import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
-import { loadModel, type Model } from './model/model.js';
+import type { Model } from './model/model.js';
+import { loadConfiguredModel } from './model/configured-model.js';
 import errorHandler from './plugins/error-handler.js';
 import httpMetrics from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
@@ -21,7 +23,7 @@ import { RequestLog } from './request-log.js';
 
 export interface AppOptions {
   config: Config;
-  /** A model already loaded; loaded from config.modelDir otherwise. */
+  /** A model already loaded; loaded from config.modelId or config.modelDir otherwise. */
   model?: Model;
   /** An engine already created for that model; created from config otherwise. The app disposes of it on close. */
   engine?: Engine;
@@ -33,7 +35,8 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const model = options.model ?? (await loadModel(config.modelDir, config.dtype, config.engine));
+  // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
+  const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
   const layout = options.engine
     ? { thread: 'main' as const, instances: options.engine.instances ?? 1, intraOpThreads: config.intraOpThreads }

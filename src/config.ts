@@ -48,6 +48,18 @@ export interface Config {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** A Hugging Face Hub repository (org/name) to serve instead of a local directory; see src/hub/. */
+  modelId: string | undefined;
+  /** Branch, tag or commit of modelId. */
+  revision: string;
+  /** Sent to HF_ENDPOINT as a bearer token; never logged nor shown. */
+  hfToken: string | undefined;
+  hfEndpoint: string;
+  hfHome: string | undefined;
+  /** undefined: $HF_HOME/hub (src/hub/cache-layout.ts). */
+  hfHubCache: string | undefined;
+  /** Serve modelId from the cache only, without asking HF_ENDPOINT. */
+  hfHubOffline: boolean;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +137,51 @@ function directory(): Parser<string> {
   return (raw, name) => resolve(parse(raw, name));
 }
 
+// Spelled as huggingface_hub reads them, so one HF_* environment serves both.
+function onOff(): Parser<boolean> {
+  return (raw) => {
+    const value = raw.trim().toUpperCase();
+    if (['1', 'ON', 'YES', 'TRUE'].includes(value)) return true;
+    if (['0', 'OFF', 'NO', 'FALSE'].includes(value)) return false;
+    throw new InvalidValue('one of: 1, true, yes, on, 0, false, no, off');
+  };
+}
+
+function repoId(): Parser<string | undefined> {
+  return (raw) => {
+    const value = raw.trim();
+    // The Hub's repo id rules: [org/]name of letters, digits, '-', '_', '.'; no '--' or '..' (they break the cache's folder names).
+    if (!/^(?:[\w.-]+\/)?[\w.-]+$/.test(value) || value.includes('--') || value.includes('..') || value.length > 96) {
+      throw new InvalidValue('a Hugging Face Hub model id, org/name (letters, digits, -, _, .)');
+    }
+    return value;
+  };
+}
+
+function revisionName(): Parser<string> {
+  return (raw) => {
+    const value = raw.trim();
+    // A branch, tag or commit; it becomes a file name under refs/, so nothing that climbs out of it.
+    if (value === '' || value.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new InvalidValue('a branch, tag or commit');
+    }
+    return value;
+  };
+}
+
+function httpUrl(): Parser<string> {
+  return (raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new InvalidValue('an http:// or https:// URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidValue('an http:// or https:// URL');
+    return url.href.replace(/\/+$/, '');
+  };
+}
+
 function setting<K extends keyof Config>(
   key: K,
   env: string,
@@ -158,6 +215,13 @@ export const settings = [
   setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000)),
   setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
+  setting('modelId', 'MODEL_ID', undefined, repoId()),
+  setting('revision', 'REVISION', 'main', revisionName()),
+  setting('hfToken', 'HF_TOKEN', undefined, nonEmpty()),
+  setting('hfEndpoint', 'HF_ENDPOINT', 'https://huggingface.co', httpUrl()),
+  setting('hfHome', 'HF_HOME', undefined, directory()),
+  setting('hfHubCache', 'HF_HUB_CACHE', undefined, directory()),
+  setting('hfHubOffline', 'HF_HUB_OFFLINE', '0', onOff()),
 ] as const;
 
 export function flagOf(env: string): string {
@@ -183,12 +247,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   }
 
   const config: Partial<Record<keyof Config, unknown>> = {};
+  // Settings given by the user rather than defaulted: MODEL_DIR has a default, and only an explicit one clashes.
+  const explicit = new Set<keyof Config>();
   for (const s of settings) {
     const flag = flagOf(s.env);
     const fromFlag = flags[flag];
     const fromEnv = env[s.env];
     const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.defaultValue);
     const source = fromFlag !== undefined ? `--${flag}` : s.env;
+    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== '')) explicit.add(s.key);
     if (raw === undefined) {
       config[s.key] = undefined;
       continue;
@@ -218,6 +285,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     }
   }
   if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
+  if (checked.modelId !== undefined && explicit.has('modelDir')) {
+    problems.push(`MODEL_ID (${checked.modelId}) and MODEL_DIR are both set: give one, the Hub id or the local directory`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return checked;
 }

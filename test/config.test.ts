@@ -39,7 +39,34 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
+      modelId: undefined,
+      revision: 'main',
+      hfToken: undefined,
+      hfEndpoint: 'https://huggingface.co',
+      hfHome: undefined,
+      hfHubCache: undefined,
+      hfHubOffline: false,
     });
+  });
+
+  it('takes a Hub model id with its revision, and refuses it beside an explicitly set MODEL_DIR', () => {
+    const config = loadConfig(['--revision', 'v1.0'], { MODEL_ID: 'org/some-model_v2.1', HF_HUB_OFFLINE: 'yes', HF_ENDPOINT: 'http://hub.local:8080/' });
+    assert.equal(config.modelId, 'org/some-model_v2.1');
+    assert.equal(config.revision, 'v1.0');
+    assert.equal(config.hfHubOffline, true);
+    assert.equal(config.hfEndpoint, 'http://hub.local:8080');
+    // The default MODEL_DIR is no clash; one the user gave is.
+    assert.equal(loadConfig([], { MODEL_ID: 'org/name' }).modelDir, loadConfig([], {}).modelDir);
+    assert.match(problemsOf([], { MODEL_ID: 'org/name', MODEL_DIR: '/models/x' }).join(), /MODEL_ID \(org\/name\) and MODEL_DIR are both set/);
+    assert.match(problemsOf(['--model-dir', 'x'], { MODEL_ID: 'org/name' }).join(), /MODEL_ID \(org\/name\) and MODEL_DIR are both set/);
+    for (const bad of ['org/name/extra', '../x', 'org--x/name', 'org/na me']) {
+      assert.match(problemsOf([], { MODEL_ID: bad }).join(), /MODEL_ID must be a Hugging Face Hub model id/, bad);
+    }
+    assert.match(problemsOf([], { REVISION: 'refs/../../x' }).join(), /REVISION must be a branch, tag or commit/);
+    assert.equal(loadConfig([], { REVISION: 'refs/pr/1' }).revision, 'refs/pr/1');
+    assert.match(problemsOf([], { HF_ENDPOINT: 'ftp://hub' }).join(), /HF_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(problemsOf([], { HF_HUB_OFFLINE: 'maybe' }).join(), /HF_HUB_OFFLINE must be one of: 1, true/);
+    assert.equal(loadConfig([], { HF_HUB_OFFLINE: '0' }).hfHubOffline, false);
   });
 
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {

@@ -6,7 +6,8 @@ import { availableCpus } from '../cpu-quota.js';
 import { startEngine } from '../engine/create-engine.js';
 import { resolveEngineLayout } from '../engine/engine-layout.js';
 import { Classifier } from '../inference/classifier.js';
-import { loadModel } from '../model/model.js';
+import { pino } from 'pino';
+import { loadConfiguredModel } from '../model/configured-model.js';
 import { packageVersion } from '../package-root.js';
 import { parseBatchArgs, usage, UsageError, type BatchCliOptions } from './batch-options.js';
 
@@ -34,7 +35,8 @@ async function run(options: BatchCliOptions): Promise<number> {
   const { config } = options;
   let classifier: Classifier;
   try {
-    const model = await loadModel(config.modelDir, config.dtype);
+    // MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR, as the server; download logs go to stderr.
+    const model = await loadConfiguredModel(config, () => pino({ level: config.logLevel }, pino.destination(2)));
     const engine = await startEngine(model, config, resolveEngineLayout(config, availableCpus()));
     classifier = new Classifier(model, engine, config);
   } catch (error) {

@@ -28,7 +28,7 @@ export class ModelDirError extends Error {
   }
 }
 
-const onnxFileOf: Record<Dtype, string> = {
+export const onnxFileOf: Record<Dtype, string> = {
   fp32: 'onnx/model.onnx',
   q8: 'onnx/model_quantized.onnx',
   int8: 'onnx/model_quantized.onnx',

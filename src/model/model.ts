@@ -5,6 +5,8 @@ import { TextTokenizer } from './tokenizer.js';
 /** A model directory loaded once at start-up: what engines, the classifier and /info need. */
 export interface Model extends ModelDir {
   tokenizer: TextTokenizer;
+  /** Where a model loaded by Hub id (MODEL_ID) came from; undefined for a local MODEL_DIR. */
+  hub?: { modelId: string; revision: string; commit: string };
 }
 
 export async function loadModel(dir: string, dtype: Dtype, engine: EngineKind = 'onnx'): Promise<Model> {

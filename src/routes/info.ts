@@ -18,6 +18,10 @@ export default async function infoRoute(app: FastifyInstance, options: { classif
       max_length: model.maxLength,
       file: relative(model.dir, model.weightsPath),
       dtype: config.dtype,
+      // As TEI's model_id and model_sha; null for a local MODEL_DIR.
+      id: model.hub?.modelId ?? null,
+      revision: model.hub?.revision ?? null,
+      sha: model.hub?.commit ?? null,
     },
     engine: {
       kind: engine.kind,

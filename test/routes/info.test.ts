@@ -21,6 +21,9 @@ describe('GET /info', () => {
         max_length: (body as { model: { max_length: number } }).model.max_length,
         file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model.onnx',
         dtype: 'fp32',
+        id: null,
+        revision: null,
+        sha: null,
       },
       engine: {
         kind: testEngine,
