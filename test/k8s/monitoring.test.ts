@@ -156,3 +156,14 @@ describe('Grafana dashboard', () => {
     }
   });
 });
+
+describe('KEDA ScaledObject (k8s/components/keda-queue-depth)', () => {
+  it('its Prometheus query parses and uses only real metrics', () => {
+    const so = parseDocument(
+      readFileSync(path.join(repoRoot, 'k8s/components/keda-queue-depth/scaledobject.yaml'), 'utf8'),
+    ).toJS() as Any;
+    const queries = so.spec.triggers.filter((t: Any) => t.type === 'prometheus').map((t: Any) => t.metadata.query as string);
+    assert.ok(queries.length > 0);
+    for (const q of queries) for (const name of metricNames(q)) assert.ok(known.has(name), `unknown metric ${name}`);
+  });
+});
