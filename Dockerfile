@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
-# CPU image: Node 20 + onnxruntime-node (CPU execution provider, bundled in the npm package) + the model.
+# CPU image: Node 24 LTS + onnxruntime-node (CPU execution provider, bundled in the npm package) + the model.
 #   docker build -t sentiment-inference:0.1.0 .
 #   docker run --rm -p 5000:5000 sentiment-inference:0.1.0
 # Proven by scripts/test-image.sh (npm run test:image).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Base image: pinned by tag. Where a registry is reachable, pin the digest too at build time:
+#   --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<digest>   (docker buildx imagetools inspect node:24-bookworm-slim)
+# This repository's builds use locally made base images (../shared/tools/container), which have no registry digest.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile TypeScript with the dev dependencies ------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -38,18 +41,23 @@ WORKDIR /app
 ENV NODE_ENV=production \
     PORT=5000 \
     HOST=0.0.0.0 \
-    DEVICE=cpu
+    DEVICE=cpu \
+    HOME=/tmp
 # Everything is owned by root and read-only for the server user: the app cannot modify itself, and the
 # image runs with a read-only root filesystem (Kubernetes: readOnlyRootFilesystem, /tmp on an emptyDir).
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
+# The model(s) baked in: models/, where MODEL_DIR's default points (src/config.ts); whichever model is the default
+# there is the image's. A model from a volume instead: k8s/components/model-volume.
 COPY models ./models
 # MODEL_ID=org/name serves a Hub model instead; it is cached under $HF_HOME/hub. Mount a cache volume and point
 # HF_HOME at it to download once (e.g. -v hf-cache:/data/huggingface -e HF_HOME=/data/huggingface; a TEI /data or
 # ~/.cache/huggingface volume works too, same layout). See the README, "Loading a model by Hub id".
-# Numeric uid:gid (the image's "node" user) so that Kubernetes runAsNonRoot can verify it.
-USER 1000:1000
+# Numeric uid:gid (so that Kubernetes runAsNonRoot can verify it), >= 10000 so that it matches no host user (under
+# hostPath or a runtime without user namespaces); the pods' runAsUser/runAsGroup are the same (k8s/base/deployment.yaml).
+# No passwd entry is needed; HOME is /tmp.
+USER 10001:10001
 EXPOSE 5000
 # node is PID 1 and handles SIGTERM itself (graceful drain); no npm or shell wrapper, which would not
 # forward the signal.

@@ -13,7 +13,9 @@
 # Variables: CONTAINER_CLI (default: docker; if docker is absent or has no engine, and ../shared/tools/container exists,
 # that one), IMAGE (default sentiment-inference:test), TEST_PORT (default 5055; the container publishes it
 # with -p, or binds it directly on host-network runtimes), READY_TIMEOUT_S (default 300),
-# STOP_BUDGET_S (default 15: SHUTDOWN_TIMEOUT_MS 10 s + margin), SKIP_BUILD=1 to reuse IMAGE.
+# STOP_BUDGET_S (default 15: SHUTDOWN_TIMEOUT_MS 10 s + margin), SKIP_BUILD=1 to reuse IMAGE, DOCKERFILE (default
+# Dockerfile), RUN_ENV (extra settings for every container, e.g. "DEVICE=cpu") and RUN_ARGS (extra run arguments,
+# e.g. "--gpus all"): scripts/test-image-gpu.sh uses them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,13 +32,17 @@ CLI=$CONTAINER_CLI
 ADMIN=$CLI
 if [ "$(basename "$CLI")" = container ]; then
   # The Podman wrapper needs its one-time setup (packages, local base images); do it if missing.
-  if ! "$CLI" podman image exists docker.io/library/node:20-bookworm-slim 2>/dev/null; then
+  if ! "$CLI" podman image exists docker.io/library/node:24-bookworm-slim 2>/dev/null; then
     echo "[test-image] running '$CLI setup' (first use on this machine)"
     "$CLI" setup
   fi
   ADMIN="$CLI podman"
 fi
 IMAGE=${IMAGE:-sentiment-inference:test}
+DOCKERFILE=${DOCKERFILE:-Dockerfile}
+run_env=()
+for kv in ${RUN_ENV:-}; do run_env+=(-e "$kv"); done
+read -r -a run_args <<<"${RUN_ARGS:-}"
 PORT=${TEST_PORT:-5055}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-300}
 STOP_BUDGET_S=${STOP_BUDGET_S:-15}
@@ -57,7 +63,7 @@ fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   log "building $IMAGE with $CLI"
-  $CLI build -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "image build failed"; }
+  $CLI build -t "$IMAGE" -f "$DOCKERFILE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "image build failed"; }
 fi
 size=$($ADMIN image inspect --format '{{.Size}}' "$IMAGE")
 user=$($ADMIN image inspect --format '{{.Config.User}}' "$IMAGE")
@@ -70,7 +76,7 @@ start_container() { # extra `-e VAR=value` arguments
   log "starting container on port $PORT $*"
   $CLI run -d --name "$NAME" -p "$PORT:$PORT" -e PORT="$PORT" \
     --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
-    "$@" "$IMAGE" >/dev/null
+    ${run_env[@]+"${run_env[@]}"} ${run_args[@]+"${run_args[@]}"} "$@" "$IMAGE" >/dev/null
   local deadline=$(( $(date +%s) + READY_TIMEOUT_S ))
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
     running || fail "container exited before it was ready"
@@ -111,7 +117,7 @@ done
 curl -sS "$BASE/metrics" >"$WORK/metrics.txt"
 missing=0
 for m in $(grep -ohE '\b(sentiment|process|nodejs)_[a-z0-9_]+' k8s/components/monitoring/prometheusrule.yaml \
-             k8s/components/monitoring/grafana-dashboard.json | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
+             k8s/platform/monitoring/grafana-dashboard.json | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
   grep -q "^# TYPE $m " "$WORK/metrics.txt" || { log "metric $m (used by alerts/dashboard) is not exported"; missing=1; }
 done
 [ $missing = 0 ] || fail "metrics missing"

@@ -4,6 +4,7 @@ import type { Device } from '../config.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText } from '../model/tokenizer.js';
 import type { Engine } from './engine.js';
+import { cudaFailureHint } from './cuda-hint.js';
 import {
   cudaProviderInstalled,
   DeviceUnavailableError,
@@ -143,7 +144,8 @@ async function createSession(path: string, options: OnnxEngineOptions): Promise<
   } catch (error) {
     if (options.device !== 'cpu') {
       throw new DeviceUnavailableError(
-        `DEVICE=${options.device}: ONNX Runtime could not start the ${executionProviders.join(', ')} execution provider: ${(error as Error).message}`,
+        `DEVICE=${options.device}: ONNX Runtime could not start the ${executionProviders.join(', ')} execution provider: ${(error as Error).message}` +
+          (options.device === 'cuda' ? cudaFailureHint() : ''),
       );
     }
     throw new Error(`${path}: ONNX Runtime could not load the model: ${(error as Error).message}`);

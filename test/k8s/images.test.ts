@@ -1,5 +1,5 @@
-// Static checks of the Dockerfiles (the CPU image is also built and run by `npm run test:image`; the GPU
-// image cannot be built here, so these checks are all it gets in CI).
+// Static checks of the Dockerfiles (both images are also built and run: `npm run test:image`, and
+// `npm run test:image:gpu` for the GPU one).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,9 +18,10 @@ describe('Dockerfiles', () => {
     describe(file, () => {
       const { text, final } = stages(file);
 
-      it('final stage: numeric non-root user, node as PID 1 on the server entry point, server port', () => {
+      it('final stage: numeric non-root user >= 10000, node as PID 1 on the server entry point, server port', () => {
         const user = /^USER (\S+)$/m.exec(final)?.[1];
-        assert.ok(user && /^[1-9]\d*(:\d+)?$/.test(user), `USER ${user} is a numeric non-root uid`);
+        assert.ok(user && /^[1-9]\d*:[1-9]\d*$/.test(user), `USER ${user} is a numeric non-root uid:gid`);
+        for (const id of user.split(':')) assert.ok(Number(id) >= 10000, `USER ${user}: ids >= 10000`);
         assert.match(final, /^CMD \["node", "dist\/src\/server\.js"\]$/m, 'exec-form CMD with node, no npm/shell wrapper');
         assert.match(final, new RegExp(`^EXPOSE ${serverContract.defaultPort}$`, 'm'));
         assert.match(final, /COPY models \.\/models/, 'model baked in');
@@ -32,21 +33,46 @@ describe('Dockerfiles', () => {
         assert.match(final, /COPY --from=deps \/app\/node_modules/);
       });
 
-      it('pins the base images by tag', () => {
-        for (const m of text.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)) {
-          assert.ok(/:[\w.-]+$/.test(m[1]!) && !m[1]!.endsWith(':latest'), `base ${m[1]} has a version tag`);
-        }
+      it('builds on Node 24 LTS (bookworm-slim), pinned by tag, with how to pin the digest', () => {
+        const bases = [...text.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)].map((m) => m[1]!);
+        assert.deepEqual(bases, ['node:24-bookworm-slim'], 'one base image: Node 24 LTS');
+        for (const b of bases) assert.ok(/:[\w.-]+(@sha256:[0-9a-f]{64})?$/.test(b) && !b.endsWith(':latest'), `base ${b} has a version tag`);
+        // Local base images have no registry digest: the Dockerfile says how to pin one where a registry exists.
+        assert.match(text, /--build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:/);
+        for (const from of text.matchAll(/^FROM (\S+)/gm)) assert.equal(from[1], '${NODE_IMAGE}', `FROM ${from[1]}`);
       });
     });
   }
 
-  it('the GPU image installs the CUDA execution provider and runs on CUDA 12', () => {
+  it('the GPU image: the CUDA provider next to the core library, the CUDA libraries on LD_LIBRARY_PATH', () => {
     const { text, final } = stages('Dockerfile.gpu');
-    assert.match(text, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
-    assert.match(text, /node script\/install/, 'runs the install script explicitly (npm 11 skips unapproved scripts)');
+    assert.match(text, /COPY \.cache\/gpu-libs\/ort\/ node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\//);
     assert.match(text, /test -f \S*libonnxruntime_providers_cuda\.so/, 'fails the build without the CUDA provider');
-    assert.match(text, /nvidia\/cuda:12\.[\d.]+-cudnn-runtime/);
+    const libDir = /COPY \.cache\/gpu-libs\/cuda\/ (\S+?)\/?$/m.exec(final)?.[1];
+    assert.ok(libDir, 'the CUDA libraries are copied into the final stage');
+    assert.match(final, new RegExp(`LD_LIBRARY_PATH=${libDir}\\b`), 'and are on LD_LIBRARY_PATH');
+    assert.doesNotMatch(text, /nvidia\/cuda:|ONNXRUNTIME_NODE_INSTALL=/, 'no CUDA base image, no NuGet download');
     assert.match(final, /DEVICE=cuda/);
+  });
+
+  it('the GPU libraries: onnxruntime-gpu of the same version as onnxruntime-node, every wheel pinned by hash', () => {
+    const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8'));
+    const nodeOrt: string = lock.packages['node_modules/onnxruntime-node'].version;
+    const reqs = readFileSync(path.join(repoRoot, 'scripts/gpu-wheels.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'));
+    assert.ok(reqs.length >= 6, 'provider + cudart, cublas, cudnn, cufft, curand');
+    for (const r of reqs) assert.match(r, /^[\w-]+==[\w.]+ --hash=sha256:[0-9a-f]{64}$/, r);
+    assert.ok(reqs.some((r) => r.startsWith(`onnxruntime-gpu==${nodeOrt} `)), `onnxruntime-gpu==${nodeOrt}`);
+    for (const pkg of ['nvidia-cuda-runtime', 'nvidia-cublas', 'nvidia-cudnn-', 'nvidia-cufft', 'nvidia-curand']) {
+      assert.ok(reqs.some((r) => r.startsWith(pkg)), pkg);
+    }
+  });
+
+  it('.dockerignore lets in the extracted GPU libraries, never the wheels', () => {
+    const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    assert.ok(lines.includes('!.cache/gpu-libs/'));
+    assert.ok(!lines.some((l) => l.startsWith('!.cache/gpu-wheels')));
   });
 
   it('.dockerignore keeps the context to what the image needs', () => {
@@ -56,9 +82,12 @@ describe('Dockerfiles', () => {
     for (const never of ['!node_modules', '!dist', '!.git']) assert.ok(!lines.some((l) => l.startsWith(never)), never);
   });
 
-  it('the Deployment runs as the image user', { skip: kubectlSkipReason() }, () => {
-    const user = /^USER (\d+)/m.exec(stages('Dockerfile').final)?.[1];
-    const dep = render('cpu').find((o) => o.kind === 'Deployment')!;
-    assert.equal(String(dep.spec.template.spec.securityContext.runAsUser), user);
+  it('the Deployments run as the images\' user and group', { skip: kubectlSkipReason() }, () => {
+    for (const [file, target] of [['Dockerfile', 'cpu'], ['Dockerfile.gpu', 'gpu']] as const) {
+      const [uid, gid] = /^USER (\d+):(\d+)/m.exec(stages(file).final)!.slice(1);
+      const sc = render(target).find((o) => o.kind === 'Deployment')!.spec.template.spec.securityContext;
+      assert.equal(String(sc.runAsUser), uid, `${target}: runAsUser = ${file}'s`);
+      assert.equal(String(sc.runAsGroup), gid, `${target}: runAsGroup = ${file}'s`);
+    }
   });
 });

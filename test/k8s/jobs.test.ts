@@ -183,8 +183,8 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
   const servicePresent = existsSync(path.join(repoRoot, 'k8s/base/kustomization.yaml'));
   const serviceSkip = servicePresent ? false : 'k8s/base is not on this branch';
 
-  it('runs at the low PriorityClass the service defines, which never preempts', { skip: serviceSkip }, () => {
-    const classes = renderDir('k8s/base').filter((o) => o.kind === 'PriorityClass');
+  it('runs at the low PriorityClass the platform defines, which never preempts', { skip: serviceSkip }, () => {
+    const classes = renderDir('k8s/platform').filter((o) => o.kind === 'PriorityClass');
     const online = findOne(classes, 'PriorityClass', 'sentiment-online');
     for (const [name, spec] of jobSpecs(objs)) {
       const batch = findOne(classes, 'PriorityClass', spec.template.spec.priorityClassName);

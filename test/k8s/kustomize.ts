@@ -18,13 +18,24 @@ export interface K8sObject {
   [key: string]: any;
 }
 
-/** What gets rendered: the three overlays, plus a fixture that adds every optional component. */
-export const renderTargets = {
+/** The app: the three overlays, plus fixtures that add the optional components (namespaced objects only). */
+export const appTargets = {
   cpu: 'k8s/overlays/cpu',
   gpu: 'k8s/overlays/gpu',
   inferentia: 'k8s/overlays/inferentia',
   'cpu+components': 'test/k8s/fixtures/cpu-all-components',
+  'cpu+ingress': 'test/k8s/fixtures/cpu-ingress',
+  'cpu+keda': 'test/k8s/fixtures/cpu-keda',
 } as const;
+/** The platform's cluster-scoped and cross-namespace objects, applied once per cluster. */
+export const platformTargets = {
+  platform: 'k8s/platform',
+  'platform/karpenter/gpu': 'k8s/platform/karpenter/gpu',
+  'platform/karpenter/inferentia': 'k8s/platform/karpenter/inferentia',
+} as const;
+/** What gets rendered. */
+export const renderTargets = { ...appTargets, ...platformTargets } as const;
+export type AppTarget = keyof typeof appTargets;
 export type RenderTarget = keyof typeof renderTargets;
 
 const KUBECTL = process.env.KUBECTL ?? 'kubectl';

@@ -2,15 +2,19 @@
 // schemas, and checks the wiring between objects and against the server contract.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
 import {
-  render, renderTargets, findAll, findOne, selects, parseQuantity, parseNginxSize, kubectlSkipReason,
-  type K8sObject, type RenderTarget,
+  render, renderTargets, appTargets, findAll, findOne, selects, parseQuantity, kubectlSkipReason, repoRoot,
+  type K8sObject, type AppTarget, type RenderTarget,
 } from './kustomize.js';
 import { serverContract } from './server-contract.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
 const skip = kubectlSkipReason();
 const targets = Object.keys(renderTargets) as RenderTarget[];
+const apps = Object.keys(appTargets) as AppTarget[];
 
 // apiVersion -> module prefix of the package holding its schemas. Anything else fails: an object we
 // cannot validate is an object we do not ship.
@@ -24,8 +28,11 @@ const schemaModules: Record<string, string> = {
   'karpenter.sh/v1': '@kubernetes-models/karpenter/karpenter.sh/v1',
   'karpenter.k8s.aws/v1': '@kubernetes-models/karpenter/karpenter.k8s.aws/v1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+  'gateway.networking.k8s.io/v1': '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1',
+  'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
 };
-const clusterScoped = new Set(['Namespace', 'PriorityClass', 'NodePool', 'EC2NodeClass']);
+const clusterScoped = new Set(['Namespace', 'PriorityClass', 'NodePool', 'EC2NodeClass', 'GatewayClass']);
+const appNamespace = 'sentiment';
 
 async function validateAgainstSchema(obj: K8sObject): Promise<void> {
   const prefix = schemaModules[obj.apiVersion];
@@ -78,6 +85,41 @@ function allContainers(spec: Any): Any[] {
 function nodePools(objs: K8sObject[]): K8sObject[] {
   return findAll(objs, 'NodePool');
 }
+/** min/max replicas and target of whatever scales the Deployment: the HPA, or KEDA's ScaledObject. */
+function scaler(objs: K8sObject[]): { min: number; max: number; target: Any; metrics: string[] } {
+  const hpa = findAll(objs, 'HorizontalPodAutoscaler');
+  const so = findAll(objs, 'ScaledObject');
+  assert.equal(hpa.length + so.length, 1, 'exactly one of HPA / KEDA ScaledObject scales the Deployment');
+  if (hpa[0]) {
+    const m: Any[] = hpa[0].spec.metrics;
+    return {
+      min: hpa[0].spec.minReplicas,
+      max: hpa[0].spec.maxReplicas,
+      target: hpa[0].spec.scaleTargetRef,
+      metrics: m.map((x) => (x.type === 'Resource' ? x.resource.name : x.type === 'Pods' ? x.pods.metric.name : x.type)),
+    };
+  }
+  const spec = so[0]!.spec;
+  return {
+    min: spec.minReplicaCount,
+    max: spec.maxReplicaCount,
+    target: spec.scaleTargetRef,
+    metrics: spec.triggers.map((t: Any) => (t.type === 'prometheus' ? /(sentiment_\w+)/.exec(t.metadata.query)?.[1] : t.type)),
+  };
+}
+/** Does a toleration list admit this taint? (Kubernetes' ToleratesTaint.) */
+function tolerates(tolerations: Any[] | undefined, taint: Any): boolean {
+  return (tolerations ?? []).some(
+    (t: Any) =>
+      (t.key === taint.key || (t.key === undefined && t.operator === 'Exists')) &&
+      (t.effect === undefined || t.effect === taint.effect) &&
+      (t.operator === 'Exists' || t.value === taint.value),
+  );
+}
+const recommendedPodLabels = [
+  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by',
+];
 
 describe('kubernetes manifests', { skip }, () => {
   for (const target of targets) {
@@ -119,22 +161,51 @@ describe('kubernetes manifests', { skip }, () => {
           assert.ok(!/v1alpha5|v1beta1/.test(o.apiVersion), `${o.kind} uses ${o.apiVersion}`);
         }
       });
+    });
+  }
 
-      it('pins images by tag and never uses :latest', () => {
+  for (const target of apps) {
+    describe(`app: ${target}`, () => {
+      let objs: K8sObject[] = [];
+      let platform: K8sObject[] = [];
+      before(() => {
+        objs = render(target);
+        platform = render('platform');
+      });
+
+      it('holds only namespaced objects of the app namespace (cluster-scoped ones are the platform\'s)', () => {
+        for (const o of objs) {
+          assert.ok(!clusterScoped.has(o.kind), `${o.kind}/${o.metadata.name} is cluster-scoped: it belongs in k8s/platform`);
+          assert.equal(o.metadata.namespace, appNamespace, `${o.kind}/${o.metadata.name} is outside ${appNamespace}`);
+        }
+      });
+
+      it('pins images by tag, never :latest, with registry and tag from k8s/components/image', () => {
+        const component = parseDocument(
+          readFileSync(path.join(repoRoot, 'k8s/components/image/kustomization.yaml'), 'utf8'),
+        ).toJS() as Any;
+        const allowed = new Set(component.images.map((i: Any) => `${i.newName}:${i.newTag}`));
         const spec = podSpec(objs);
         for (const c of allContainers(spec)) {
           const image: string = c.image;
           const afterSlash = image.slice(image.lastIndexOf('/') + 1);
           assert.ok(afterSlash.includes(':') || image.includes('@sha256:'), `${c.name}: image ${image} has no tag`);
           assert.ok(!/:latest$/.test(image), `${c.name}: image ${image} uses :latest`);
-          assert.ok(image.includes('/'), `${c.name}: image ${image} has no registry (set it in the overlay's images:)`);
+          assert.ok(image.includes('/'), `${c.name}: image ${image} has no registry (set it in k8s/components/image)`);
         }
+        assert.ok(allowed.has(server(objs).image), `server image ${server(objs).image} is one of k8s/components/image's`);
+      });
+
+      it('carries the recommended app.kubernetes.io labels on the pods', () => {
+        const labels = findOne(objs, 'Deployment', 'sentiment').spec.template.metadata.labels;
+        for (const l of recommendedPodLabels) assert.ok(labels[l], `pod label ${l}`);
       });
 
       it('runs nothing as root, with a locked-down security context', () => {
         const spec = podSpec(objs);
         assert.equal(spec.securityContext?.runAsNonRoot, true, 'pod runAsNonRoot');
-        assert.ok(spec.securityContext?.runAsUser > 0, 'pod runAsUser is a non-zero uid');
+        assert.ok(spec.securityContext?.runAsUser >= 10000, 'pod runAsUser is a uid >= 10000');
+        assert.ok(spec.securityContext?.runAsGroup >= 10000, 'pod runAsGroup is a gid >= 10000');
         assert.equal(spec.securityContext?.seccompProfile?.type, 'RuntimeDefault');
         assert.equal(spec.automountServiceAccountToken, false, 'pod automountServiceAccountToken');
         assert.notEqual(spec.hostNetwork, true);
@@ -154,7 +225,8 @@ describe('kubernetes manifests', { skip }, () => {
         assert.ok(spec.volumes.find((v: Any) => v.name === tmp.name)?.emptyDir, '/tmp is an emptyDir');
         const sa = findOne(objs, 'ServiceAccount', spec.serviceAccountName);
         assert.equal(sa.automountServiceAccountToken, false, 'ServiceAccount automountServiceAccountToken');
-        const ns = findOne(objs, 'Namespace', 'sentiment');
+        // The namespace (the platform's) enforces it.
+        const ns = findOne(platform, 'Namespace', appNamespace);
         assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
       });
 
@@ -175,11 +247,11 @@ describe('kubernetes manifests', { skip }, () => {
         }
       });
 
-      it('drains within terminationGracePeriodSeconds', () => {
+      it('drains within terminationGracePeriodSeconds, after the edge has stopped routing to the pod', () => {
         const spec = podSpec(objs);
         const env = serverEnv(objs);
         const preStop = server(objs).lifecycle?.preStop;
-        assert.ok(preStop, 'preStop hook is set (lets endpoints/Ingress stop routing before SIGTERM)');
+        assert.ok(preStop, 'preStop hook is set (lets the edge stop routing before SIGTERM)');
         const preStopSeconds = preStop.sleep?.seconds ?? 0;
         assert.ok(preStopSeconds > 0, 'preStop waits');
         const shutdownS = Number(env.SHUTDOWN_TIMEOUT_MS ?? serverContract.defaults.SHUTDOWN_TIMEOUT_MS) / 1000;
@@ -187,6 +259,15 @@ describe('kubernetes manifests', { skip }, () => {
           spec.terminationGracePeriodSeconds > preStopSeconds + shutdownS,
           `terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} > preStop ${preStopSeconds} + drain ${shutdownS}`,
         );
+        // An ALB keeps sending to a target until its deregistration delay is over: preStop must cover it.
+        const ing = findAll(objs, 'Ingress')[0];
+        const dereg = /deregistration_delay\.timeout_seconds=(\d+)/.exec(
+          ing?.metadata.annotations?.['alb.ingress.kubernetes.io/target-group-attributes'] ?? '',
+        );
+        if (ing) {
+          assert.ok(dereg, 'the ALB Ingress sets its deregistration delay');
+          assert.ok(preStopSeconds >= Number(dereg[1]), `preStop ${preStopSeconds}s covers the ALB's deregistration ${dereg[1]}s`);
+        }
       });
 
       it('sets requests and limits, threads within the CPU limit', () => {
@@ -212,11 +293,12 @@ describe('kubernetes manifests', { skip }, () => {
         assert.ok((serverContract.devices as readonly string[]).includes(env.DEVICE!), `DEVICE=${env.DEVICE}`);
       });
 
-      it('references objects that exist (ConfigMap, ServiceAccount, PriorityClasses, volumes)', () => {
+      it('references objects that exist (ConfigMap, ServiceAccount, the platform\'s PriorityClasses, volumes)', () => {
         const spec = podSpec(objs);
-        const online = findOne(objs, 'PriorityClass', spec.priorityClassName);
-        const batch = findOne(objs, 'PriorityClass', 'sentiment-batch');
+        const online = findOne(platform, 'PriorityClass', spec.priorityClassName);
+        const batch = findOne(platform, 'PriorityClass', 'sentiment-batch');
         assert.ok(batch.value < online.value, 'batch jobs get a lower priority than online inference');
+        assert.equal(online.preemptionPolicy, 'Never', 'online inference never evicts other pods');
         assert.equal(batch.globalDefault, false);
         assert.equal(online.globalDefault, false);
         const volumes = new Set(spec.volumes.map((v: Any) => v.name));
@@ -233,7 +315,7 @@ describe('kubernetes manifests', { skip }, () => {
         const dep = findOne(objs, 'Deployment', 'sentiment');
         const podLabels = dep.spec.template.metadata.labels;
         assert.ok(selects(dep.spec.selector.matchLabels, podLabels), 'Deployment selector matches its pods');
-        assert.equal(dep.spec.replicas, undefined, 'replicas is left to the HPA');
+        assert.equal(dep.spec.replicas, undefined, 'replicas is left to the autoscaler');
         const tsc: Any[] = dep.spec.template.spec.topologySpreadConstraints ?? [];
         const keys = tsc.map((c) => c.topologyKey);
         assert.ok(keys.includes('topology.kubernetes.io/zone') && keys.includes('kubernetes.io/hostname'));
@@ -248,31 +330,73 @@ describe('kubernetes manifests', { skip }, () => {
         for (const p of svc.spec.ports) containerPort(objs, p.targetPort);
       });
 
-      it('Ingress routes the API and docs to a real Service port, with the server body limit', () => {
-        const ing = findOne(objs, 'Ingress', 'sentiment');
+      it('the edge (Gateway API by default, or the Ingress) routes only the API and docs to a real Service port, over TLS', () => {
         const svc = findOne(objs, 'Service', 'sentiment');
-        const paths: Any[] = ing.spec.rules.flatMap((r: Any) => r.http.paths);
-        const routed = paths.map((p) => p.path);
-        assert.ok(routed.includes('/analyze'), '/analyze is routed');
-        assert.ok(routed.includes('/docs'), '/docs is routed');
-        for (const p of paths) {
-          const all = [...serverContract.routes.GET, ...serverContract.routes.POST] as string[];
-          assert.ok(all.includes(p.path), `Ingress path ${p.path} is a server route`);
-          assert.ok(!['/metrics', '/healthz', '/readyz'].includes(p.path), `${p.path} must stay in-cluster`);
-          assert.equal(p.backend.service.name, svc.metadata.name);
-          const port = p.backend.service.port;
-          assert.ok(
-            svc.spec.ports.some((sp: Any) => (port.name ? sp.name === port.name : sp.port === port.number)),
-            `Ingress backend port ${JSON.stringify(port)} exists on the Service`,
-          );
-        }
         const env = serverEnv(objs);
-        const limit = Number(env.BODY_LIMIT_BYTES ?? serverContract.defaults.BODY_LIMIT_BYTES);
-        const annotation = ing.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'];
-        assert.ok(annotation, 'body-size annotation is set');
-        assert.equal(parseNginxSize(annotation), limit, 'Ingress body size equals BODY_LIMIT_BYTES');
-        const readTimeout = Number(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout']);
-        assert.ok(readTimeout * 1000 > Number(env.REQUEST_TIMEOUT_MS), 'nginx waits longer than the server deadline');
+        const publicRoutes = [...serverContract.routes.GET, ...serverContract.routes.POST] as string[];
+        const checkPath = (p: string): void => {
+          assert.ok(publicRoutes.includes(p), `edge path ${p} is a server route`);
+          assert.ok(!['/metrics', '/healthz', '/readyz'].includes(p), `${p} must stay in-cluster`);
+        };
+        const ingresses = findAll(objs, 'Ingress');
+        const gateways = findAll(objs, 'Gateway');
+        assert.equal(ingresses.length + gateways.length, 1, 'exactly one edge: a Gateway or an Ingress');
+        if (gateways[0]) {
+          const gw = gateways[0];
+          findOne(render('platform'), 'GatewayClass', gw.spec.gatewayClassName);
+          const routes = findAll(objs, 'HTTPRoute');
+          const listener = (name: string): Any => gw.spec.listeners.find((l: Any) => l.name === name);
+          let routed: string[] = [];
+          for (const route of routes) {
+            for (const ref of route.spec.parentRefs) {
+              assert.equal(ref.name, gw.metadata.name, `${route.metadata.name} attaches to the Gateway`);
+              assert.ok(listener(ref.sectionName), `${route.metadata.name}: listener ${ref.sectionName} exists`);
+            }
+            const onHttps = route.spec.parentRefs.every((r: Any) => listener(r.sectionName).protocol === 'HTTPS');
+            for (const rule of route.spec.rules) {
+              if (!rule.backendRefs) {
+                // Plain HTTP only ever redirects to HTTPS.
+                assert.ok(rule.filters?.some((f: Any) => f.requestRedirect?.scheme === 'https'), `${route.metadata.name}: redirect to https`);
+                continue;
+              }
+              assert.ok(onHttps, `${route.metadata.name} serves the API on an HTTPS listener only`);
+              for (const m of rule.matches) checkPath(m.path.value);
+              routed = routed.concat(rule.matches.map((m: Any) => m.path.value));
+              for (const b of rule.backendRefs) {
+                assert.equal(b.name, svc.metadata.name);
+                assert.ok(svc.spec.ports.some((sp: Any) => sp.port === b.port), `backend port ${b.port} exists on the Service`);
+              }
+              const timeoutS = Number(/^(\d+)s$/.exec(rule.timeouts?.request ?? '')?.[1]);
+              assert.ok(timeoutS * 1000 > Number(env.REQUEST_TIMEOUT_MS), 'the proxy waits longer than the server deadline');
+            }
+          }
+          assert.ok(routed.includes('/analyze') && routed.includes('/docs'), '/analyze and /docs are routed');
+          for (const l of gw.spec.listeners.filter((x: Any) => x.protocol === 'HTTPS')) {
+            assert.equal(l.tls?.mode, 'Terminate');
+            assert.ok(l.tls?.certificateRefs?.length > 0, `listener ${l.name} has a certificate`);
+          }
+        } else {
+          const ing = ingresses[0]!;
+          const paths: Any[] = ing.spec.rules.flatMap((r: Any) => r.http.paths);
+          const routed = paths.map((p) => p.path);
+          assert.ok(routed.includes('/analyze') && routed.includes('/docs'), '/analyze and /docs are routed');
+          for (const p of paths) {
+            checkPath(p.path);
+            assert.equal(p.backend.service.name, svc.metadata.name);
+            const port = p.backend.service.port;
+            assert.ok(
+              svc.spec.ports.some((sp: Any) => (port.name ? sp.name === port.name : sp.port === port.number)),
+              `Ingress backend port ${JSON.stringify(port)} exists on the Service`,
+            );
+          }
+          const hosts = ing.spec.rules.map((r: Any) => r.host);
+          const tlsHosts = (ing.spec.tls ?? []).flatMap((t: Any) => t.hosts);
+          for (const h of hosts) assert.ok(tlsHosts.includes(h), `TLS covers ${h}`);
+          const idle = /idle_timeout\.timeout_seconds=(\d+)/.exec(
+            ing.metadata.annotations?.['alb.ingress.kubernetes.io/load-balancer-attributes'] ?? '',
+          );
+          assert.ok(idle && Number(idle[1]) * 1000 > Number(env.REQUEST_TIMEOUT_MS), 'the ALB waits longer than the server deadline');
+        }
       });
 
       it('ServiceMonitor scrapes /metrics on a real Service port', () => {
@@ -286,34 +410,50 @@ describe('kubernetes manifests', { skip }, () => {
           assert.equal(ep.path, serverContract.metricsPath);
         }
         findOne(objs, 'PrometheusRule', 'sentiment');
-        const dash = findOne(objs, 'ConfigMap', 'sentiment-grafana-dashboard');
-        assert.equal(dash.metadata.labels?.grafana_dashboard, '1');
       });
 
-      it('NetworkPolicy admits only the ingress controller and Prometheus, on the server port', () => {
+      it('NetworkPolicy admits only the edge\'s data path and Prometheus, on the numeric server port', () => {
         const np = findOne(objs, 'NetworkPolicy', 'sentiment');
         const dep = findOne(objs, 'Deployment', 'sentiment');
         assert.ok(selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'policy selects the pods');
         assert.ok(np.spec.policyTypes.includes('Ingress'));
-        const peers = np.spec.ingress.map((r: Any) => r.from.map((f: Any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']).join());
-        assert.deepEqual([...peers].sort(), ['ingress-nginx', 'prometheus']);
+        const port = containerPort(objs, 'http');
         for (const rule of np.spec.ingress) {
-          for (const f of rule.from) assert.ok(f.namespaceSelector && f.podSelector, 'each peer names namespace and pods');
-          for (const p of rule.ports) containerPort(objs, p.port);
+          for (const p of rule.ports) assert.equal(p.port, port, 'numeric port (named ports have had bugs in policy engines)');
+        }
+        const peers: Any[] = np.spec.ingress.flatMap((r: Any) => r.from);
+        const prometheus = peers.filter((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
+        assert.equal(prometheus.length, 1, 'Prometheus may scrape');
+        const edge = peers.filter((f) => !prometheus.includes(f));
+        assert.equal(edge.length, 1, 'one edge peer');
+        const gw = findAll(objs, 'Gateway')[0];
+        if (gw) {
+          // Envoy Gateway's proxy pods for this Gateway, in its namespace.
+          assert.equal(edge[0].namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'], 'envoy-gateway-system');
+          assert.equal(edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-name'], gw.metadata.name);
+          assert.equal(edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-namespace'], gw.metadata.namespace);
+        } else {
+          // The ALB (target-type ip) connects from its ENIs in the VPC: an address block, not pods.
+          const ing = findOne(objs, 'Ingress', 'sentiment');
+          assert.equal(ing.metadata.annotations?.['alb.ingress.kubernetes.io/target-type'], 'ip');
+          assert.ok(edge[0].ipBlock?.cidr, 'the ALB peer is the VPC address block');
         }
       });
 
-      it('HPA and PDB target the Deployment', () => {
+      it('the autoscaler and PDB target the Deployment', () => {
         const dep = findOne(objs, 'Deployment', 'sentiment');
-        const hpa = findOne(objs, 'HorizontalPodAutoscaler', 'sentiment');
-        assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: dep.metadata.name });
-        assert.ok(hpa.spec.minReplicas >= 2, 'at least two replicas for availability');
-        assert.ok(hpa.spec.maxReplicas >= hpa.spec.minReplicas);
-        assert.ok(hpa.spec.metrics.some((m: Any) => m.type === 'Resource' && m.resource.name === 'cpu'), 'scales on CPU');
+        const s = scaler(objs);
+        assert.deepEqual(
+          { apiVersion: s.target.apiVersion, kind: s.target.kind, name: s.target.name },
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: dep.metadata.name },
+        );
+        assert.ok(s.min >= 2, 'at least two replicas for availability');
+        assert.ok(s.max >= s.min);
+        assert.ok(s.metrics.includes('cpu'), 'scales on CPU');
         const pdb = findOne(objs, 'PodDisruptionBudget', 'sentiment');
         assert.ok(selects(pdb.spec.selector.matchLabels, dep.spec.template.metadata.labels), 'PDB selects the pods');
         if (pdb.spec.minAvailable !== undefined) {
-          assert.ok(Number(pdb.spec.minAvailable) < hpa.spec.minReplicas, 'PDB does not block every eviction');
+          assert.ok(Number(pdb.spec.minAvailable) < s.min, 'PDB does not block every eviction');
         } else {
           assert.ok(Number(pdb.spec.maxUnavailable) >= 1, 'PDB allows one eviction at a time');
         }
@@ -321,70 +461,165 @@ describe('kubernetes manifests', { skip }, () => {
     });
   }
 
-  describe('overlay specifics', () => {
-    it('cpu requests no accelerator and provisions no nodes', () => {
+  describe('platform (k8s/platform)', () => {
+    it('PriorityClasses: online above batch, neither preempts', () => {
+      const objs = render('platform');
+      const online = findOne(objs, 'PriorityClass', 'sentiment-online');
+      const batch = findOne(objs, 'PriorityClass', 'sentiment-batch');
+      assert.ok(online.value > batch.value);
+      assert.equal(online.preemptionPolicy, 'Never', 'PreemptLowerPriority could evict other teams\' pods');
+      assert.equal(batch.preemptionPolicy, 'Never');
+    });
+
+    it('holds the dashboard and the accelerator exporters\' ServiceMonitors, in the monitoring namespace', () => {
+      const objs = render('platform');
+      const dash = findOne(objs, 'ConfigMap', 'sentiment-grafana-dashboard');
+      assert.equal(dash.metadata.namespace, 'monitoring');
+      assert.equal(dash.metadata.labels?.grafana_dashboard, '1');
+      for (const name of ['dcgm-exporter', 'neuron-monitor']) {
+        const sm = findOne(objs, 'ServiceMonitor', name);
+        assert.equal(sm.metadata.namespace, 'monitoring');
+        assert.ok(sm.spec.namespaceSelector?.matchNames?.length > 0, `${name}: looks in the exporter's namespace`);
+        assert.equal(sm.metadata.labels?.release, 'kube-prometheus-stack');
+      }
+      // An app overlay holds none of these.
+      for (const app of apps) {
+        assert.equal(findAll(render(app), 'ConfigMap').filter((c) => c.metadata.namespace !== appNamespace).length, 0);
+      }
+    });
+  });
+
+  describe('overlay specifics: scheduling facts', () => {
+    it('cpu requests no accelerator and selects no accelerator nodes', () => {
       const objs = render('cpu');
       const r = server(objs).resources;
       for (const k of [...Object.keys(r.limits), ...Object.keys(r.requests)]) {
         assert.ok(['cpu', 'memory', 'ephemeral-storage'].includes(k), `cpu overlay requests ${k}`);
       }
       assert.equal(nodePools(objs).length, 0);
+      assert.equal(podSpec(objs).nodeSelector, undefined);
       assert.equal(serverEnv(objs).DEVICE, 'cpu');
     });
 
-    for (const [target, device, resource, families] of [
-      ['gpu', 'cuda', 'nvidia.com/gpu', ['g4dn', 'g5', 'g6']],
-      ['inferentia', 'cpu', 'aws.amazon.com/neuron', ['inf1', 'inf2']],
+    for (const { target, platformTarget, device, resource, families, nodeLabels, taint } of [
+      {
+        target: 'gpu',
+        platformTarget: 'platform/karpenter/gpu',
+        device: 'cuda',
+        resource: 'nvidia.com/gpu',
+        families: ['g4dn', 'g5', 'g6'],
+        // The NVIDIA device plugin chart's default node affinity needs this label, or it never runs there.
+        nodeLabels: { 'nvidia.com/gpu.present': 'true' },
+        taint: { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' },
+      },
+      {
+        target: 'inferentia',
+        platformTarget: 'platform/karpenter/inferentia',
+        device: 'cpu',
+        resource: 'aws.amazon.com/neuron',
+        families: ['inf1', 'inf2'],
+        nodeLabels: {},
+        // The taint the Neuron device plugin tolerates (not the article's aiml=true, which kept it off the node).
+        taint: { key: 'aws.amazon.com/neuron', value: 'true', effect: 'NoSchedule' },
+      },
     ] as const) {
-      it(`${target} requests ${resource} and lands on its own Karpenter v1 NodePool`, () => {
-        const objs = render(target);
-        const spec = podSpec(objs);
-        const r = server(objs).resources;
-        assert.ok(Number(r.limits[resource]) >= 1, `limits.${resource}`);
-        assert.equal(serverEnv(objs).DEVICE, device);
+      describe(`${target} on ${platformTarget}`, () => {
+        const app = (): K8sObject[] => render(target);
+        const pools = (): K8sObject[] => nodePools(render(platformTarget));
 
-        const pools = nodePools(objs);
-        assert.equal(pools.length, 1);
-        const pool = pools[0]!;
-        assert.equal(pool.apiVersion, 'karpenter.sh/v1');
-        assert.equal(spec.nodeSelector?.['karpenter.sh/nodepool'], pool.metadata.name, 'nodeSelector names the NodePool');
-        const ref = pool.spec.template.spec.nodeClassRef;
-        const nodeClass = findOne(objs, 'EC2NodeClass', ref.name);
-        assert.equal(nodeClass.apiVersion, 'karpenter.k8s.aws/v1');
-        assert.equal(ref.group, 'karpenter.k8s.aws');
-        assert.equal(ref.kind, 'EC2NodeClass');
-        assert.ok(nodeClass.spec.amiSelectorTerms.some((t: Any) => t.alias?.startsWith('al2023@')), 'AL2023 accelerated AMI');
-        assert.equal(nodeClass.spec.metadataOptions?.httpTokens, 'required', 'IMDSv2 only');
+        it(`requests one ${resource} (requests = limits) and runs DEVICE=${device}`, () => {
+          const r = server(app()).resources;
+          assert.equal(String(r.limits[resource]), '1', `limits.${resource}`);
+          assert.equal(String(r.requests[resource]), '1', `requests.${resource}`);
+          for (const k of ['cpu', 'memory']) assert.equal(parseQuantity(r.requests[k]), parseQuantity(r.limits[k]), `${k}: Guaranteed QoS`);
+          assert.equal(serverEnv(app()).DEVICE, device);
+        });
 
-        // Every taint of the pool is tolerated by the pod, otherwise nothing schedules there.
-        for (const taint of pool.spec.template.spec.taints ?? []) {
-          const tolerated = (spec.tolerations ?? []).some(
-            (t: Any) =>
-              t.key === taint.key &&
-              (t.effect === undefined || t.effect === taint.effect) &&
-              (t.operator === 'Exists' || t.value === taint.value),
+        it('every pool labels its nodes for the pods and the device plugin, taints them, and the pods tolerate it', () => {
+          const spec = podSpec(app());
+          assert.ok(spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0, 'pods select accelerator nodes');
+          assert.equal(spec.nodeSelector['karpenter.sh/nodepool'], undefined, 'pods select a label both pools share, not one pool');
+          assert.ok(pools().length >= 2);
+          for (const pool of pools()) {
+            const name = pool.metadata.name;
+            const labels = pool.spec.template.metadata?.labels ?? {};
+            assert.ok(selects(spec.nodeSelector, labels), `${name}: its nodes match the pods' nodeSelector`);
+            for (const [k, v] of Object.entries(nodeLabels)) assert.equal(labels[k], v, `${name}: node label ${k}=${v}`);
+            const taints: Any[] = pool.spec.template.spec.taints ?? [];
+            assert.ok(
+              taints.some((t) => t.key === taint.key && t.value === taint.value && t.effect === taint.effect),
+              `${name}: taints ${taint.key}=${taint.value}:${taint.effect}`,
+            );
+            assert.ok(!taints.some((t) => t.key === 'aiml'), `${name}: no aiml taint (no device plugin tolerates it)`);
+            for (const t of taints) assert.ok(tolerates(spec.tolerations, t), `pods tolerate ${name}'s taint ${t.key}=${t.value}:${t.effect}`);
+          }
+        });
+
+        it('pools: Karpenter v1, the instance families, AL2023, IMDSv2, a drain bound above the pods\' grace period', () => {
+          const spec = podSpec(app());
+          for (const pool of pools()) {
+            const name = pool.metadata.name;
+            assert.equal(pool.apiVersion, 'karpenter.sh/v1');
+            const req = (key: string): string[] =>
+              pool.spec.template.spec.requirements.find((x: Any) => x.key === key && x.operator === 'In')?.values ?? [];
+            assert.deepEqual([...req('karpenter.k8s.aws/instance-family')].sort(), [...families], name);
+            const ref = pool.spec.template.spec.nodeClassRef;
+            const nodeClass = findOne(render(platformTarget), 'EC2NodeClass', ref.name);
+            assert.equal(ref.group, 'karpenter.k8s.aws');
+            assert.equal(ref.kind, 'EC2NodeClass');
+            assert.ok(nodeClass.spec.amiSelectorTerms.some((t: Any) => t.alias?.startsWith('al2023@')), 'AL2023 accelerated AMI');
+            assert.equal(nodeClass.spec.metadataOptions?.httpTokens, 'required', 'IMDSv2 only');
+            const tgp = /^(\d+)m$/.exec(pool.spec.template.spec.terminationGracePeriod ?? '');
+            assert.ok(tgp, `${name}: terminationGracePeriod in minutes`);
+            assert.ok(Number(tgp[1]) * 60 > spec.terminationGracePeriodSeconds, `${name}: node drain bound > pod grace period`);
+            assert.ok(pool.spec.limits?.[resource], `${name}: caps total ${resource}`);
+            assert.ok(['WhenEmpty', 'WhenEmptyOrUnderutilized'].includes(pool.spec.disruption.consolidationPolicy));
+          }
+        });
+
+        it('spot above an on-demand floor of minReplicas, which Karpenter fills first', () => {
+          const all = pools();
+          const capacity = (p: K8sObject): string[] =>
+            p.spec.template.spec.requirements.find((x: Any) => x.key === 'karpenter.sh/capacity-type')?.values ?? [];
+          const floor = all.filter((p) => capacity(p).length === 1 && capacity(p)[0] === 'on-demand');
+          const spot = all.filter((p) => capacity(p).includes('spot'));
+          assert.equal(floor.length, 1, 'one on-demand-only pool');
+          assert.ok(spot.length >= 1, 'a pool allows spot');
+          for (const s of spot) assert.ok(floor[0]!.spec.weight > (s.spec.weight ?? 0), 'the floor pool weighs more');
+          const perPod = Number(server(app()).resources.limits[resource]);
+          assert.equal(
+            Number(floor[0]!.spec.limits[resource]),
+            scaler(app()).min * perPod,
+            'the floor holds exactly minReplicas pods\' devices',
           );
-          assert.ok(tolerated, `pod tolerates taint ${taint.key}=${taint.value}:${taint.effect}`);
-        }
-        const req = (key: string): string[] =>
-          pool.spec.template.spec.requirements.find((x: Any) => x.key === key && x.operator === 'In')?.values ?? [];
-        assert.deepEqual([...req('karpenter.k8s.aws/instance-family')].sort(), [...families]);
-        assert.ok(req('karpenter.sh/capacity-type').includes('spot'), 'spot allowed');
-        assert.equal(pool.spec.disruption.consolidationPolicy, 'WhenEmptyOrUnderutilized', 'consolidation, not ttlSecondsAfterEmpty');
-        assert.ok(pool.spec.limits?.[resource], `NodePool caps total ${resource}`);
+        });
+
+        it('scales on the queue as well as CPU (CPU stays low when the accelerator does the work)', () => {
+          const s = scaler(app());
+          assert.ok(s.metrics.includes('sentiment_queue_depth'), `metrics: ${s.metrics.join(', ')}`);
+          assert.ok((serverContract.metrics.gauge as readonly string[]).includes('sentiment_queue_depth'));
+        });
+
+        it('gives a rollout time for node launch, a large image pull and the startup probe', () => {
+          const dep = findOne(app(), 'Deployment', 'sentiment');
+          const probe = server(app()).startupProbe;
+          const startupBudget = probe.periodSeconds * probe.failureThreshold;
+          assert.ok(dep.spec.progressDeadlineSeconds >= 1200, 'progressDeadlineSeconds >= 1200');
+          assert.ok(dep.spec.progressDeadlineSeconds > startupBudget, 'more than the startup probe alone');
+        });
       });
     }
 
-    it('inferentia keeps the article toleration aiml=true:NoSchedule', () => {
-      const spec = podSpec(render('inferentia'));
-      assert.ok(
-        spec.tolerations.some((t: Any) => t.key === 'aiml' && t.value === 'true' && t.effect === 'NoSchedule' && t.operator === 'Equal'),
-      );
+    it('inferentia is marked experimental', () => {
+      for (const o of render('inferentia')) {
+        assert.equal(o.metadata.annotations?.['sentiment.example.com/status'], 'experimental', `${o.kind}/${o.metadata.name}`);
+      }
     });
 
-    it('gpu runs the CUDA image', () => {
+    it('gpu runs the CUDA image, cpu and inferentia the CPU image', () => {
       assert.match(server(render('gpu')).image, /cuda/);
       assert.doesNotMatch(server(render('cpu')).image, /cuda/);
+      assert.doesNotMatch(server(render('inferentia')).image, /cuda/);
     });
 
     it('model-volume component mounts the PVC read-only and points MODEL_DIR into it', () => {
@@ -406,6 +641,19 @@ describe('kubernetes manifests', { skip }, () => {
       assert.equal(m?.pods.metric.name, 'sentiment_queue_depth');
       assert.ok((serverContract.metrics.gauge as readonly string[]).includes(m.pods.metric.name));
       assert.equal(m.pods.target.type, 'AverageValue');
+    });
+
+    it('keda-queue-depth replaces the HPA with a ScaledObject on the same signals and target', () => {
+      const objs = render('cpu+keda');
+      assert.equal(findAll(objs, 'HorizontalPodAutoscaler').length, 0, 'KEDA creates its own HPA; two would fight');
+      const so = findOne(objs, 'ScaledObject', 'sentiment');
+      const hpaComponent = findOne(render('cpu+components'), 'HorizontalPodAutoscaler', 'sentiment');
+      const pods = hpaComponent.spec.metrics.find((x: Any) => x.type === 'Pods');
+      const prom = so.spec.triggers.find((t: Any) => t.type === 'prometheus');
+      assert.equal(prom.metricType, 'AverageValue');
+      assert.equal(Number(prom.metadata.threshold), Number(pods.pods.target.averageValue), 'same queue target per pod');
+      assert.match(prom.metadata.query, /sentiment_queue_depth\{[^}]*namespace="sentiment"/);
+      assert.equal(so.spec.minReplicaCount, hpaComponent.spec.minReplicas);
     });
   });
 });

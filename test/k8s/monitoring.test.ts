@@ -10,10 +10,22 @@ import { repoRoot } from './kustomize.js';
 import { exportedSeriesNames, serverContract } from './server-contract.js';
 
 const monitoringDir = path.join(repoRoot, 'k8s/components/monitoring');
+// The dashboard is cross-namespace (a ConfigMap in `monitoring`): the platform's (k8s/platform).
+const platformDir = path.join(repoRoot, 'k8s/platform');
 const externalMetrics = new Set([
   'up',
   'kube_deployment_status_replicas_available', // kube-state-metrics
   'kube_deployment_spec_replicas',
+  'kube_horizontalpodautoscaler_status_current_replicas',
+  'kube_horizontalpodautoscaler_spec_max_replicas',
+]);
+// Accelerator exporters scraped by k8s/platform/monitoring/servicemonitors-accelerators.yaml (dashboard only).
+const acceleratorMetrics = new Set([
+  'DCGM_FI_DEV_GPU_UTIL', // dcgm-exporter
+  'DCGM_FI_DEV_FB_USED',
+  'DCGM_FI_DEV_FB_FREE',
+  'neuroncore_utilization_ratio', // neuron-monitor (Prometheus output)
+  'neuron_runtime_memory_used_bytes',
 ]);
 const known = new Set([...exportedSeriesNames(), ...externalMetrics]);
 
@@ -81,7 +93,8 @@ describe('PrometheusRule', () => {
 });
 
 describe('Grafana dashboard', () => {
-  const dash = JSON.parse(readFileSync(path.join(monitoringDir, 'grafana-dashboard.json'), 'utf8')) as Any;
+  const dash = JSON.parse(readFileSync(path.join(platformDir, 'monitoring/grafana-dashboard.json'), 'utf8')) as Any;
+  const dashboardKnown = new Set([...known, ...acceleratorMetrics]);
   const panels: Any[] = dash.panels.filter((p: Any) => p.type !== 'row');
   const variables = new Set<string>(dash.templating.list.map((v: Any) => v.name));
   const grafanaBuiltins = new Set(['__rate_interval', '__interval', '__range']);
@@ -112,7 +125,7 @@ describe('Grafana dashboard', () => {
   it('every query parses and uses only real metrics', () => {
     for (const p of panels) {
       for (const t of p.targets) {
-        for (const name of metricNames(expand(t.expr))) assert.ok(known.has(name), `${p.title}: unknown metric ${name}`);
+        for (const name of metricNames(expand(t.expr))) assert.ok(dashboardKnown.has(name), `${p.title}: unknown metric ${name}`);
       }
     }
     for (const v of dash.templating.list.filter((x: Any) => x.type === 'query')) {
@@ -132,7 +145,25 @@ describe('Grafana dashboard', () => {
   });
 
   it('the ConfigMap generator ships this file', () => {
-    const k = readFileSync(path.join(monitoringDir, 'kustomization.yaml'), 'utf8');
-    assert.match(k, /=grafana-dashboard\.json/);
+    const k = readFileSync(path.join(platformDir, 'kustomization.yaml'), 'utf8');
+    assert.match(k, /=monitoring\/grafana-dashboard\.json/);
+  });
+
+  it('shows accelerator utilisation from both exporters (GPU and NeuronCore panels)', () => {
+    const used = new Set(panels.flatMap((p) => p.targets.flatMap((t: Any) => metricNames(expand(t.expr)))));
+    for (const m of ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED', 'neuroncore_utilization_ratio']) {
+      assert.ok(used.has(m), `dashboard does not show ${m}`);
+    }
+  });
+});
+
+describe('KEDA ScaledObject (k8s/components/keda-queue-depth)', () => {
+  it('its Prometheus query parses and uses only real metrics', () => {
+    const so = parseDocument(
+      readFileSync(path.join(repoRoot, 'k8s/components/keda-queue-depth/scaledobject.yaml'), 'utf8'),
+    ).toJS() as Any;
+    const queries = so.spec.triggers.filter((t: Any) => t.type === 'prometheus').map((t: Any) => t.metadata.query as string);
+    assert.ok(queries.length > 0);
+    for (const q of queries) for (const name of metricNames(q)) assert.ok(known.has(name), `unknown metric ${name}`);
   });
 });
