@@ -39,7 +39,25 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
+      apiKeys: undefined,
+      apiKeyFile: undefined,
+      apiKeyForDocs: false,
+      corsOrigins: undefined,
     });
+  });
+
+  it('reads API keys, the key file and CORS origins, and refuses origins a browser would never send', () => {
+    const config = loadConfig([], { API_KEYS: ' a, b ,,', API_KEY_FILE: 'keys.txt', API_KEY_FOR_DOCS: 'TRUE', CORS_ORIGINS: 'https://a.example, http://localhost:3000' });
+    assert.deepEqual(config.apiKeys, ['a', 'b']);
+    assert.equal(config.apiKeyFile, resolve('keys.txt'));
+    assert.equal(config.apiKeyForDocs, true);
+    assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.deepEqual(loadConfig([], { CORS_ORIGINS: '*' }).corsOrigins, ['*']);
+    assert.match(problemsOf([], { CORS_ORIGINS: 'https://a.example/' }).join(), /CORS_ORIGINS must be .*"https:\/\/a\.example\/" is not one/);
+    assert.match(problemsOf([], { CORS_ORIGINS: 'a.example' }).join(), /CORS_ORIGINS must be/);
+    assert.match(problemsOf([], { CORS_ORIGINS: '*,https://a.example' }).join(), /CORS_ORIGINS must be `\*` alone/);
+    assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'maybe' }).join(), /API_KEY_FOR_DOCS must be true or false/);
+    assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'true' }).join(), /API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE/);
   });
 
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {
