@@ -207,7 +207,8 @@ describe('kubernetes manifests', { skip }, () => {
       it('configures the server only with settings it knows', () => {
         const env = serverEnv(objs);
         for (const key of Object.keys(env)) {
-          assert.ok((serverContract.envVars as readonly string[]).includes(key), `unknown server setting ${key}`);
+          const known = [...serverContract.envVars, ...serverContract.otelEnvVars] as readonly string[];
+          assert.ok(known.includes(key), `unknown server setting ${key}`);
         }
         assert.ok((serverContract.devices as readonly string[]).includes(env.DEVICE!), `DEVICE=${env.DEVICE}`);
       });
@@ -398,6 +399,29 @@ describe('kubernetes manifests', { skip }, () => {
       const modelDir = serverEnv(objs).MODEL_DIR!;
       assert.ok(modelDir.startsWith(mount.mountPath + '/'), `MODEL_DIR ${modelDir} is on the volume ${mount.mountPath}`);
       assert.equal(serverEnv(render('cpu')).MODEL_DIR, undefined, 'without the component the baked-in model is used');
+    });
+
+    it('takes API keys from an optional Secret, so the service starts with or without it', () => {
+      for (const target of targets) {
+        const ref = (server(render(target)).env ?? []).find((e: Any) => e.name === 'API_KEYS')?.valueFrom?.secretKeyRef;
+        assert.deepEqual(ref, { name: 'sentiment-api-keys', key: 'keys', optional: true }, target);
+      }
+    });
+
+    it('tracing component sets an OTLP endpoint and allows egress to the collector on its OTLP ports only', () => {
+      const objs = render('cpu+components');
+      const endpoint = new URL(serverEnv(objs).OTEL_EXPORTER_OTLP_ENDPOINT!);
+      const np = findOne(objs, 'NetworkPolicy', 'sentiment-tracing-egress');
+      const dep = findOne(objs, 'Deployment', 'sentiment');
+      assert.ok(selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'policy selects the pods');
+      assert.deepEqual(np.spec.policyTypes, ['Egress']);
+      assert.equal(np.spec.ingress, undefined, 'admits nothing more');
+      const ports = np.spec.egress.flatMap((rule: Any) => rule.ports.map((p: Any) => p.port));
+      assert.ok(ports.includes(Number(endpoint.port)), `egress allows the endpoint's port ${endpoint.port}`);
+      for (const rule of np.spec.egress) for (const peer of rule.to) assert.ok(peer.namespaceSelector && peer.podSelector, 'a named peer, not anywhere');
+      const base = render('cpu');
+      assert.equal(serverEnv(base).OTEL_EXPORTER_OTLP_ENDPOINT, undefined, 'without the component tracing is off');
+      assert.equal(findAll(base, 'NetworkPolicy').length, 1, 'and no egress beyond DNS is allowed');
     });
 
     it('queue-depth-hpa component adds the sentiment_queue_depth Pods metric', () => {
