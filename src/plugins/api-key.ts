@@ -22,6 +22,9 @@ export interface ApiKeyOptions {
   metrics: ServiceMetrics;
 }
 
+/** The OpenAPI security scheme (declared in swagger.ts) that guarded operations list. */
+export const apiKeySecurityScheme = 'apiKey';
+
 const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /** The answer to a refused key, in the service's error shape; RFC 6750 names the problem in WWW-Authenticate. */
@@ -69,8 +72,11 @@ export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOpt
     if (!guarded || route.method === 'OPTIONS') return;
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [check, ...existing];
-    const responses = route.schema?.response as Record<string, unknown> | undefined;
-    if (responses !== undefined) responses['401'] ??= ErrorResponse;
+    if (route.schema !== undefined) {
+      route.schema.security = [{ [apiKeySecurityScheme]: [] }];
+      const responses = route.schema.response as Record<string, unknown> | undefined;
+      if (responses !== undefined) responses['401'] ??= ErrorResponse;
+    }
   });
   app.addHook('onClose', async () => keys.close());
 });

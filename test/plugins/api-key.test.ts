@@ -96,11 +96,17 @@ describe('API keys on a running server', () => {
     }
   });
 
-  it('documents the 401 in the OpenAPI document', async () => {
+  it('documents the key and the 401 in the OpenAPI document, on /analyze only', async () => {
     const document = (await (await fetch(`${server.url}/docs/json`)).json()) as {
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: Record<string, unknown>[] }>>;
     };
-    assert.ok(document.paths['/analyze']?.post?.responses['401']);
+    const analyze = document.paths['/analyze']?.post;
+    assert.ok(analyze?.responses['401']);
+    const [scheme] = Object.keys(analyze?.security?.[0] ?? {});
+    assert.ok(scheme, '/analyze lists a security requirement');
+    assert.deepEqual(document.components.securitySchemes[scheme], { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' });
+    assert.equal(document.paths['/healthz']?.get?.security, undefined);
   });
 
   it('never writes a key to the log, even at debug level (checked on everything the server wrote, once stopped)', async () => {

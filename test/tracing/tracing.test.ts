@@ -121,6 +121,20 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
     for (const batch of shared) assert.equal(batch.links.length, batch.attributes['sentiment.batch.requests']);
   });
 
+  it("follows a caller's decision not to sample: no span for its trace, its batch links only sampled requests", async () => {
+    const unsampled = callerContext();
+    const sampled = callerContext();
+    const answers = await Promise.all([
+      analyze(server.url, positive, { traceparent: `00-${unsampled.traceId}-${unsampled.spanId}-00` }),
+      analyze(server.url, negative, { traceparent: sampled.traceparent }),
+    ]);
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 200]);
+    // An unsampled span is never recorded, so nothing of it can arrive later; the sampled one shows export has run.
+    await waitUntil(() => spansOf(sampled.traceId).length >= 4, 20);
+    assert.deepEqual(spansOf(unsampled.traceId), []);
+    assert.ok(receiver.spans.every((span) => span.links.every((link) => link.traceId !== unsampled.traceId)));
+  });
+
   it('starts a new trace for a request without traceparent, and logs its trace_id on the request line', async () => {
     const response = await analyze(server.url, positive, { 'x-request-id': 'trace-log-check' });
     assert.equal(response.status, 200);
