@@ -38,8 +38,8 @@ closeWithGrace(
     if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down: draining accepted requests');
     await app.close();
-    // Spans still buffered go out now; a collector that does not answer costs at most its export timeout.
-    await tracing?.shutdown().catch((error: unknown) => app.log.warn({ err: error }, 'trace export at shutdown failed'));
+    // Spans still buffered go out now; a collector that does not answer costs at most 2 s, within the grace period.
+    await tracing?.shutdown(2000).catch((error: unknown) => app.log.warn({ err: error }, 'trace export at shutdown failed'));
     app.log.info('shut down cleanly');
   },
 );

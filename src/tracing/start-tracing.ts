@@ -4,8 +4,11 @@ import { tracingRequested } from './tracing-env.js';
 
 export interface Tracing {
   tracer: Tracer;
-  /** Exports the spans still buffered, then stops. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports the spans still buffered, then stops; gives up after timeoutMs (the spans left are lost), so a collector
+   * that does not answer cannot hold the process past its termination grace period.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
 }
 
 export const defaultServiceName = 'sentiment-inference';
@@ -30,6 +33,16 @@ export async function startTracing(env: NodeJS.ProcessEnv): Promise<Tracing | un
   sdk.start();
   return {
     tracer: trace.getTracer(defaultServiceName, packageVersion),
-    shutdown: () => sdk.shutdown(),
+    shutdown: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`trace export did not finish within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([sdk.shutdown(), gaveUp]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }

@@ -156,6 +156,33 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
 });
 
 describe('tracing with a collector that is down', () => {
+  it('answers as usual and still shuts down in time when the collector accepts connections but never answers', async () => {
+    // What a NetworkPolicy that drops the packets looks like from the pod, minus the connect timeout.
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const server = await startServer({
+      HOST: '127.0.0.1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        const response = await analyze(server.url, positive, { traceparent: callerContext().traceparent });
+        assert.equal(response.status, 200);
+      }
+      await waitUntil(() => sockets.size > 0, 20);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    // Past SHUTDOWN_TIMEOUT_MS the process would exit 1; an unbounded flush would wait for the 10 s export timeout.
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.stdout.slice(-2000));
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+
   it('answers every request as usual and shuts down promptly', async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const probe = createServer();
