@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { ApiKeyStore } from './auth/api-key-store.js';
+import { allObservers } from './batching/observers.js';
 import type { Config } from './config.js';
 import { HttpDrain } from './drain.js';
 import { availableCpus } from './cpu-quota.js';
@@ -11,6 +14,8 @@ import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
 import type { Model } from './model/model.js';
 import { loadConfiguredModel } from './model/configured-model.js';
+import apiKey from './plugins/api-key.js';
+import cors from './plugins/cors.js';
 import errorHandler from './plugins/error-handler.js';
 import httpMetrics from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
@@ -19,7 +24,9 @@ import analyzeRoute from './routes/analyze.js';
 import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
+import requestTiming from './plugins/request-timing.js';
 import { RequestLog } from './request-log.js';
+import { recordBatchTimings } from './timing/request-timing.js';
 
 export interface AppOptions {
   config: Config;
@@ -27,6 +34,8 @@ export interface AppOptions {
   model?: Model;
   /** An engine already created for that model; created from config otherwise. The app disposes of it on close. */
   engine?: Engine;
+  /** OpenTelemetry's tracer, when the caller started tracing (src/tracing/start-tracing.ts); absent: no spans. */
+  tracer?: Tracer;
 }
 
 /**
@@ -35,6 +44,13 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // Before the model loads: an unreadable key file fails the start at once. Reload problems are logged once the
+  // logger exists; the keys in force stay until the file reads again.
+  let logReloadError = (_error: Error): void => {};
+  const apiKeys =
+    (config.apiKeys ?? []).length > 0 || config.apiKeyFile !== undefined
+      ? new ApiKeyStore({ keys: config.apiKeys, file: config.apiKeyFile, onReloadError: (error) => logReloadError(error) })
+      : undefined;
   // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
   const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
@@ -46,7 +62,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queueCapacity: config.maxQueue,
     model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
   });
-  const classifier = new Classifier(model, engine, config, metrics);
+  const tracing = options.tracer === undefined ? undefined : await import('./tracing/batch-spans.js');
+  const observer = allObservers(
+    metrics,
+    { batchCompleted: recordBatchTimings },
+    tracing?.batchSpans(options.tracer as Tracer, { kind: engine.kind, device: engine.device, backend: engine.backend }),
+  );
+  const classifier = new Classifier(model, engine, config, observer);
 
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -109,10 +131,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await classifier.close();
   });
 
+  if (apiKeys !== undefined) {
+    logReloadError = (error) => app.log.warn({ file: config.apiKeyFile, reason: error.message }, 'API key file unreadable; keeping the keys in force');
+    app.log.info({ keys: apiKeys.size, file: config.apiKeyFile ?? null }, 'API keys required on inference routes');
+  }
+  // CORS first: a preflight is answered before any other hook. The key check goes in before any route is added.
+  if ((config.corsOrigins ?? []).length > 0) await app.register(cors, { origins: config.corsOrigins ?? [] });
+  if (apiKeys !== undefined) await app.register(apiKey, { keys: apiKeys, forDocs: config.apiKeyForDocs, metrics });
   await app.register(swagger);
   await app.register(errorHandler, { metrics });
   await app.register(requestId);
   await app.register(httpMetrics, { metrics });
+  await app.register(requestTiming);
+  if (options.tracer !== undefined) {
+    const { default: requestTracing } = await import('./plugins/request-tracing.js');
+    await app.register(requestTracing, { tracer: options.tracer });
+  }
   await app.register(analyzeRoute, {
     classifier,
     maxTextsPerRequest: config.maxTextsPerRequest,

@@ -60,6 +60,14 @@ export interface Config {
   hfHubCache: string | undefined;
   /** Serve modelId from the cache only, without asking HF_ENDPOINT. */
   hfHubOffline: boolean;
+  /** Keys accepted on inference routes (Authorization: Bearer), besides those in apiKeyFile; undefined: none from here. */
+  apiKeys: string[] | undefined;
+  /** File with one key per line, re-read when it changes; undefined: none. */
+  apiKeyFile: string | undefined;
+  /** /docs and /info need a key too (when keys are set). */
+  apiKeyForDocs: boolean;
+  /** Origins browsers may call from (CORS); undefined or empty: CORS off; ['*']: any. */
+  corsOrigins: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +190,38 @@ function httpUrl(): Parser<string> {
   };
 }
 
+/** Comma-separated, blanks dropped; an unset variable is the empty list. */
+function list(): Parser<string[]> {
+  return (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function file(): Parser<string | undefined> {
+  const parse = nonEmpty();
+  return (raw, name) => resolve(parse(raw, name));
+}
+
+/** `*` alone, or origins as browsers send them: scheme://host[:port], no path. */
+function originList(): Parser<string[]> {
+  const parse = list();
+  return (raw, name) => {
+    const origins = parse(raw, name);
+    if (origins.includes('*') && origins.length > 1) throw new InvalidValue('`*` alone or a list of origins, not both');
+    for (const origin of origins) {
+      if (origin === '*') continue;
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === undefined || parsed.origin !== origin) {
+        throw new InvalidValue(`\`*\` or comma-separated origins like https://app.example.com (scheme, host, port; no path or trailing slash): ${JSON.stringify(origin)} is not one`);
+      }
+    }
+    return origins;
+  };
+}
+
 function setting<K extends keyof Config>(
   key: K,
   env: string,
@@ -222,6 +262,10 @@ export const settings = [
   setting('hfHome', 'HF_HOME', undefined, directory()),
   setting('hfHubCache', 'HF_HUB_CACHE', undefined, directory()),
   setting('hfHubOffline', 'HF_HUB_OFFLINE', '0', onOff()),
+  setting('apiKeys', 'API_KEYS', undefined, list()),
+  setting('apiKeyFile', 'API_KEY_FILE', undefined, file()),
+  setting('apiKeyForDocs', 'API_KEY_FOR_DOCS', 'false', onOff()),
+  setting('corsOrigins', 'CORS_ORIGINS', undefined, originList()),
 ] as const;
 
 export function flagOf(env: string): string {
@@ -283,6 +327,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
           (checked.engine === 'tfjs' ? ' (ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker)' : ''),
       );
     }
+  }
+  if (problems.length === 0 && checked.apiKeyForDocs && (checked.apiKeys ?? []).length === 0 && checked.apiKeyFile === undefined) {
+    problems.push('API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE: there is no key to ask for');
   }
   if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
   if (checked.modelId !== undefined && explicit.has('modelDir')) {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatcherObserver, BatchReport } from './batching/batcher.js';
+import { authFailureReasons, type AuthFailureReason } from './auth/auth-failure.js';
 import type { RejectionReason } from './rejections.js';
 
 const rejectionReasons: readonly RejectionReason[] = [
@@ -80,6 +81,12 @@ export class ServiceMetrics implements BatcherObserver {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  private readonly authFailures = new Counter({
+    name: 'sentiment_auth_failures_total',
+    help: 'Requests refused for a missing or wrong API key, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly modelInfo = new Gauge({
     name: 'sentiment_model_info',
     help: 'The model being served (always 1)',
@@ -93,6 +100,7 @@ export class ServiceMetrics implements BatcherObserver {
     this.modelInfo.set(options.model, 1);
     // Every reason exists from the start, so rate() and alerts see a 0 rather than no series.
     for (const reason of rejectionReasons) this.rejections.inc({ reason }, 0);
+    for (const reason of authFailureReasons) this.authFailures.inc({ reason }, 0);
   }
 
   queueDepthChanged(depth: number): void {
@@ -110,6 +118,10 @@ export class ServiceMetrics implements BatcherObserver {
 
   rejected(reason: RejectionReason): void {
     this.rejections.inc({ reason });
+  }
+
+  authFailed(reason: AuthFailureReason): void {
+    this.authFailures.inc({ reason });
   }
 
   httpRequestCompleted(route: string, method: string, statusCode: number, seconds: number): void {

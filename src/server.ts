@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startTracing, type Tracing } from './tracing/start-tracing.js';
 
 // Only start and stop live here. The process handles SIGTERM/SIGINT itself, so it shuts down cleanly as PID 1 in
 // a container with no npm or shell in between.
@@ -18,9 +19,12 @@ try {
   throw error;
 }
 
+let tracing: Tracing | undefined;
 let app: Awaited<ReturnType<typeof buildApp>>;
 try {
-  app = await buildApp({ config });
+  // OTEL_* variables, read as the OpenTelemetry SDK reads them; nothing is loaded when no endpoint is set.
+  tracing = await startTracing(process.env);
+  app = await buildApp({ config, tracer: tracing?.tracer });
 } catch (error) {
   exitWith(1, `cannot start: ${(error as Error).message}`);
 }
@@ -34,6 +38,8 @@ closeWithGrace(
     if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.info({ signal }, 'shutting down: draining accepted requests');
     await app.close();
+    // Spans still buffered go out now; a collector that does not answer costs at most 2 s, within the grace period.
+    await tracing?.shutdown(2000).catch((error: unknown) => app.log.warn({ err: error }, 'trace export at shutdown failed'));
     app.log.info('shut down cleanly');
   },
 );

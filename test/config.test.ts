@@ -46,6 +46,10 @@ describe('loadConfig', () => {
       hfHome: undefined,
       hfHubCache: undefined,
       hfHubOffline: false,
+      apiKeys: undefined,
+      apiKeyFile: undefined,
+      apiKeyForDocs: false,
+      corsOrigins: undefined,
     });
   });
 
@@ -67,6 +71,21 @@ describe('loadConfig', () => {
     assert.match(problemsOf([], { HF_ENDPOINT: 'ftp://hub' }).join(), /HF_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
     assert.match(problemsOf([], { HF_HUB_OFFLINE: 'maybe' }).join(), /HF_HUB_OFFLINE must be one of: 1, true/);
     assert.equal(loadConfig([], { HF_HUB_OFFLINE: '0' }).hfHubOffline, false);
+  });
+
+
+  it('reads API keys, the key file and CORS origins, and refuses origins a browser would never send', () => {
+    const config = loadConfig([], { API_KEYS: ' a, b ,,', API_KEY_FILE: 'keys.txt', API_KEY_FOR_DOCS: 'TRUE', CORS_ORIGINS: 'https://a.example, http://localhost:3000' });
+    assert.deepEqual(config.apiKeys, ['a', 'b']);
+    assert.equal(config.apiKeyFile, resolve('keys.txt'));
+    assert.equal(config.apiKeyForDocs, true);
+    assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:3000']);
+    assert.deepEqual(loadConfig([], { CORS_ORIGINS: '*' }).corsOrigins, ['*']);
+    assert.match(problemsOf([], { CORS_ORIGINS: 'https://a.example/' }).join(), /CORS_ORIGINS must be .*"https:\/\/a\.example\/" is not one/);
+    assert.match(problemsOf([], { CORS_ORIGINS: 'a.example' }).join(), /CORS_ORIGINS must be/);
+    assert.match(problemsOf([], { CORS_ORIGINS: '*,https://a.example' }).join(), /CORS_ORIGINS must be `\*` alone/);
+    assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'maybe' }).join(), /API_KEY_FOR_DOCS must be one of: 1, true/);
+    assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'true' }).join(), /API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE/);
   });
 
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {

@@ -7,6 +7,11 @@ export interface BatchReport extends BatchShape {
   queueWaitSeconds: number[];
   /** Seconds runBatch took. */
   inferenceSeconds: number;
+  /** performance.now() instants at which runBatch was called and returned. */
+  startedAt: number;
+  finishedAt: number;
+  /** SubmitOptions.tag of each text's submission, in batch order (undefined where none was given). */
+  tags: unknown[];
 }
 
 /** How the batcher reports what it does (metrics, logs); it calls these and nothing else outside itself. */
@@ -37,10 +42,13 @@ export interface SubmitOptions {
   deadline?: number;
   /** Aborted when the caller stops waiting (client disconnected): its waiting texts are dropped. */
   signal?: AbortSignal;
+  /** Handed back in BatchReport.tags for each of these texts, so observers can tell whose texts a batch ran. */
+  tag?: unknown;
 }
 
 interface Job<O> {
   deadline: number;
+  tag: unknown;
   results: O[];
   remaining: number;
   settled: boolean;
@@ -83,7 +91,7 @@ export class Batcher<I, O> {
     return this.queue.length;
   }
 
-  submit(inputs: readonly I[], { deadline = Infinity, signal }: SubmitOptions): Promise<O[]> {
+  submit(inputs: readonly I[], { deadline = Infinity, signal, tag }: SubmitOptions): Promise<O[]> {
     if (this.closed) return Promise.reject(new DrainingError());
     if (signal?.aborted) return Promise.reject(new ClientGoneError());
     if (performance.now() >= deadline) return Promise.reject(new DeadlineExceededError());
@@ -100,6 +108,7 @@ export class Batcher<I, O> {
         : undefined;
       const job: Job<O> = {
         deadline,
+        tag,
         results: new Array<O>(inputs.length),
         remaining: inputs.length,
         settled: false,
@@ -214,6 +223,9 @@ export class Batcher<I, O> {
         ...shapeOf(batch.map((entry) => entry.length)),
         queueWaitSeconds: batch.map((entry) => (startedAt - entry.enqueuedAt) / 1000),
         inferenceSeconds: (finishedAt - startedAt) / 1000,
+        startedAt,
+        finishedAt,
+        tags: batch.map((entry) => entry.job.tag),
       });
     }
     if (this.queue.length === 0) this.notifyIdle();

@@ -1,9 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { Batcher, type BatcherObserver } from '../batching/batcher.js';
 import type { BatchLimits } from '../batching/batch-policy.js';
 import { resolveMaxBatchTokens } from '../batching/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText } from '../model/tokenizer.js';
+import type { RequestTiming } from '../timing/request-timing.js';
 import { predictionsOf, type Prediction } from './postprocess.js';
 
 export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
@@ -21,6 +23,8 @@ export interface ClassifyOptions {
   /** performance.now() instant after which the texts are dropped (DeadlineExceededError); absent: no deadline. */
   deadline?: number;
   signal?: AbortSignal;
+  /** Records where this call's time goes (timing headers, trace spans); absent: nothing is recorded. */
+  timing?: RequestTiming;
 }
 
 /**
@@ -58,8 +62,10 @@ export class Classifier {
 
   /** Tokenization happens here, before queueing, so every queued text knows its length. */
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
+    const tokenizationStartedAt = options.timing === undefined ? 0 : performance.now();
     const encoded = texts.map((text, index) => this.model.tokenizer.encode(text, index, options.truncate));
-    const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal });
+    options.timing?.tokenized(tokenizationStartedAt, performance.now(), encoded.map((text) => text.ids.length));
+    const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal, tag: options.timing });
     return logits.map((row) => predictionsOf(row, this.model, options.topK));
   }
 

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { packageVersion } from '../package-root.js';
+import { apiKeySecurityScheme } from './api-key.js';
 
 /** OpenAPI generated from the route schemas: UI at /docs, the document at /docs/json. */
 export default fp(async function swaggerPlugin(app: FastifyInstance) {
@@ -13,6 +14,8 @@ export default fp(async function swaggerPlugin(app: FastifyInstance) {
         description: 'Sentiment analysis over HTTP, micro-batched on ONNX Runtime; results in the Hugging Face pipeline shape.',
         version: packageVersion,
       },
+      // Declared always; operations list it only when API keys are set (src/plugins/api-key.ts).
+      components: { securitySchemes: { [apiKeySecurityScheme]: { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

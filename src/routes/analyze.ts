@@ -27,6 +27,7 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
   app.post<{ Body: AnalyzeBody }>(
     '/analyze',
     {
+      config: { inference: true },
       schema: {
         summary: 'Sentiment of one or more texts',
         description:
@@ -63,6 +64,7 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
           topK: body.top_k ?? 1,
           deadline: performance.now() - reply.elapsedTime + options.requestTimeoutMs,
           signal: clientGone.signal,
+          timing: request.timing,
         });
         if (body.top_k === undefined) return predictions.map((best) => best[0]);
         return single ? predictions[0] : predictions;

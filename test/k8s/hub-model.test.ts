@@ -7,30 +7,15 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import { findAll, findOne, kubectlSkipReason, repoRoot, type K8sObject } from './kustomize.js';
+import { findAll, findOne, kubectlSkipReason, repoRoot, type K8sObject, renderDir } from './kustomize.js';
+import { schemaModules } from './schema-modules.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 const fixture = 'test/k8s/fixtures/cpu-hub-model';
-const schemaModules: Record<string, string> = {
-  v1: 'kubernetes-models/v1',
-  'apps/v1': 'kubernetes-models/apps/v1',
-  'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
-  'policy/v1': 'kubernetes-models/policy/v1',
-  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
-  'scheduling.k8s.io/v1': 'kubernetes-models/scheduling.k8s.io/v1',
-};
 
-function renderDir(dir: string): K8sObject[] {
-  const res = spawnSync(process.env.KUBECTL ?? 'kubectl', ['kustomize', path.join(repoRoot, dir)], { encoding: 'utf8' });
-  if (res.error) throw new Error(`kubectl kustomize ${dir}: ${res.error.message} (set SKIP_K8S_TESTS=1 to skip explicitly)`);
-  if (res.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (exit ${res.status}):\n${res.stderr}`);
-  return parseAllDocuments(res.stdout)
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((obj): obj is K8sObject => obj !== null);
-}
 
 const envValue = (container: Any, name: string): Any => (container.env as Any[] | undefined)?.find((e) => e.name === name);
 

@@ -54,7 +54,14 @@ const cache = new Map<string, K8sObject[]>();
 export function render(target: RenderTarget): K8sObject[] {
   const cached = cache.get(target);
   if (cached) return cached;
-  const dir = path.join(repoRoot, renderTargets[target]);
+  const objects = renderDir(renderTargets[target]);
+  cache.set(target, objects);
+  return objects;
+}
+
+/** Any kustomization directory (relative to the repository root), rendered and parsed. */
+export function renderDir(relativeDir: string): K8sObject[] {
+  const dir = path.join(repoRoot, relativeDir);
   const res = spawnSync(KUBECTL, ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (res.error) {
     const code = (res.error as NodeJS.ErrnoException).code;
@@ -66,14 +73,12 @@ export function render(target: RenderTarget): K8sObject[] {
     );
   }
   if (res.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (exit ${res.status}):\n${res.stderr}`);
-  const docs = parseAllDocuments(res.stdout);
   const objects: K8sObject[] = [];
-  for (const doc of docs) {
-    if (doc.errors.length > 0) throw new Error(`YAML error in rendered ${target}: ${doc.errors[0]?.message}`);
+  for (const doc of parseAllDocuments(res.stdout)) {
+    if (doc.errors.length > 0) throw new Error(`YAML error in rendered ${relativeDir}: ${doc.errors[0]?.message}`);
     const obj = doc.toJS() as K8sObject | null;
     if (obj) objects.push(obj);
   }
-  cache.set(target, objects);
   return objects;
 }
 

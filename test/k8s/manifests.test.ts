@@ -9,6 +9,7 @@ import {
   render, renderTargets, appTargets, findAll, findOne, selects, parseQuantity, kubectlSkipReason, repoRoot,
   type K8sObject, type AppTarget, type RenderTarget,
 } from './kustomize.js';
+import { schemaModules } from './schema-modules.js';
 import { serverContract } from './server-contract.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
@@ -16,21 +17,6 @@ const skip = kubectlSkipReason();
 const targets = Object.keys(renderTargets) as RenderTarget[];
 const apps = Object.keys(appTargets) as AppTarget[];
 
-// apiVersion -> module prefix of the package holding its schemas. Anything else fails: an object we
-// cannot validate is an object we do not ship.
-const schemaModules: Record<string, string> = {
-  v1: 'kubernetes-models/v1',
-  'apps/v1': 'kubernetes-models/apps/v1',
-  'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
-  'policy/v1': 'kubernetes-models/policy/v1',
-  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
-  'scheduling.k8s.io/v1': 'kubernetes-models/scheduling.k8s.io/v1',
-  'karpenter.sh/v1': '@kubernetes-models/karpenter/karpenter.sh/v1',
-  'karpenter.k8s.aws/v1': '@kubernetes-models/karpenter/karpenter.k8s.aws/v1',
-  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
-  'gateway.networking.k8s.io/v1': '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1',
-  'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
-};
 const clusterScoped = new Set(['Namespace', 'PriorityClass', 'NodePool', 'EC2NodeClass', 'GatewayClass']);
 const appNamespace = 'sentiment';
 
@@ -288,7 +274,8 @@ describe('kubernetes manifests', { skip }, () => {
       it('configures the server only with settings it knows', () => {
         const env = serverEnv(objs);
         for (const key of Object.keys(env)) {
-          assert.ok((serverContract.envVars as readonly string[]).includes(key), `unknown server setting ${key}`);
+          const known = [...serverContract.envVars, ...serverContract.otelEnvVars] as readonly string[];
+          assert.ok(known.includes(key), `unknown server setting ${key}`);
         }
         assert.ok((serverContract.devices as readonly string[]).includes(env.DEVICE!), `DEVICE=${env.DEVICE}`);
       });
@@ -633,6 +620,29 @@ describe('kubernetes manifests', { skip }, () => {
       const modelDir = serverEnv(objs).MODEL_DIR!;
       assert.ok(modelDir.startsWith(mount.mountPath + '/'), `MODEL_DIR ${modelDir} is on the volume ${mount.mountPath}`);
       assert.equal(serverEnv(render('cpu')).MODEL_DIR, undefined, 'without the component the baked-in model is used');
+    });
+
+    it('takes API keys from an optional Secret, so the service starts with or without it', () => {
+      for (const target of apps) {
+        const ref = (server(render(target)).env ?? []).find((e: Any) => e.name === 'API_KEYS')?.valueFrom?.secretKeyRef;
+        assert.deepEqual(ref, { name: 'sentiment-api-keys', key: 'keys', optional: true }, target);
+      }
+    });
+
+    it('tracing component sets an OTLP endpoint and allows egress to the collector on its OTLP ports only', () => {
+      const objs = render('cpu+components');
+      const endpoint = new URL(serverEnv(objs).OTEL_EXPORTER_OTLP_ENDPOINT!);
+      const np = findOne(objs, 'NetworkPolicy', 'sentiment-tracing-egress');
+      const dep = findOne(objs, 'Deployment', 'sentiment');
+      assert.ok(selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'policy selects the pods');
+      assert.deepEqual(np.spec.policyTypes, ['Egress']);
+      assert.equal(np.spec.ingress, undefined, 'admits nothing more');
+      const ports = np.spec.egress.flatMap((rule: Any) => rule.ports.map((p: Any) => p.port));
+      assert.ok(ports.includes(Number(endpoint.port)), `egress allows the endpoint's port ${endpoint.port}`);
+      for (const rule of np.spec.egress) for (const peer of rule.to) assert.ok(peer.namespaceSelector && peer.podSelector, 'a named peer, not anywhere');
+      const base = render('cpu');
+      assert.equal(serverEnv(base).OTEL_EXPORTER_OTLP_ENDPOINT, undefined, 'without the component tracing is off');
+      assert.equal(findAll(base, 'NetworkPolicy').length, 1, 'and no egress beyond DNS is allowed');
     });
 
     it('queue-depth-hpa component adds the sentiment_queue_depth Pods metric', () => {

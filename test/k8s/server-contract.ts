@@ -17,7 +17,10 @@ export const serverContract = {
     'PORT', 'HOST', 'MODEL_DIR', 'ENGINE', 'ENGINE_THREAD', 'ENGINE_INSTANCES', 'DEVICE', 'DTYPE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS',
     'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS', 'MAX_QUEUE', 'MAX_TEXTS_PER_REQUEST',
     'BODY_LIMIT_BYTES', 'REQUEST_TIMEOUT_MS', 'SHUTDOWN_TIMEOUT_MS', 'LOG_LEVEL',
+    'API_KEYS', 'API_KEY_FILE', 'API_KEY_FOR_DOCS', 'CORS_ORIGINS',
   ],
+  /** Standard OpenTelemetry variables the manifests may set; read by the OpenTelemetry SDK, not the settings table. */
+  otelEnvVars: ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_SERVICE_NAME', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'],
   defaults: { BODY_LIMIT_BYTES: 1048576, SHUTDOWN_TIMEOUT_MS: 10000, REQUEST_TIMEOUT_MS: 30000 },
   devices: ['cpu', 'cuda'],
   /** Our own metrics, by type. Histograms are exported as _bucket, _sum and _count series. */
@@ -30,7 +33,7 @@ export const serverContract = {
       'sentiment_batch_padding_ratio',
       'sentiment_inference_duration_seconds',
     ],
-    counter: ['sentiment_texts_processed_total', 'sentiment_rejections_total'],
+    counter: ['sentiment_texts_processed_total', 'sentiment_rejections_total', 'sentiment_auth_failures_total'],
     gauge: ['sentiment_queue_depth', 'sentiment_queue_capacity', 'sentiment_model_info'],
   },
   /** prom-client default metrics the dashboard uses (unprefixed, standard names). */
