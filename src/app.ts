@@ -14,6 +14,7 @@ import httpMetrics from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
 import swagger from './plugins/swagger.js';
 import analyzeRoute from './routes/analyze.js';
+import clientProtocolRoutes from './routes/client-protocols.js';
 import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
@@ -115,6 +116,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxTextsPerRequest: config.maxTextsPerRequest,
     requestTimeoutMs: config.requestTimeoutMs,
     isDraining,
+  });
+  // The same classifier, limits and deadline in the wire shapes of existing clients (Inference API, TEI, KServe v2).
+  await app.register(clientProtocolRoutes, {
+    classifier,
+    metrics,
+    maxTextsPerRequest: config.maxTextsPerRequest,
+    requestTimeoutMs: config.requestTimeoutMs,
+    isDraining,
+    engineFailure: () => engine.failure,
   });
   await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
   await app.register(infoRoute, { classifier, config, layout });

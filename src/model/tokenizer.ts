@@ -11,6 +11,9 @@ export interface EncodedText {
   typeIds: readonly number[] | undefined;
 }
 
+/** Which end of an over-long text is cut (TEI's truncation_direction, Hugging Face's truncation_side). */
+export type TruncationSide = 'right' | 'left';
+
 /** Text -> token ids for one model directory, always offline, with Hugging Face's truncation semantics. */
 export class TextTokenizer {
   private constructor(
@@ -43,17 +46,18 @@ export class TextTokenizer {
    * Over-long texts are cut as Hugging Face's truncation=True does: the text's own tokens are shortened and the
    * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off).
    */
-  encode(text: string, textIndex: number, truncate: boolean): EncodedText {
-    const { encoding, headOnly } = this.encodeAtMostNeeded(text);
+  encode(text: string, textIndex: number, truncate: boolean, side: TruncationSide = 'right'): EncodedText {
+    // The head-only shortcut keeps the text's first tokens, which cutting from the left throws away.
+    const { encoding, headOnly } = side === 'left' && truncate ? { encoding: this.encodeWhole(text), headOnly: false } : this.encodeAtMostNeeded(text);
     const ids = encoding.ids;
     const typeIds = encoding.token_type_ids;
     if (ids.length <= this.maxLength) return { ids, typeIds };
     if (!truncate) throw new TextTooLongError(textIndex, ids.length, headOnly, this.maxLength);
     const keep = this.maxLength - this.specialPrefix - this.specialSuffix;
-    const cut = <T>(values: readonly T[]): T[] => [
-      ...values.slice(0, this.specialPrefix + keep),
-      ...values.slice(values.length - this.specialSuffix),
-    ];
+    const cut = <T>(values: readonly T[]): T[] =>
+      side === 'left'
+        ? [...values.slice(0, this.specialPrefix), ...values.slice(values.length - this.specialSuffix - keep)]
+        : [...values.slice(0, this.specialPrefix + keep), ...values.slice(values.length - this.specialSuffix)];
     return { ids: cut(ids), typeIds: typeIds === undefined ? undefined : cut(typeIds) };
   }
 

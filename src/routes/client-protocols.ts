@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+import hfInferenceRoute from './hf-inference.js';
+import type { ProtocolRouteOptions } from './protocol-route.js';
+
+export interface ClientProtocolOptions extends ProtocolRouteOptions {
+  /** Why the engine can no longer run anything, if it cannot (health endpoints). */
+  engineFailure(): Error | undefined;
+}
+
+/** Every wire protocol of existing clients, each in its own encapsulated plugin with its own error shape. */
+export default async function clientProtocolRoutes(app: FastifyInstance, options: ClientProtocolOptions) {
+  await app.register(hfInferenceRoute, options);
+}
