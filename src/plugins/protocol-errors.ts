@@ -13,6 +13,8 @@ export interface ServiceError {
   /** The status the service's own routes answer with (the /analyze mapping). */
   statusCode: number;
   message: string;
+  /** Fastify's error code (FST_ERR_VALIDATION: the body did not match the route's schema). */
+  code?: string;
 }
 
 /** The protocol's status and body for an error. */
@@ -22,7 +24,7 @@ export function serviceErrorOf(error: FastifyError | Error): ServiceError {
   if (error instanceof RejectionError) return { kind: error.reason, statusCode: statusOf[error.reason], message: error.message };
   const statusCode = (error as FastifyError).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
-    return { kind: 'invalid_request', statusCode, message: error.message };
+    return { kind: 'invalid_request', statusCode, message: error.message, code: (error as FastifyError).code };
   }
   return { kind: 'internal', statusCode: 500, message: STATUS_CODES[500] ?? 'Internal Server Error' };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import hfInferenceRoute from './hf-inference.js';
 import type { ProtocolRouteOptions } from './protocol-route.js';
+import teiRoutes from './tei.js';
 
 export interface ClientProtocolOptions extends ProtocolRouteOptions {
   /** Why the engine can no longer run anything, if it cannot (health endpoints). */
@@ -10,4 +11,5 @@ export interface ClientProtocolOptions extends ProtocolRouteOptions {
 /** Every wire protocol of existing clients, each in its own encapsulated plugin with its own error shape. */
 export default async function clientProtocolRoutes(app: FastifyInstance, options: ClientProtocolOptions) {
   await app.register(hfInferenceRoute, options);
+  await app.register(teiRoutes, options);
 }
