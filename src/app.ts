@@ -125,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs: config.requestTimeoutMs,
     isDraining,
     engineFailure: () => engine.failure,
+    platform: engine.kind === 'onnx' ? 'onnxruntime_onnx' : 'tensorflow_js',
   });
   await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
   await app.register(infoRoute, { classifier, config, layout });
