@@ -120,7 +120,8 @@ export default async function v2RestRoutes(
           body.inputs.some((input) => input.parameters?.binary_data_size !== undefined) ||
           (body.outputs ?? []).some((output) => asksForBinary(output.parameters, 'binary_data'));
         if (binary) throw new OpenInferenceError(400, binaryRefused);
-        const texts = textsOf(body.inputs.map((input) => ({ ...input, texts: flatStrings(input.data) })));
+        // Only a BYTES tensor's data is decoded; any other datatype is refused by textsOf for what it is.
+        const texts = textsOf(body.inputs.map((input) => ({ ...input, texts: input.datatype === 'BYTES' ? flatStrings(input.data) : [] })));
         const outputs = requestedOutputs(body.outputs?.map((output) => output.name));
         const predictions = await classifyForRequest(options, reply, texts, { truncate: true, topK: model.labels.length });
         return {
