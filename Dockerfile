@@ -45,6 +45,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY models ./models
+# The Open Inference Protocol's gRPC API, read at start-up when GRPC_PORT is set.
+COPY proto ./proto
 # Numeric uid:gid (the image's "node" user) so that Kubernetes runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 5000

@@ -6,6 +6,8 @@ import { availableCpus } from './cpu-quota.js';
 import { startEngine } from './engine/create-engine.js';
 import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
+import { startGrpcServer } from './grpc/grpc-server.js';
+import { platformOf } from './open-inference/protocol.js';
 import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
 import { loadModel, type Model } from './model/model.js';
@@ -125,9 +127,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs: config.requestTimeoutMs,
     isDraining,
     engineFailure: () => engine.failure,
-    platform: engine.kind === 'onnx' ? 'onnxruntime_onnx' : 'tensorflow_js',
+    platform: platformOf(engine.kind),
   });
   await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
+  if (config.grpcPort !== undefined) {
+    const grpcServer = await startGrpcServer({
+      classifier,
+      metrics,
+      host: config.host,
+      port: config.grpcPort,
+      maxTextsPerRequest: config.maxTextsPerRequest,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxMessageBytes: config.bodyLimitBytes,
+      platform: platformOf(engine.kind),
+      isDraining,
+      engineFailure: () => engine.failure,
+      log: app.log,
+    });
+    app.log.info({ grpcAddress: grpcServer.address }, 'gRPC listening');
+    app.decorate('grpcAddress', grpcServer.address);
+    // After the HTTP drain above (hooks run in order), which already refuses new gRPC inference: calls in progress end.
+    app.addHook('preClose', async () => grpcServer.drain(performance.now() + config.shutdownTimeoutMs / 2));
+  }
   await app.register(infoRoute, { classifier, config, layout });
   await app.register(metricsRoute, { metrics });
   return app;

@@ -1,3 +1,4 @@
+import type { EngineKind } from '../config.js';
 import type { Prediction } from '../inference/postprocess.js';
 import type { Model } from '../model/model.js';
 import { packageVersion } from '../package-root.js';
@@ -39,6 +40,11 @@ export class OpenInferenceError extends Error {
     super(message);
     this.name = 'OpenInferenceError';
   }
+}
+
+/** The model metadata's platform, in the names Triton and KServe use for the runtime. */
+export function platformOf(engineKind: EngineKind): string {
+  return engineKind === 'onnx' ? 'onnxruntime_onnx' : 'tensorflow_js';
 }
 
 export function serverMetadata(): { name: string; version: string; extensions: string[] } {
