@@ -90,13 +90,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // loop a batch is holding, most of those opened in the last moments. With the listener open, their requests are
   // read and refused with a 503 that a client can retry elsewhere. The accepted work comes first, with no deadline
   // but SHUTDOWN_TIMEOUT_MS's; the settling after it (see HttpDrain) gets until half of that, leaving the rest to close.
+  /** Listeners other than HTTP (gRPC), drained alongside it within the same bound. */
+  const otherDrains: ((settleUntil: number) => Promise<void>)[] = [];
   app.addHook('preClose', async () => {
     const settleUntil = performance.now() + config.shutdownTimeoutMs / 2;
     draining = true;
     // Stop waiting for fuller batches. Submissions are still taken: a request accepted before the signal may
     // finish receiving its body during the drain.
     void classifier.batcher.drain();
-    await drain.wait(settleUntil);
+    await Promise.all([drain.wait(settleUntil), ...otherDrains.map((wait) => wait(settleUntil))]);
   });
   // Answers sent while draining close their keep-alive connection. Fastify does so itself only for requests routed
   // after close() began; a connection left open after an earlier request's answer would be closed at the very end,
@@ -146,8 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     app.log.info({ grpcAddress: grpcServer.address }, 'gRPC listening');
     app.decorate('grpcAddress', grpcServer.address);
-    // After the HTTP drain above (hooks run in order), which already refuses new gRPC inference: calls in progress end.
-    app.addHook('preClose', async () => grpcServer.drain(performance.now() + config.shutdownTimeoutMs / 2));
+    otherDrains.push((settleUntil) => grpcServer.drain(settleUntil));
   }
   await app.register(infoRoute, { classifier, config, layout });
   await app.register(metricsRoute, { metrics });
