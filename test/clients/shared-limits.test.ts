@@ -4,7 +4,7 @@ import request from 'supertest';
 import { metricValue, startApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
 
-// Every protocol shares /analyze's one queue: when it is full, each refuses at once in its own error shape.
+// Every protocol shares /analyze's one queue and shutdown: each refuses in its own error shape, with the same statuses.
 
 describe('one queue for every protocol', () => {
   it('refuses with 429 and Retry-After in each protocol’s shape while the queue is full, then answers again', async () => {
@@ -39,6 +39,44 @@ describe('one queue for every protocol', () => {
     } finally {
       engine.release();
       await app.close();
+    }
+  });
+});
+
+describe('shutdown for every protocol', () => {
+  it('refuses new work with 503 and Retry-After in each protocol’s shape, turns their health probes, and answers what it accepted', async () => {
+    const { app, url, engine } = await startApp();
+    try {
+      const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
+      engine.close();
+      const accepted = request(url).post('/predict').send({ inputs: 'I love using this product!' }).then((r) => r);
+      await waitUntil(() => engine.waitingBatches === 1);
+      const closed = app.close();
+      await waitUntil(async () => (await request(url).get('/readyz')).status === 503);
+
+      const hf = await request(url).post('/').send({ inputs: 'one more' });
+      const tei = await request(url).post('/predict').send({ inputs: 'one more' });
+      const v2 = await request(url)
+        .post(`/v2/models/${name}/infer`)
+        .send({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['one more'] }] });
+      for (const response of [hf, tei, v2]) {
+        assert.equal(response.status, 503);
+        assert.equal(response.headers['retry-after'], '1');
+        assert.match((response.body as { error: string }).error, /shutting down/);
+      }
+      assert.equal((tei.body as { error_type: string }).error_type, 'Unhealthy');
+      assert.deepEqual((await request(url).get('/health').expect(503)).body, { error: 'unhealthy', error_type: 'Unhealthy' });
+      await request(url).get('/v2/health/ready').expect(400);
+      await request(url).get(`/v2/models/${name}/ready`).expect(400);
+      await request(url).get('/v2/health/live').expect(200);
+
+      engine.release();
+      const answer = await accepted;
+      assert.equal(answer.status, 200);
+      assert.equal((answer.body as { label: string }[])[0]?.label, 'POSITIVE');
+      await closed;
+    } finally {
+      engine.release();
     }
   });
 });
