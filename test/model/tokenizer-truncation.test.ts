@@ -40,3 +40,16 @@ describe('TextTokenizer.encode truncation side', () => {
     assert.throws(() => tokenizer.encode(text, 3, false, 'left'), /text 3 has \d+ tokens/);
   });
 });
+
+describe('TextTokenizer.encode on a very long text', () => {
+  it('cut from the left gives what tokenizing the whole text and keeping its end gives', async () => {
+    const { modelDir } = testConfig();
+    const model = await TextTokenizer.load(modelDir, 64);
+    const long = Array.from({ length: 2000 }, (_, i) => `token${i % 97} and, more`).join(' ');
+    const full = untruncated.encode(long, 0, true).ids;
+    const left = model.encode(long, 0, true, 'left').ids;
+    assert.deepEqual(left, [full[0], ...full.slice(full.length - 1 - 62, -1), full[full.length - 1]]);
+    const right = model.encode(long, 0, true, 'right').ids;
+    assert.deepEqual(right, [...full.slice(0, 63), full[full.length - 1]]);
+  });
+});
