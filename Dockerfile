@@ -57,6 +57,8 @@ COPY models ./models
 # Numeric uid:gid (so that Kubernetes runAsNonRoot can verify it), >= 10000 so that it matches no host user (under
 # hostPath or a runtime without user namespaces); the pods' runAsUser/runAsGroup are the same (k8s/base/deployment.yaml).
 # No passwd entry is needed; HOME is /tmp.
+# The Open Inference Protocol's gRPC API, read at start-up when GRPC_PORT is set.
+COPY proto ./proto
 USER 10001:10001
 EXPOSE 5000
 # node is PID 1 and handles SIGTERM itself (graceful drain); no npm or shell wrapper, which would not

@@ -10,6 +10,8 @@ import { availableCpus } from './cpu-quota.js';
 import { startEngine } from './engine/create-engine.js';
 import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
+import { startGrpcServer } from './grpc/grpc-server.js';
+import { platformOf } from './open-inference/protocol.js';
 import { Classifier } from './inference/classifier.js';
 import { ServiceMetrics } from './metrics.js';
 import type { Model } from './model/model.js';
@@ -21,6 +23,7 @@ import httpMetrics from './plugins/http-metrics.js';
 import requestId, { requestIdOf } from './plugins/request-id.js';
 import swagger from './plugins/swagger.js';
 import analyzeRoute from './routes/analyze.js';
+import clientProtocolRoutes from './routes/client-protocols.js';
 import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
@@ -112,13 +115,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // loop a batch is holding, most of those opened in the last moments. With the listener open, their requests are
   // read and refused with a 503 that a client can retry elsewhere. The accepted work comes first, with no deadline
   // but SHUTDOWN_TIMEOUT_MS's; the settling after it (see HttpDrain) gets until half of that, leaving the rest to close.
+  /** Listeners other than HTTP (gRPC), drained alongside it within the same bound. */
+  const otherDrains: ((settleUntil: number) => Promise<void>)[] = [];
   app.addHook('preClose', async () => {
     const settleUntil = performance.now() + config.shutdownTimeoutMs / 2;
     draining = true;
     // Stop waiting for fuller batches. Submissions are still taken: a request accepted before the signal may
     // finish receiving its body during the drain.
     void classifier.batcher.drain();
-    await drain.wait(settleUntil);
+    await Promise.all([drain.wait(settleUntil), ...otherDrains.map((wait) => wait(settleUntil))]);
   });
   // Answers sent while draining close their keep-alive connection. Fastify does so itself only for requests routed
   // after close() began; a connection left open after an earlier request's answer would be closed at the very end,
@@ -153,7 +158,36 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs: config.requestTimeoutMs,
     isDraining,
   });
+  // The same classifier, limits and deadline in the wire shapes of existing clients (Inference API, TEI, KServe v2).
+  await app.register(clientProtocolRoutes, {
+    classifier,
+    metrics,
+    maxTextsPerRequest: config.maxTextsPerRequest,
+    requestTimeoutMs: config.requestTimeoutMs,
+    isDraining,
+    engineFailure: () => engine.failure,
+    platform: platformOf(engine.kind),
+  });
   await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
+  if (config.grpcPort !== undefined) {
+    const grpcServer = await startGrpcServer({
+      classifier,
+      metrics,
+      host: config.host,
+      port: config.grpcPort,
+      maxTextsPerRequest: config.maxTextsPerRequest,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxMessageBytes: config.bodyLimitBytes,
+      apiKeys,
+      platform: platformOf(engine.kind),
+      isDraining,
+      engineFailure: () => engine.failure,
+      log: app.log,
+    });
+    app.log.info({ grpcAddress: grpcServer.address }, 'gRPC listening');
+    app.decorate('grpcAddress', grpcServer.address);
+    otherDrains.push((settleUntil) => grpcServer.drain(settleUntil));
+  }
   await app.register(infoRoute, { classifier, config, layout });
   await app.register(metricsRoute, { metrics });
   return app;

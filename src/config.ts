@@ -24,6 +24,8 @@ export type LogLevel = (typeof logLevels)[number];
 export interface Config {
   port: number;
   host: string;
+  /** The Open Inference Protocol's gRPC listener (on HOST); undefined: off. */
+  grpcPort: number | undefined;
   modelDir: string;
   engine: EngineKind;
   /** Which thread the engine computes on. */
@@ -236,6 +238,7 @@ function setting<K extends keyof Config>(
 export const settings = [
   setting('port', 'PORT', '5000', integer(0, 65535)),
   setting('host', 'HOST', '0.0.0.0', nonEmpty()),
+  setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535)),
   setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory()),
   setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
   setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads)),

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config, {
       port: 5000,
       host: '0.0.0.0',
+      grpcPort: undefined,
       modelDir: resolve(packageRoot, 'models/sst2-tiny-bert'),
       engine: 'onnx',
       engineThread: 'auto',
@@ -96,6 +97,13 @@ describe('loadConfig', () => {
     assert.match(problemsOf([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs' }).join(), /ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker/);
     assert.equal(loadConfig([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs', ENGINE_THREAD: 'worker' }).engineInstances, 2);
     assert.match(problemsOf([], { ENGINE_THREAD: 'gpu' }).join(), /ENGINE_THREAD must be one of: auto, worker, main/);
+  });
+
+  it('leaves gRPC off unless GRPC_PORT names a port (0: any free one)', () => {
+    assert.equal(loadConfig([], { GRPC_PORT: '' }).grpcPort, undefined);
+    assert.equal(loadConfig([], { GRPC_PORT: '0' }).grpcPort, 0);
+    assert.equal(loadConfig(['--grpc-port', '8001'], {}).grpcPort, 8001);
+    assert.match(problemsOf([], { GRPC_PORT: '70000' }).join(), /GRPC_PORT must be an integer from 0 to 65535/);
   });
 
   it('reads environment variables', () => {

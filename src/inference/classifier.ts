@@ -4,9 +4,9 @@ import type { BatchLimits } from '../batching/batch-policy.js';
 import { resolveMaxBatchTokens } from '../batching/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
 import type { Model } from '../model/model.js';
-import type { EncodedText } from '../model/tokenizer.js';
+import type { EncodedText, TruncationSide } from '../model/tokenizer.js';
 import type { RequestTiming } from '../timing/request-timing.js';
-import { predictionsOf, type Prediction } from './postprocess.js';
+import { predictionsOf, type Prediction, type Scoring } from './postprocess.js';
 
 export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   /** auto: from the model's width and the engine's device (resolveMaxBatchTokens). */
@@ -20,6 +20,10 @@ export interface ClassifyOptions {
   truncate: boolean;
   /** Labels per text, best first. */
   topK: number;
+  /** Which end of an over-long text is cut; absent: the end (right), as Hugging Face does by default. */
+  truncationSide?: TruncationSide;
+  /** How scores come from logits; absent: the model's own (softmax, or sigmoid for multi-label models). */
+  scoring?: Scoring;
   /** performance.now() instant after which the texts are dropped (DeadlineExceededError); absent: no deadline. */
   deadline?: number;
   signal?: AbortSignal;
@@ -63,10 +67,12 @@ export class Classifier {
   /** Tokenization happens here, before queueing, so every queued text knows its length. */
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
     const tokenizationStartedAt = options.timing === undefined ? 0 : performance.now();
-    const encoded = texts.map((text, index) => this.model.tokenizer.encode(text, index, options.truncate));
+    const encoded = texts.map((text, index) =>
+      this.model.tokenizer.encode(text, index, options.truncate, options.truncationSide),
+    );
     options.timing?.tokenized(tokenizationStartedAt, performance.now(), encoded.map((text) => text.ids.length));
     const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal, tag: options.timing });
-    return logits.map((row) => predictionsOf(row, this.model, options.topK));
+    return logits.map((row) => predictionsOf(row, this.model, options.topK, options.scoring));
   }
 
   /** Answers everything accepted so far, then refuses new work and releases the engine. */

@@ -18,13 +18,18 @@ function sigmoid(logits: ArrayLike<number>): number[] {
   return Array.from({ length: logits.length }, (_, i) => 1 / (1 + Math.exp(-(logits[i] as number))));
 }
 
-/** One text's logits -> its topK labels with scores, best first. */
+/** How scores come from logits; 'none' leaves the raw logits (TEI's raw_scores, the Inference API's function_to_apply). */
+export type Scoring = ModelDir['scoring'] | 'none';
+
+/** One text's logits -> its topK labels with scores, best first; scored as the model says unless `scoring` is given. */
 export function predictionsOf(
   logits: ArrayLike<number>,
   model: Pick<ModelDir, 'labels' | 'scoring'>,
   topK: number,
+  scoring: Scoring = model.scoring,
 ): Prediction[] {
-  const scores = model.scoring === 'sigmoid' ? sigmoid(logits) : softmax(logits);
+  const scores =
+    scoring === 'sigmoid' ? sigmoid(logits) : scoring === 'softmax' ? softmax(logits) : Array.from(logits, Number);
   return scores
     .map((score, id) => ({ label: model.labels[id] ?? `LABEL_${id}`, score }))
     .sort((a, b) => b.score - a.score)

@@ -11,6 +11,9 @@ export interface EncodedText {
   typeIds: readonly number[] | undefined;
 }
 
+/** Which end of an over-long text is cut (TEI's truncation_direction, Hugging Face's truncation_side). */
+export type TruncationSide = 'right' | 'left';
+
 /** Text -> token ids for one model directory, always offline, with Hugging Face's truncation semantics. */
 export class TextTokenizer {
   private constructor(
@@ -43,17 +46,17 @@ export class TextTokenizer {
    * Over-long texts are cut as Hugging Face's truncation=True does: the text's own tokens are shortened and the
    * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off).
    */
-  encode(text: string, textIndex: number, truncate: boolean): EncodedText {
-    const { encoding, headOnly } = this.encodeAtMostNeeded(text);
+  encode(text: string, textIndex: number, truncate: boolean, side: TruncationSide = 'right'): EncodedText {
+    const { encoding, headOnly } = this.encodeAtMostNeeded(text, side);
     const ids = encoding.ids;
     const typeIds = encoding.token_type_ids;
     if (ids.length <= this.maxLength) return { ids, typeIds };
     if (!truncate) throw new TextTooLongError(textIndex, ids.length, headOnly, this.maxLength);
     const keep = this.maxLength - this.specialPrefix - this.specialSuffix;
-    const cut = <T>(values: readonly T[]): T[] => [
-      ...values.slice(0, this.specialPrefix + keep),
-      ...values.slice(values.length - this.specialSuffix),
-    ];
+    const cut = <T>(values: readonly T[]): T[] =>
+      side === 'left'
+        ? [...values.slice(0, this.specialPrefix), ...values.slice(values.length - this.specialSuffix - keep)]
+        : [...values.slice(0, this.specialPrefix + keep), ...values.slice(values.length - this.specialSuffix)];
     return { ids: cut(ids), typeIds: typeIds === undefined ? undefined : cut(typeIds) };
   }
 
@@ -62,11 +65,22 @@ export class TextTokenizer {
    * word-local (normalizers act on characters, pre-tokenizers split at whitespace), so that head's tokens are the
    * whole text's first tokens; when they already overflow the model, truncating them gives what truncating the whole
    * text gives, and the rest is never tokenized. This keeps a 1 MB body from holding the event loop for most of a
-   * second.
+   * second. Cutting from the left keeps the last tokens, so then it is the tail, from a whitespace, that is tokenized.
    */
-  private encodeAtMostNeeded(text: string): { encoding: Encoding; headOnly: boolean } {
+  private encodeAtMostNeeded(text: string, side: TruncationSide): { encoding: Encoding; headOnly: boolean } {
     const headChars = this.maxLength * 16;
-    if (text.length > headChars * 2) {
+    if (text.length > headChars * 2 && side === 'left') {
+      let start = text.length - headChars;
+      while (start > 0 && !/\s/.test(text[start - 1] as string)) start -= 1;
+      if (start > 0) {
+        const tail = text.slice(start);
+        const encoding = this.encodeWhole(tail);
+        // Without the space before it, the tail's first word may tokenize differently (byte-level BPE): only when
+        // the tail is long enough for that word to be cut off as well is the tail as good as the whole text.
+        const firstWordTokens = this.encodeWhole(/^\S*/.exec(tail)?.[0] ?? '').ids.length;
+        if (encoding.ids.length > this.maxLength + firstWordTokens) return { encoding, headOnly: true };
+      }
+    } else if (text.length > headChars * 2) {
       const whitespace = /\s/g;
       whitespace.lastIndex = headChars;
       const boundary = whitespace.exec(text);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AuthFailureReason } from '../auth/auth-failure.js';
+import { authFailureMessages, authFailureOf, type AuthFailureReason } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { ErrorResponse } from '../schemas/error.js';
@@ -25,17 +25,10 @@ export interface ApiKeyOptions {
 /** The OpenAPI security scheme (declared in swagger.ts) that guarded operations list. */
 export const apiKeySecurityScheme = 'apiKey';
 
-const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
 /** The answer to a refused key, in the service's error shape; RFC 6750 names the problem in WWW-Authenticate. */
 function refuse(reply: FastifyReply, reason: AuthFailureReason): FastifyReply {
   const challenge = reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"';
-  const message =
-    reason === 'missing'
-      ? 'an API key is required: send Authorization: Bearer <key>'
-      : reason === 'malformed'
-        ? 'the Authorization header must be Bearer <key>'
-        : 'the API key is not valid';
+  const message = authFailureMessages[reason];
   return reply
     .code(401)
     .header('www-authenticate', challenge)
@@ -54,14 +47,7 @@ function isDocsRoute(url: string): boolean {
 export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOptions) {
   const { keys, metrics } = options;
   const check: onRequestHookHandler = function (request: FastifyRequest, reply: FastifyReply, done) {
-    const header = request.headers.authorization;
-    let reason: AuthFailureReason | undefined;
-    if (header === undefined || header === '') reason = 'missing';
-    else {
-      const key = bearer.exec(header)?.[1];
-      if (key === undefined) reason = 'malformed';
-      else if (!keys.accepts(key)) reason = 'invalid';
-    }
+    const reason = authFailureOf(request.headers.authorization, keys);
     if (reason === undefined) return done();
     metrics.authFailed(reason);
     refuse(reply, reason);

@@ -4,7 +4,8 @@ import fp from 'fastify-plugin';
 import type { ServiceMetrics } from '../metrics.js';
 import { RejectionError, type RejectionReason } from '../rejections.js';
 
-const statusOf: Record<RejectionReason, number> = {
+/** Shared with the protocol routes' own error shapes (protocol-errors.ts). */
+export const statusOf: Record<RejectionReason, number> = {
   too_many_texts: 413,
   too_long: 422,
   queue_full: 429,
@@ -15,7 +16,7 @@ const statusOf: Record<RejectionReason, number> = {
 };
 
 /** Seconds a refused client should wait; overload here is short-lived (a queue drains in well under a second). */
-const retryAfterSeconds = '1';
+export const retryAfterSeconds = '1';
 
 /** Rejections get their status, Retry-After where retrying helps, and a count by reason; other errors stay Fastify's. */
 export default fp(async function errorHandler(app: FastifyInstance, options: { metrics: ServiceMetrics }) {

@@ -30,3 +30,14 @@ describe('predictionsOf', () => {
     assert.equal(scores[2]?.score, 0.5);
   });
 });
+
+describe('predictionsOf with a scoring chosen by the request', () => {
+  it("'none' keeps the raw logits, best first; 'sigmoid' overrides the model's softmax", () => {
+    assert.deepEqual(predictionsOf(Float32Array.of(-1, 2), sentiment, 2, 'none'), [
+      { label: 'POSITIVE', score: 2 },
+      { label: 'NEGATIVE', score: -1 },
+    ]);
+    const [best] = predictionsOf(Float32Array.of(0, 0), sentiment, 1, 'sigmoid');
+    assert.equal(best?.score, 0.5);
+  });
+});

@@ -90,6 +90,26 @@ describe('API keys on a running server', () => {
     assert.equal((await analyze(server.url, { authorization: `Bearer ${fixedKey}` })).status, 200);
   });
 
+  it("guards every protocol's inference route the same way, and leaves their health routes open", async () => {
+    const info = (await (await fetch(`${server.url}/info`)).json()) as { model: { name: string } };
+    const infer = {
+      '/': { inputs: polar },
+      '/predict': { inputs: polar },
+      [`/v2/models/${info.model.name}/infer`]: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [polar] }] },
+    };
+    for (const [path, body] of Object.entries(infer)) {
+      const post = (headers: Record<string, string>): Promise<Response> =>
+        fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const refused = await post({});
+      assert.equal(refused.status, 401, path);
+      assert.equal(refused.headers.get('www-authenticate'), 'Bearer', path);
+      assert.equal((await post({ authorization: `Bearer ${fixedKey}` })).status, 200, path);
+    }
+    for (const path of ['/health', '/v2/health/ready', '/v2/health/live', `/v2/models/${info.model.name}/ready`]) {
+      assert.equal((await fetch(`${server.url}${path}`)).status, 200, path);
+    }
+  });
+
   it('keeps probes, /metrics, /docs and /info open', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/docs/json', '/info']) {
       assert.equal((await fetch(`${server.url}${path}`)).status, 200, path);
