@@ -9,6 +9,8 @@ rather than trusted. Also prints each teacher's and the ensemble's dev accuracy.
 
 Usage: /usr/bin/python3 make_distillation_set.py --tokenizer-dir DIR --teachers work/runs/a work/runs/b ... \
          --out work/distill.pt --copies 1 --seed 7
+Teachers with a vocabulary of their own (the fine-tuned MiniLM) are given --teacher-tokenizer-dir: they read the
+texts through that vocabulary, and the student's ids are still written with --tokenizer-dir's.
 """
 import argparse
 import json
@@ -80,13 +82,17 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--teacher-tokenizer-dir", default=None,
+                    help="the teachers' own vocabulary (default: the student's, --tokenizer-dir)")
+    ap.add_argument("--teacher-forms", choices=["ptb", "both"], default="ptb",
+                    help="both: average each teacher's probabilities on the PTB and the natural form of each text")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
 
     vocab = load_vocab(args.tokenizer_dir)
     wp = WordPiece(vocab)
-    cls_id, sep_id, pad_id = vocab["[CLS]"], vocab["[SEP]"], vocab["[PAD]"]
+    cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     train = list(read_tsv(args.train))
     texts = [t for _, t in train]
     gold = [l for l, _ in train]
@@ -103,18 +109,26 @@ def main():
     ptb_ids = encode_all(wp, texts, cls_id, sep_id, args.max_length)
     natural_ids = encode_all(wp, [detokenize_sst(t) for t in texts], cls_id, sep_id, args.max_length)
     dev = list(read_tsv(args.dev))
-    dev_ids = encode_all(wp, [t for _, t in dev], cls_id, sep_id, args.max_length)
     dev_gold = torch.tensor([l for l, _ in dev])
+
+    teacher_vocab = load_vocab(args.teacher_tokenizer_dir) if args.teacher_tokenizer_dir else vocab
+    teacher_wp = WordPiece(teacher_vocab)
+    t_cls, t_sep, t_pad = teacher_vocab["[CLS]"], teacher_vocab["[SEP]"], teacher_vocab["[PAD]"]
+    teacher_forms = [encode_all(teacher_wp, texts, t_cls, t_sep, args.max_length)]
+    if args.teacher_forms == "both":
+        teacher_forms.append(encode_all(teacher_wp, [detokenize_sst(t) for t in texts], t_cls, t_sep, args.max_length))
+    teacher_dev_ids = encode_all(teacher_wp, [t for _, t in dev], t_cls, t_sep, args.max_length)
 
     probs_sum = torch.zeros((len(texts), 2))
     dev_probs_sum = torch.zeros((len(dev), 2))
     report = {"teachers": {}}
     for run_dir in args.teachers:
-        model, metrics = load_teacher(run_dir, len(vocab))
-        dev_probs = torch.softmax(predict_logits(model, dev_ids, pad_id), -1)
+        model, metrics = load_teacher(run_dir, len(teacher_vocab))
+        dev_probs = torch.softmax(predict_logits(model, teacher_dev_ids, t_pad), -1)
         dev_probs_sum += dev_probs
         report["teachers"][run_dir] = round((dev_probs.argmax(-1) == dev_gold).float().mean().item(), 4)
-        probs_sum += torch.softmax(predict_logits(model, ptb_ids, pad_id), -1)
+        for form in teacher_forms:
+            probs_sum += torch.softmax(predict_logits(model, form, t_pad), -1) / len(teacher_forms)
         print(json.dumps({"teacher": run_dir, "dev_accuracy": report["teachers"][run_dir]}), flush=True)
     probs = probs_sum / len(args.teachers)
     report["ensemble_dev_accuracy"] = round(((dev_probs_sum).argmax(-1) == dev_gold).float().mean().item(), 4)

@@ -142,6 +142,8 @@ def main():
                     help="negated frames per polar adjective of train, label flipped (negation_augment.py)")
     ap.add_argument("--negation-repeat", type=int, default=1, help="copies of the negation examples per epoch")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after this many optimizer steps (the schedule still spans --epochs); 0: no limit")
     ap.add_argument("--init-checkpoint", default=None,
                     help="encoder weights from pretrain_mlm.py to start from (BERT only; replaces the GloVe seeding)")
     ap.add_argument("--init-hf-dir", default=None,
@@ -323,7 +325,8 @@ def main():
                         p_ema.mul_(decay).add_(p.detach(), alpha=1 - decay)
             total_loss += loss.item() * len(idx)
             seen += len(idx)
-            if step % args.eval_every == 0 or step == total_steps:
+            last_step = step == total_steps or step == args.max_steps
+            if step % args.eval_every == 0 or last_step:
                 row = evaluate(epoch, step, total_loss / seen)
                 print(json.dumps(row), flush=True)
                 log.write(json.dumps(row) + "\n")
@@ -332,6 +335,10 @@ def main():
                     best = dict(row)
                     torch.save({"state_dict": ema_model.state_dict(), "config": asdict(config), "metrics": best,
                                 "args": vars(args), "arch": args.arch}, os.path.join(args.run_dir, "best.pt"))
+            if step == args.max_steps:
+                break
+        if step == args.max_steps:
+            break
     print(json.dumps({"best": best}), flush=True)
 
 
