@@ -48,7 +48,7 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
-# The model(s) baked in: models/, where MODEL_DIR's default points (src/config.ts); whichever model is the default
+# The model(s) baked in: models/, where MODEL_DIR's default points (src/config/config.ts); whichever model is the default
 # there is the image's. A model from a volume instead: k8s/components/model-volume.
 COPY models ./models
 # MODEL_ID=org/name serves a Hub model instead; it is cached under $HF_HOME/hub. Mount a cache volume and point

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/config.js';
-import { availableCpus } from '../src/cpu-quota.js';
+import { loadConfig } from '../src/config/config.js';
+import { availableCpus } from '../src/config/cpu-quota.js';
 import { createEngine, startEngine } from '../src/engine/create-engine.js';
 import { resolveEngineLayout } from '../src/engine/engine-layout.js';
 import type { Engine } from '../src/engine/engine.js';

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 import { benchModelIds, prepareModel, type BenchModel } from './bench-models.js';
 import { breakdown, type CpuProfile } from './cpu-profile-breakdown.js';
 import { runAutocannon } from './load-test.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 import { benchModelIds, prepareModel, type BenchModel } from './bench-models.js';
 import { measureComputeCeiling, type ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';

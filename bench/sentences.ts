@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 
 export const sentencesPath = join(packageRoot, 'bench', 'data', 'sentences.txt');
 

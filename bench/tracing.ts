@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 import { failures, type LoadResult } from './load-result.js';
 import { runAutocannon } from './load-test.js';
 import { loadSentences, requestBodies } from './sentences.js';

@@ -5,10 +5,10 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config.js';
+import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config/config.js';
 import { createEngine } from '../src/engine/create-engine.js';
 import type { Engine } from '../src/engine/engine.js';
-import { createTfjsEngine } from '../src/engine/tfjs-engine.js';
+import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
 import { loadModel } from '../src/model/model.js';
 import { readDevSet } from './sst2-dev.js';
 

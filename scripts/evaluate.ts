@@ -10,11 +10,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { createEngine } from '../src/engine/create-engine.js';
 import { Classifier } from '../src/inference/classifier.js';
 import { loadModel } from '../src/model/model.js';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 
 const PARITY_TOLERANCE = 1e-4;
 const LATENCY_SENTENCE = 'I love using this product!';

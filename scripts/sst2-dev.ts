@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../src/package-root.js';
+import { packageRoot } from '../src/config/package-root.js';
 
 /** SST-2's validation split, shared by every checkout and CI at ../shared (label\tcontent, 872 rows). */
 export const devSetPath = join(packageRoot, '..', 'shared', 'data', 'sst2', 'dev.tsv');

@@ -2,8 +2,8 @@
 //   [MODEL_DIR=…] npm run build && node dist/scripts/tfjs-parity.js [--backends auto,wasm,cpu] [--batch-size 32]
 import { parseArgs } from 'node:util';
 import { createEngine } from '../src/engine/create-engine.js';
-import { createTfjsEngine } from '../src/engine/tfjs-engine.js';
-import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config.js';
+import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
+import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config/config.js';
 import { loadModel } from '../src/model/model.js';
 import { devSetPath, readDevSet } from './sst2-dev.js';
 

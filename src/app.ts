@@ -3,32 +3,32 @@ import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ApiKeyStore } from './auth/api-key-store.js';
-import { allObservers } from './batching/observers.js';
-import type { Config } from './config.js';
-import { HttpDrain } from './drain.js';
-import { availableCpus } from './cpu-quota.js';
+import { allObservers } from './queue/observers.js';
+import type { Config } from './config/config.js';
+import { HttpDrain } from './http/drain.js';
+import { availableCpus } from './config/cpu-quota.js';
 import { startEngine } from './engine/create-engine.js';
 import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
 import { startGrpcServer } from './grpc/grpc-server.js';
 import { platformOf } from './open-inference/protocol.js';
 import { Classifier } from './inference/classifier.js';
-import { ServiceMetrics } from './metrics.js';
+import { ServiceMetrics } from './metrics/metrics.js';
 import type { Model } from './model/model.js';
 import { loadConfiguredModel } from './model/configured-model.js';
-import apiKey from './plugins/api-key.js';
-import cors from './plugins/cors.js';
-import errorHandler from './plugins/error-handler.js';
-import httpMetrics from './plugins/http-metrics.js';
-import requestId, { requestIdOf } from './plugins/request-id.js';
-import swagger from './plugins/swagger.js';
-import analyzeRoute from './routes/analyze.js';
-import clientProtocolRoutes from './routes/client-protocols.js';
-import healthRoutes from './routes/health.js';
-import infoRoute from './routes/info.js';
-import metricsRoute from './routes/metrics.js';
-import requestTiming from './plugins/request-timing.js';
-import { RequestLog } from './request-log.js';
+import apiKey from './http/plugins/api-key.js';
+import cors from './http/plugins/cors.js';
+import errorHandler from './http/plugins/error-handler.js';
+import httpMetrics from './http/plugins/http-metrics.js';
+import requestId, { requestIdOf } from './http/plugins/request-id.js';
+import swagger from './http/plugins/swagger.js';
+import analyzeRoute from './http/routes/analyze.js';
+import clientProtocolRoutes from './http/routes/client-protocols.js';
+import healthRoutes from './http/routes/health.js';
+import infoRoute from './http/routes/info.js';
+import metricsRoute from './http/routes/metrics.js';
+import requestTiming from './http/plugins/request-timing.js';
+import { RequestLog } from './http/request-log.js';
 import { recordBatchTimings } from './timing/request-timing.js';
 
 export interface AppOptions {
@@ -149,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(httpMetrics, { metrics });
   await app.register(requestTiming);
   if (options.tracer !== undefined) {
-    const { default: requestTracing } = await import('./plugins/request-tracing.js');
+    const { default: requestTracing } = await import('./http/plugins/request-tracing.js');
     await app.register(requestTracing, { tracer: options.tracer });
   }
   await app.register(analyzeRoute, {

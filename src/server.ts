@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { startTracing, type Tracing } from './tracing/start-tracing.js';
 
 // Only start and stop live here. The process handles SIGTERM/SIGINT itself, so it shuts down cleanly as PID 1 in

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { flagOf, settings } from '../src/config.js';
-import { ServiceMetrics } from '../src/metrics.js';
-import { packageRoot } from '../src/package-root.js';
+import { flagOf, settings } from '../src/config/config.js';
+import { ServiceMetrics } from '../src/metrics/metrics.js';
+import { packageRoot } from '../src/config/package-root.js';
 
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
 

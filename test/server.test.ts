@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../src/engine/execution-providers.js';
+import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../src/engine/onnx/execution-providers.js';
 import { testConfig, testEngine } from './support/config.js';
 import { metricValue } from './support/running-app.js';
 import { analyzeRequest, openConnection, requestOnNewConnection, transcript } from './support/raw-http.js';

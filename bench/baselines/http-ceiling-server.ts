@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
-import { RequestLog } from '../../src/request-log.js';
-import { AnalyzeBody, AnalyzeResponse } from '../../src/schemas/analyze.js';
+import { RequestLog } from '../../src/http/request-log.js';
+import { AnalyzeBody, AnalyzeResponse } from '../../src/http/schemas/analyze.js';
 
 /**
  * Baseline 2, the HTTP ceiling: the service's HTTP layer with no model. Same framework and options, same request

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
 import Fastify from 'fastify';
-import { packageRoot } from '../../src/package-root.js';
-import { RequestLog } from '../../src/request-log.js';
+import { packageRoot } from '../../src/config/package-root.js';
+import { RequestLog } from '../../src/http/request-log.js';
 
 /**
  * Baseline 1, the article's design: a Fastify server that calls Hugging Face's pipeline once per request. No queue,

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, flagOf, loadConfig, type Config } from '../config.js';
-import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch/batch-job.js';
-import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch/formats.js';
-import { progressModes, type ProgressMode } from '../batch/progress.js';
+import { ConfigError, flagOf, loadConfig, type Config } from '../config/config.js';
+import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch-job/batch-job.js';
+import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch-job/formats.js';
+import { progressModes, type ProgressMode } from '../batch-job/progress.js';
 
 /** The server settings that matter to a batch job: the model, the engine and how batches are formed. */
 export const engineSettingEnvs = [

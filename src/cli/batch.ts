@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { performance } from 'node:perf_hooks';
-import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch/batch-job.js';
-import { formatCount, ProgressReporter } from '../batch/progress.js';
-import { availableCpus } from '../cpu-quota.js';
+import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch-job/batch-job.js';
+import { formatCount, ProgressReporter } from '../batch-job/progress.js';
+import { availableCpus } from '../config/cpu-quota.js';
 import { startEngine } from '../engine/create-engine.js';
 import { resolveEngineLayout } from '../engine/engine-layout.js';
 import { Classifier } from '../inference/classifier.js';
 import { pino } from 'pino';
 import { loadConfiguredModel } from '../model/configured-model.js';
-import { packageVersion } from '../package-root.js';
+import { packageVersion } from '../config/package-root.js';
 import { parseBatchArgs, usage, UsageError, type BatchCliOptions } from './batch-options.js';
 
 // sentiment-batch: the offline counterpart of the server. Same config, model directory, tokenizer, engine and

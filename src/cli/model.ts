@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { resolveHubSnapshot } from '../hub/hub-snapshot.js';
 import { readModelDir } from '../model/model-dir.js';
 

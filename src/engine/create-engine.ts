@@ -1,10 +1,10 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { Model } from '../model/model.js';
 import type { Engine } from './engine.js';
 import type { EngineLayout } from './engine-layout.js';
-import { createOnnxEngine } from './onnx-engine.js';
-import { createTfjsEngine } from './tfjs-engine.js';
-import { createWorkerEngine } from './worker-engine.js';
+import { createOnnxEngine } from './onnx/onnx-engine.js';
+import { createTfjsEngine } from './tfjs/tfjs-engine.js';
+import { createWorkerEngine } from './worker/worker-engine.js';
 
 type EngineConfig = Pick<Config, 'engine' | 'device' | 'intraOpThreads' | 'interOpThreads'> &
   Partial<Pick<Config, 'tfjsBackend'>>;

@@ -1,4 +1,4 @@
-import type { Config, EngineThreadChoice } from '../config.js';
+import type { Config, EngineThreadChoice } from '../config/config.js';
 
 /** Where and how many times the engine runs. */
 export interface EngineLayout {

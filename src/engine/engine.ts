@@ -1,4 +1,4 @@
-import type { Device, EngineKind } from '../config.js';
+import type { Device, EngineKind } from '../config/config.js';
 import type { EncodedText } from '../model/tokenizer.js';
 
 /**

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { authFailureMessages, authFailureOf } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
 import type { Classifier } from '../inference/classifier.js';
-import type { ServiceMetrics } from '../metrics.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 import {
   checkModel,
   modelMetadata,
@@ -19,9 +19,9 @@ import {
   textsOf,
   type InputTensor,
 } from '../open-inference/protocol.js';
-import { packageRoot } from '../package-root.js';
-import { serviceErrorOf } from '../plugins/protocol-errors.js';
-import { DrainingError, RejectionError, TooManyTextsError } from '../rejections.js';
+import { packageRoot } from '../config/package-root.js';
+import { serviceErrorOf } from '../http/plugins/protocol-errors.js';
+import { DrainingError, RejectionError, TooManyTextsError } from '../errors/rejections.js';
 import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from './tensor-bytes.js';
 
 export const protoPath = join(packageRoot, 'proto', 'grpc_predict_v2.proto');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 
 // The huggingface_hub cache layout (huggingface_hub/file_download.py), kept exactly so that a cache filled by
 // `huggingface-cli download` or TEI serves this service, and ours serves them:

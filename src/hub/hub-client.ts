@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageVersion } from '../package-root.js';
+import { packageVersion } from '../config/package-root.js';
 import { hubErrors, HubError, HubUnreachableError, type RepoRef } from './hub-errors.js';
 import { normalizeEtag } from './cache-layout.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { storeBlob } from './blob-store.js';
 import { hubCacheDir, isCommitSha, RepoCache, tagCacheDir, tokenFilePath } from './cache-layout.js';
 import { defaultRetryPolicy, HubClient, type HubLog, type RetryPolicy } from './hub-client.js';

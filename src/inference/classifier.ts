@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { Batcher, type BatcherObserver } from '../batching/batcher.js';
-import type { BatchLimits } from '../batching/batch-policy.js';
-import { resolveMaxBatchTokens } from '../batching/batch-token-budget.js';
+import { Batcher, type BatcherObserver } from '../queue/batcher.js';
+import type { BatchLimits } from '../queue/batch-policy.js';
+import { resolveMaxBatchTokens } from '../queue/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText, TruncationSide } from '../model/tokenizer.js';

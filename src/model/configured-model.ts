@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { HubLog } from '../hub/hub-client.js';
 import { resolveHubSnapshot } from '../hub/hub-snapshot.js';
 import { ModelDirError } from './model-dir.js';

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dtype, EngineKind } from '../config.js';
+import type { Dtype, EngineKind } from '../config/config.js';
 
 /** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */
 export interface ModelDir {

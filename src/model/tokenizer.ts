@@ -1,5 +1,5 @@
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { TextTooLongError } from '../rejections.js';
+import { TextTooLongError } from '../errors/rejections.js';
 import { installBertFastPaths } from './bert-tokenizer-fast-paths.js';
 
 type Encoding = ReturnType<PreTrainedTokenizer['_tokenizer']['encode']>;

@@ -1,10 +1,10 @@
-import type { EngineKind } from '../config.js';
+import type { EngineKind } from '../config/config.js';
 import type { Prediction } from '../inference/postprocess.js';
 import type { Model } from '../model/model.js';
-import { packageVersion } from '../package-root.js';
+import { packageVersion } from '../config/package-root.js';
 
 // The Open Inference Protocol (KServe v2, Triton's HTTP/gRPC API) for this classifier, independent of the transport:
-// the REST routes (src/routes/v2-rest.ts) and the gRPC service (src/grpc/) both translate through here.
+// the REST routes (src/http/routes/v2-rest.ts) and the gRPC service (src/grpc/) both translate through here.
 
 /** The one version this server serves of its one model. */
 export const modelVersion = '1';

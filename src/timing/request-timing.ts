@@ -1,5 +1,5 @@
 import type { SpanContext } from '@opentelemetry/api';
-import type { BatchReport } from '../batching/batcher.js';
+import type { BatchReport } from '../queue/batcher.js';
 
 /** The headers TEI's router sends with each answer, in whole milliseconds (it truncates, so under 1 ms reads 0). */
 export const timingHeaderNames = ['x-total-time', 'x-tokenization-time', 'x-queue-time', 'x-inference-time', 'x-compute-tokens'] as const;

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, TraceFlags, type Link, type Tracer } from '@opentelemetry/api';
-import type { BatcherObserver, BatchReport } from '../batching/batcher.js';
+import type { BatcherObserver, BatchReport } from '../queue/batcher.js';
 import { RequestTiming } from '../timing/request-timing.js';
 import { epochMsOf } from './epoch.js';
 

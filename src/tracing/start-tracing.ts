@@ -1,5 +1,5 @@
 import type { Tracer } from '@opentelemetry/api';
-import { packageVersion } from '../package-root.js';
+import { packageVersion } from '../config/package-root.js';
 import { tracingRequested } from './tracing-env.js';
 
 export interface Tracing {

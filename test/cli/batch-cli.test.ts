@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/config/package-root.js';
 import { parseJsonl, Scratch } from '../support/batch-job.js';
 import { binPath, finish, runCli, spawnCli } from '../support/batch-cli.js';
 import { waitUntil } from '../support/wait-until.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/config.js';
 import { maxAutoInstances, resolveEngineLayout } from '../../src/engine/engine-layout.js';
 
 type LayoutConfig = Parameters<typeof resolveEngineLayout>[0];

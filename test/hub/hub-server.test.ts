@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/config/package-root.js';
 import type { Prediction } from '../../src/inference/postprocess.js';
 import { HUB_TOKEN, standInRepos, startHubStandIn, type HubStandIn } from '../support/hub-stand-in.js';
 import { runUntilExit, startServer, type SpawnedServer } from '../support/spawned-server.js';

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import type { HubLog, RetryPolicy } from '../../src/hub/hub-client.js';
 import { HubError } from '../../src/hub/hub-errors.js';
 import { resolveHubSnapshot, type HubSettings } from '../../src/hub/hub-snapshot.js';

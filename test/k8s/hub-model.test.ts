@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { findAll, findOne, kubectlSkipReason, repoRoot, type K8sObject, renderDir } from './kustomize.js';
 import { schemaModules } from './schema-modules.js';
 import { unknownFieldErrors } from './strict-fields.js';

@@ -162,7 +162,7 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
       }
       const threads = Number(c.env.find((e: Any) => e.name === 'INTRA_OP_THREADS')?.value);
       assert.ok(threads >= 1 && threads <= parseQuantity(c.resources.limits.cpu), `${name}: INTRA_OP_THREADS ${threads}`);
-      // Peak RSS of the CLI is ~210 MiB whatever the input (test/batch/bounded-memory.test.ts).
+      // Peak RSS of the CLI is ~210 MiB whatever the input (test/batch-job/bounded-memory.test.ts).
       assert.ok(parseQuantity(c.resources.limits.memory) >= 512 * 1024 ** 2, `${name}: memory limit`);
     }
   });

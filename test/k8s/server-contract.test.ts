@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import { loadConfig, settings } from '../../src/config.js';
+import { loadConfig, settings } from '../../src/config/config.js';
 import { serverContract } from './server-contract.js';
 
 describe('server contract used by the deployment', () => {

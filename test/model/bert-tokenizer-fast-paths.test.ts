@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { installBertFastPaths } from '../../src/model/bert-tokenizer-fast-paths.js';
 import { TextTokenizer } from '../../src/model/tokenizer.js';
-import { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/config/package-root.js';
 import { testConfig } from '../support/config.js';
 
 let fast: TextTokenizer;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadModel, type Model } from '../../src/model/model.js';
-import { TextTooLongError } from '../../src/rejections.js';
+import { TextTooLongError } from '../../src/errors/rejections.js';
 import { testConfig } from '../support/config.js';
 
 let model: Model;

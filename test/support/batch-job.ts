@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { runBatchJob, type BatchJobOptions, type BatchSummary } from '../../src/batch/batch-job.js';
+import { runBatchJob, type BatchJobOptions, type BatchSummary } from '../../src/batch-job/batch-job.js';
 import type { Classifier } from '../../src/inference/classifier.js';
 
 /** A scratch directory for one test file's inputs and outputs. */

@@ -3,7 +3,7 @@
 // Everything is the CLI's pipeline (reader, parser, tokenizer, batcher, in-order window, writer) except the
 // engine, which answers at once (InstantEngine): a million texts through the real one would take many minutes
 // here. The test runs the real engine on a smaller input through the CLI itself.
-import { runBatchJob } from '../../src/batch/batch-job.js';
+import { runBatchJob } from '../../src/batch-job/batch-job.js';
 import { Classifier } from '../../src/inference/classifier.js';
 import { loadModel } from '../../src/model/model.js';
 import { testConfig } from './config.js';

@@ -1,4 +1,4 @@
-import { engineKinds, loadConfig, type Config, type EngineKind } from '../../src/config.js';
+import { engineKinds, loadConfig, type Config, type EngineKind } from '../../src/config/config.js';
 
 /**
  * The engine the real-model tests run on: ENGINE from the test run's environment, onnx by default. `npm test` runs

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { settings } from '../../src/config.js';
+import { settings } from '../../src/config/config.js';
 
 // A local stand-in for the Hugging Face Hub's file API, enough for huggingface_hub and this service:
 //   HEAD|GET /{org}/{name}/resolve/{revision}/{path}  -> 200 (small file) or 302 to a CDN (LFS file: another

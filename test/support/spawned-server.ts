@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/config/package-root.js';
 
 const serverScript = join(packageRoot, 'dist', 'src', 'server.js');
 

@@ -1,0 +1,361 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from './package-root.js';
+
+export const engineKinds = ['onnx', 'tfjs'] as const;
+export const devices = ['cpu', 'cuda'] as const;
+export const dtypes = ['fp32', 'q8', 'int8'] as const;
+/** auto: tfjs-node-gpu with DEVICE=cuda; else tfjs-node, then wasm, then cpu, the first that loads and runs. */
+export const tfjsBackends = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+/**
+ * worker: the engine computes on worker threads, so HTTP and tokenization go on during a batch; main: on the main
+ * thread; auto: worker for ENGINE=onnx, main for ENGINE=tfjs.
+ */
+export const engineThreads = ['auto', 'worker', 'main'] as const;
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export type EngineKind = (typeof engineKinds)[number];
+export type Device = (typeof devices)[number];
+export type Dtype = (typeof dtypes)[number];
+export type TfjsBackendChoice = (typeof tfjsBackends)[number];
+export type EngineThreadChoice = (typeof engineThreads)[number];
+export type LogLevel = (typeof logLevels)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** The Open Inference Protocol's gRPC listener (on HOST); undefined: off. */
+  grpcPort: number | undefined;
+  modelDir: string;
+  engine: EngineKind;
+  /** Which thread the engine computes on. */
+  engineThread: EngineThreadChoice;
+  /** Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts. */
+  engineInstances: number | 'auto';
+  device: Device;
+  dtype: Dtype;
+  /** Which TensorFlow.js backend ENGINE=tfjs runs on. */
+  tfjsBackend: TfjsBackendChoice;
+  /** undefined: ONNX Runtime's default (one thread per physical core). */
+  intraOpThreads: number | undefined;
+  interOpThreads: number | undefined;
+  maxBatchSize: number;
+  /** auto: from the model's width and the device (src/queue/batch-token-budget.ts). */
+  maxBatchTokens: number | 'auto';
+  maxPaddingRatio: number;
+  maxWaitMs: number;
+  maxQueue: number;
+  maxTextsPerRequest: number;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+  /** A Hugging Face Hub repository (org/name) to serve instead of a local directory; see src/hub/. */
+  modelId: string | undefined;
+  /** Branch, tag or commit of modelId. */
+  revision: string;
+  /** Sent to HF_ENDPOINT as a bearer token; never logged nor shown. */
+  hfToken: string | undefined;
+  hfEndpoint: string;
+  hfHome: string | undefined;
+  /** undefined: $HF_HOME/hub (src/hub/cache-layout.ts). */
+  hfHubCache: string | undefined;
+  /** Serve modelId from the cache only, without asking HF_ENDPOINT. */
+  hfHubOffline: boolean;
+  /** Keys accepted on inference routes (Authorization: Bearer), besides those in apiKeyFile; undefined: none from here. */
+  apiKeys: string[] | undefined;
+  /** File with one key per line, re-read when it changes; undefined: none. */
+  apiKeyFile: string | undefined;
+  /** /docs and /info need a key too (when keys are set). */
+  apiKeyForDocs: boolean;
+  /** Origins browsers may call from (CORS); undefined or empty: CORS off; ['*']: any. */
+  corsOrigins: string[] | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  defaultValue: string | undefined;
+  parse: Parser<Config[K]>;
+}
+
+class InvalidValue extends Error {}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = Number(raw);
+    if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidValue(`an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function optionalInteger(min: number, max: number): Parser<number | undefined> {
+  const parse = integer(min, max);
+  return (raw, name) => (raw === '' ? undefined : parse(raw, name));
+}
+
+function integerOrAuto(min: number, max: number): Parser<number | 'auto'> {
+  const parse = integer(min, max);
+  return (raw, name) => {
+    if (raw.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return parse(raw, name);
+    } catch {
+      throw new InvalidValue(`auto or an integer from ${min} to ${max}`);
+    }
+  };
+}
+
+function ratio(): Parser<number> {
+  return (raw) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+      throw new InvalidValue('a number from 0 to 1');
+    }
+    return value;
+  };
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
+  return (raw) => {
+    const value = raw.trim().toLowerCase();
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidValue(`one of: ${allowed.join(', ')}`);
+    return value as T;
+  };
+}
+
+function nonEmpty(): Parser<string> {
+  return (raw) => {
+    if (raw.trim() === '') throw new InvalidValue('a non-empty string');
+    return raw.trim();
+  };
+}
+
+function directory(): Parser<string> {
+  const parse = nonEmpty();
+  return (raw, name) => resolve(parse(raw, name));
+}
+
+// Spelled as huggingface_hub reads them, so one HF_* environment serves both.
+function onOff(): Parser<boolean> {
+  return (raw) => {
+    const value = raw.trim().toUpperCase();
+    if (['1', 'ON', 'YES', 'TRUE'].includes(value)) return true;
+    if (['0', 'OFF', 'NO', 'FALSE'].includes(value)) return false;
+    throw new InvalidValue('one of: 1, true, yes, on, 0, false, no, off');
+  };
+}
+
+function repoId(): Parser<string | undefined> {
+  return (raw) => {
+    const value = raw.trim();
+    // The Hub's repo id rules: [org/]name of letters, digits, '-', '_', '.'; no '--' or '..' (they break the cache's folder names).
+    if (!/^(?:[\w.-]+\/)?[\w.-]+$/.test(value) || value.includes('--') || value.includes('..') || value.length > 96) {
+      throw new InvalidValue('a Hugging Face Hub model id, org/name (letters, digits, -, _, .)');
+    }
+    return value;
+  };
+}
+
+function revisionName(): Parser<string> {
+  return (raw) => {
+    const value = raw.trim();
+    // A branch, tag or commit; it becomes a file name under refs/, so nothing that climbs out of it.
+    if (value === '' || value.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new InvalidValue('a branch, tag or commit');
+    }
+    return value;
+  };
+}
+
+function httpUrl(): Parser<string> {
+  return (raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new InvalidValue('an http:// or https:// URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidValue('an http:// or https:// URL');
+    return url.href.replace(/\/+$/, '');
+  };
+}
+
+/** Comma-separated, blanks dropped; an unset variable is the empty list. */
+function list(): Parser<string[]> {
+  return (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function file(): Parser<string | undefined> {
+  const parse = nonEmpty();
+  return (raw, name) => resolve(parse(raw, name));
+}
+
+/** `*` alone, or origins as browsers send them: scheme://host[:port], no path. */
+function originList(): Parser<string[]> {
+  const parse = list();
+  return (raw, name) => {
+    const origins = parse(raw, name);
+    if (origins.includes('*') && origins.length > 1) throw new InvalidValue('`*` alone or a list of origins, not both');
+    for (const origin of origins) {
+      if (origin === '*') continue;
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === undefined || parsed.origin !== origin) {
+        throw new InvalidValue(`\`*\` or comma-separated origins like https://app.example.com (scheme, host, port; no path or trailing slash): ${JSON.stringify(origin)} is not one`);
+      }
+    }
+    return origins;
+  };
+}
+
+function setting<K extends keyof Config>(
+  key: K,
+  env: string,
+  defaultValue: string | undefined,
+  parse: Parser<Config[K]>,
+): Setting<K> {
+  return { key, env, defaultValue, parse };
+}
+
+// One row per setting: the env var, its CLI flag (derived: MAX_BATCH_SIZE -> --max-batch-size), default, parser.
+// The README's configuration table lists the same rows; a test keeps the two in step.
+export const settings = [
+  setting('port', 'PORT', '5000', integer(0, 65535)),
+  setting('host', 'HOST', '0.0.0.0', nonEmpty()),
+  setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535)),
+  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory()),
+  setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
+  setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads)),
+  setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64)),
+  setting('device', 'DEVICE', 'cpu', oneOf(devices)),
+  setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes)),
+  setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends)),
+  setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024)),
+  setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
+  setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
+  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', 'auto', integerOrAuto(1, 1_048_576)),
+  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio()),
+  setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000)),
+  setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000)),
+  setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000)),
+  setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824)),
+  setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000)),
+  setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
+  setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
+  setting('modelId', 'MODEL_ID', undefined, repoId()),
+  setting('revision', 'REVISION', 'main', revisionName()),
+  setting('hfToken', 'HF_TOKEN', undefined, nonEmpty()),
+  setting('hfEndpoint', 'HF_ENDPOINT', 'https://huggingface.co', httpUrl()),
+  setting('hfHome', 'HF_HOME', undefined, directory()),
+  setting('hfHubCache', 'HF_HUB_CACHE', undefined, directory()),
+  setting('hfHubOffline', 'HF_HUB_OFFLINE', '0', onOff()),
+  setting('apiKeys', 'API_KEYS', undefined, list()),
+  setting('apiKeyFile', 'API_KEY_FILE', undefined, file()),
+  setting('apiKeyForDocs', 'API_KEY_FOR_DOCS', 'false', onOff()),
+  setting('corsOrigins', 'CORS_ORIGINS', undefined, originList()),
+] as const;
+
+export function flagOf(env: string): string {
+  return env.toLowerCase().replaceAll('_', '-');
+}
+
+/**
+ * Builds the one validated config from environment variables and CLI flags (flags win). Every problem is
+ * collected, so one start attempt reports all of them.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  let flags: Record<string, string | undefined> = {};
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(settings.map((s) => [flagOf(s.env), { type: 'string' as const }])),
+      allowPositionals: false,
+      strict: true,
+    }).values as Record<string, string | undefined>;
+  } catch (error) {
+    problems.push(`${(error as Error).message} (flags: ${settings.map((s) => `--${flagOf(s.env)}`).join(', ')})`);
+  }
+
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  // Settings given by the user rather than defaulted: MODEL_DIR has a default, and only an explicit one clashes.
+  const explicit = new Set<keyof Config>();
+  for (const s of settings) {
+    const flag = flagOf(s.env);
+    const fromFlag = flags[flag];
+    const fromEnv = env[s.env];
+    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : s.defaultValue);
+    const source = fromFlag !== undefined ? `--${flag}` : s.env;
+    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== '')) explicit.add(s.key);
+    if (raw === undefined) {
+      config[s.key] = undefined;
+      continue;
+    }
+    try {
+      config[s.key] = (s.parse as Parser<unknown>)(raw, s.env);
+    } catch (error) {
+      if (!(error instanceof InvalidValue)) throw error;
+      problems.push(`${source} must be ${error.message}; got ${JSON.stringify(raw)}`);
+    }
+  }
+
+  const checked = config as Config;
+  if (problems.length === 0 && checked.maxTextsPerRequest > checked.maxQueue) {
+    problems.push(
+      `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
+        'or a full-size request could never be queued',
+    );
+  }
+  if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {
+    const onMain = checked.engineThread === 'main' || (checked.engineThread === 'auto' && checked.engine === 'tfjs');
+    if (onMain) {
+      problems.push(
+        `ENGINE_INSTANCES=${checked.engineInstances} needs ENGINE_THREAD=worker: the main thread holds one engine` +
+          (checked.engine === 'tfjs' ? ' (ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker)' : ''),
+      );
+    }
+  }
+  if (problems.length === 0 && checked.apiKeyForDocs && (checked.apiKeys ?? []).length === 0 && checked.apiKeyFile === undefined) {
+    problems.push('API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE: there is no key to ask for');
+  }
+  if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
+  if (checked.modelId !== undefined && explicit.has('modelDir')) {
+    problems.push(`MODEL_ID (${checked.modelId}) and MODEL_DIR are both set: give one, the Hub id or the local directory`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return checked;
+}
+
+/** Settings that mean nothing to the TensorFlow.js engine are refused rather than silently ignored. */
+function tfjsProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.dtype !== 'fp32') {
+    problems.push(`DTYPE=${config.dtype} selects a quantized ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32`);
+  }
+  if (config.intraOpThreads !== undefined || config.interOpThreads !== undefined) {
+    problems.push('INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only; unset them for ENGINE=tfjs');
+  }
+  if (config.device === 'cuda' && config.tfjsBackend !== 'auto' && config.tfjsBackend !== 'tfjs-node-gpu') {
+    problems.push(`DEVICE=cuda needs TFJS_BACKEND=tfjs-node-gpu (or auto); got TFJS_BACKEND=${config.tfjsBackend}`);
+  }
+  if (config.device === 'cpu' && config.tfjsBackend === 'tfjs-node-gpu') {
+    problems.push('TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda as well');
+  }
+  return problems;
+}

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Device } from '../../config/config.js';
+
+export class DeviceUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeviceUnavailableError';
+  }
+}
+
+/** Where onnxruntime-node keeps its native libraries for this platform (the CUDA ones are downloaded there). */
+export function onnxRuntimeBinaryDir(): string {
+  const packageJson = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return join(dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+export function cudaProviderInstalled(binaryDir: string): boolean {
+  return existsSync(join(binaryDir, 'libonnxruntime_providers_cuda.so'));
+}
+
+/**
+ * The execution providers for a DEVICE. A device that was asked for but cannot be had is an error, never a silent
+ * fall-back to the CPU: a GPU deployment running on its CPU would look healthy while being many times slower.
+ */
+export function executionProvidersFor(device: Device, cudaInstalled: boolean): string[] {
+  switch (device) {
+    case 'cpu':
+      return ['cpu'];
+    case 'cuda':
+      if (!cudaInstalled) {
+        throw new DeviceUnavailableError(
+          "DEVICE=cuda: onnxruntime-node's CUDA execution provider is not installed (this project's .npmrc skips " +
+            'its download). Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js ' +
+            '(needs CUDA 12 and cuDNN 9 on the host), or use DEVICE=cpu',
+        );
+      }
+      return ['cuda'];
+  }
+}

@@ -1,0 +1,62 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadModel } from '../../model/model.js';
+import { createEngine } from '../create-engine.js';
+import type { Engine } from '../engine.js';
+import { unpackBatch, type EngineThreadConfig, type FromEngineThread, type ToEngineThread } from './engine-thread-protocol.js';
+
+// The body of the engine's worker thread: it loads the model directory, builds the engine the config names, and
+// runs one batch per message. Runtimes that compute synchronously (onnxruntime-node's session.run) then hold this
+// thread, not the one that parses HTTP and tokenizes the next requests.
+
+if (parentPort === null) throw new Error('engine-thread.js runs only as a worker thread');
+const port = parentPort;
+const config = workerData as EngineThreadConfig;
+
+function send(message: FromEngineThread, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function start(): Promise<Engine | undefined> {
+  try {
+    const model = await loadModel(config.modelDir, config.dtype, config.engine);
+    return await createEngine(model, config);
+  } catch (error) {
+    // The main thread terminates this thread when it reads this.
+    const { name, message } = error as Error;
+    send({ type: 'failed', name, message });
+    return undefined;
+  }
+}
+
+const engine = await start();
+if (engine !== undefined) serve(engine);
+function serve(engine: Engine): void {
+  send({
+    type: 'ready',
+    identity: {
+      kind: engine.kind,
+      device: engine.device,
+      backend: engine.backend,
+      numLabels: engine.numLabels,
+      skippedBackends: engine.skippedBackends ?? [],
+    },
+  });
+
+  port.on('message', (message: ToEngineThread) => {
+    if (message.type === 'dispose') {
+      void engine.dispose().finally(() => {
+        send({ type: 'disposed' });
+        port.close();
+      });
+      return;
+    }
+    engine.run(unpackBatch(message.batch)).then(
+      (logits) => {
+        // Copy only when the logits share a buffer with something else (a view into a larger allocation).
+        const own = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
+        send({ type: 'result', id: message.id, logits: own }, [own.buffer as ArrayBuffer]);
+      },
+      (error: Error) => send({ type: 'error', id: message.id, name: error.name, message: error.message }),
+    );
+  });
+}

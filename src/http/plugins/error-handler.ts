@@ -1,0 +1,31 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ServiceMetrics } from '../../metrics/metrics.js';
+import { RejectionError, type RejectionReason } from '../../errors/rejections.js';
+
+/** Shared with the protocol routes' own error shapes (protocol-errors.ts). */
+export const statusOf: Record<RejectionReason, number> = {
+  too_many_texts: 413,
+  too_long: 422,
+  queue_full: 429,
+  draining: 503,
+  deadline: 504,
+  // Never seen by the client, who has left; recorded in logs as nginx does.
+  client_gone: 499,
+};
+
+/** Seconds a refused client should wait; overload here is short-lived (a queue drains in well under a second). */
+export const retryAfterSeconds = '1';
+
+/** Rejections get their status, Retry-After where retrying helps, and a count by reason; other errors stay Fastify's. */
+export default fp(async function errorHandler(app: FastifyInstance, options: { metrics: ServiceMetrics }) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (!(error instanceof RejectionError)) throw error;
+    options.metrics.rejected(error.reason);
+    const statusCode = statusOf[error.reason];
+    if (error.reason === 'client_gone') request.log.info('client disconnected before its answer was ready');
+    if (statusCode === 429 || statusCode === 503) reply.header('retry-after', retryAfterSeconds);
+    return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message: error.message });
+  });
+});

@@ -1,0 +1,22 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { packageVersion } from '../../config/package-root.js';
+import { apiKeySecurityScheme } from './api-key.js';
+
+/** OpenAPI generated from the route schemas: UI at /docs, the document at /docs/json. */
+export default fp(async function swaggerPlugin(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Sentiment inference service',
+        description: 'Sentiment analysis over HTTP, micro-batched on ONNX Runtime; results in the Hugging Face pipeline shape.',
+        version: packageVersion,
+      },
+      // Declared always; operations list it only when API keys are set (src/http/plugins/api-key.ts).
+      components: { securitySchemes: { [apiKeySecurityScheme]: { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+});

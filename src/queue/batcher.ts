@@ -1,0 +1,255 @@
+import { performance } from 'node:perf_hooks';
+import { ClientGoneError, DeadlineExceededError, DrainingError, QueueFullError } from '../errors/rejections.js';
+import { selectBatch, shapeOf, type BatchLimits, type BatchShape } from './batch-policy.js';
+
+export interface BatchReport extends BatchShape {
+  /** Seconds each text of the batch waited in the queue before the batch started. */
+  queueWaitSeconds: number[];
+  /** Seconds runBatch took. */
+  inferenceSeconds: number;
+  /** performance.now() instants at which runBatch was called and returned. */
+  startedAt: number;
+  finishedAt: number;
+  /** SubmitOptions.tag of each text's submission, in batch order (undefined where none was given). */
+  tags: unknown[];
+}
+
+/** How the batcher reports what it does (metrics, logs); it calls these and nothing else outside itself. */
+export interface BatcherObserver {
+  queueDepthChanged(depth: number): void;
+  batchCompleted(report: BatchReport): void;
+}
+
+export interface BatcherOptions<I, O> extends BatchLimits {
+  /** Runs one batch; returns one output per input, in order. Called for at most maxConcurrentBatches at a time. */
+  runBatch(inputs: readonly I[]): Promise<readonly O[]>;
+  /** How many batches may run at once: the engine's instances (1 when absent). */
+  maxConcurrentBatches?: number;
+  /** The length (tokens) of one input, which the batch limits are counted in. */
+  lengthOf(input: I): number;
+  /** How long the oldest text may wait for a fuller batch while the engine is idle; 0: never wait. */
+  maxWaitMs: number;
+  /** Most texts waiting; a submission that would exceed it is refused at once. */
+  maxQueue: number;
+  observer?: BatcherObserver;
+}
+
+export interface SubmitOptions {
+  /**
+   * performance.now() instant after which the texts are not worth computing any more. Absent (or Infinity): no
+   * deadline, the texts wait as long as it takes (a batch job has nobody waiting on a socket).
+   */
+  deadline?: number;
+  /** Aborted when the caller stops waiting (client disconnected): its waiting texts are dropped. */
+  signal?: AbortSignal;
+  /** Handed back in BatchReport.tags for each of these texts, so observers can tell whose texts a batch ran. */
+  tag?: unknown;
+}
+
+interface Job<O> {
+  deadline: number;
+  tag: unknown;
+  results: O[];
+  remaining: number;
+  settled: boolean;
+  resolve(results: O[]): void;
+  reject(error: Error): void;
+  release(): void;
+}
+
+interface Entry<I, O> {
+  job: Job<O>;
+  /** Position of this input in its submission. */
+  index: number;
+  input: I;
+  length: number;
+  enqueuedAt: number;
+}
+
+/**
+ * Micro-batching queue in front of an engine. The unit of the queue is one input (one text); a submission of N
+ * inputs resolves once all N are done, in order. When the engine is idle the next batch starts on the next turn of
+ * the event loop (after pending I/O, so requests that arrived together run together, but with no fixed wait);
+ * while a batch runs, arrivals queue and the next batch is chosen from them by the batch policy when it ends,
+ * so batches grow with load by themselves. An engine with several instances (ENGINE_INSTANCES) gets up to that
+ * many batches at once, each formed when an instance frees up.
+ */
+export class Batcher<I, O> {
+  private queue: Entry<I, O>[] = [];
+  /** Batches handed to runBatch and not finished yet. */
+  private running = 0;
+  private dispatchScheduled = false;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: BatcherOptions<I, O>) {}
+
+  /** Texts waiting, not counting the batch being computed. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  submit(inputs: readonly I[], { deadline = Infinity, signal, tag }: SubmitOptions): Promise<O[]> {
+    if (this.closed) return Promise.reject(new DrainingError());
+    if (signal?.aborted) return Promise.reject(new ClientGoneError());
+    if (performance.now() >= deadline) return Promise.reject(new DeadlineExceededError());
+    if (inputs.length === 0) return Promise.resolve([]);
+    if (this.queue.length + inputs.length > this.options.maxQueue) {
+      return Promise.reject(new QueueFullError(this.queue.length, inputs.length, this.options.maxQueue));
+    }
+
+    return new Promise<O[]>((resolve, reject) => {
+      const onAbort = (): void => this.fail(job, new ClientGoneError());
+      // No timer without a deadline: setTimeout(Infinity) would overflow and fire after 1 ms.
+      const timer = Number.isFinite(deadline)
+        ? setTimeout(() => this.fail(job, new DeadlineExceededError()), deadline - performance.now())
+        : undefined;
+      const job: Job<O> = {
+        deadline,
+        tag,
+        results: new Array<O>(inputs.length),
+        remaining: inputs.length,
+        settled: false,
+        resolve,
+        reject,
+        release: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const enqueuedAt = performance.now();
+      inputs.forEach((input, index) => {
+        this.queue.push({ job, index, input, length: this.options.lengthOf(input), enqueuedAt });
+      });
+      this.options.observer?.queueDepthChanged(this.queue.length);
+      this.scheduleDispatch();
+    });
+  }
+
+  /**
+   * Stops waiting for fuller batches and resolves once nothing is queued or running. Submissions are still
+   * accepted meanwhile: requests already being received when shutdown began are answered too.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.scheduleDispatch();
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses everything from now on; texts still waiting are rejected. A running batch completes. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.waitTimer);
+    for (const entry of [...this.queue]) this.fail(entry.job, new DrainingError());
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled || !this.canStartBatch() || this.queue.length === 0) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (!this.canStartBatch() || this.closed) return;
+    const now = performance.now();
+    // Deadline timers fire late when the event loop was busy; entries past their deadline never reach the engine.
+    for (const entry of [...this.queue]) {
+      if (now >= entry.job.deadline) this.fail(entry.job, new DeadlineExceededError());
+    }
+    const oldest = this.queue[0];
+    if (oldest === undefined) return this.notifyIdle();
+
+    const chosen = selectBatch(
+      this.queue.map((entry) => entry.length),
+      this.options,
+    );
+    const couldGrow = chosen.length === this.queue.length && chosen.length < this.options.maxBatchSize;
+    const waitLeft = oldest.enqueuedAt + this.options.maxWaitMs - now;
+    clearTimeout(this.waitTimer);
+    if (couldGrow && waitLeft > 0 && !this.draining) {
+      this.waitTimer = setTimeout(() => this.dispatch(), waitLeft);
+      return;
+    }
+
+    const picked = new Set(chosen);
+    const batch = chosen.map((index) => this.queue[index] as Entry<I, O>);
+    this.queue = this.queue.filter((_, index) => !picked.has(index));
+    this.options.observer?.queueDepthChanged(this.queue.length);
+    this.running += 1;
+    void this.execute(batch, now);
+    // Another instance may be free as well: it takes the next batch from what is left.
+    if (this.queue.length > 0) this.scheduleDispatch();
+  }
+
+  private async execute(batch: Entry<I, O>[], startedAt: number): Promise<void> {
+    let outputs: readonly O[] | undefined;
+    let failure: Error | undefined;
+    try {
+      outputs = await this.options.runBatch(batch.map((entry) => entry.input));
+      if (outputs.length !== batch.length) {
+        throw new Error(`runBatch returned ${outputs.length} outputs for ${batch.length} inputs`);
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    const finishedAt = performance.now();
+    this.running -= 1;
+    // The next batch goes out before this one's answers are written: an engine on its own thread then computes
+    // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
+    // was read meanwhile (an engine on this thread runs inside setImmediate, so it too starts after pending I/O).
+    if (failure === undefined && this.queue.length > 0) this.dispatch();
+
+    batch.forEach((entry, position) => {
+      if (failure !== undefined) return this.fail(entry.job, failure);
+      const job = entry.job;
+      if (job.settled) return;
+      job.results[entry.index] = (outputs as readonly O[])[position] as O;
+      job.remaining -= 1;
+      if (job.remaining === 0) {
+        job.settled = true;
+        job.release();
+        job.resolve(job.results);
+      }
+    });
+    if (failure === undefined) {
+      this.options.observer?.batchCompleted({
+        ...shapeOf(batch.map((entry) => entry.length)),
+        queueWaitSeconds: batch.map((entry) => (startedAt - entry.enqueuedAt) / 1000),
+        inferenceSeconds: (finishedAt - startedAt) / 1000,
+        startedAt,
+        finishedAt,
+        tags: batch.map((entry) => entry.job.tag),
+      });
+    }
+    if (this.queue.length === 0) this.notifyIdle();
+    else this.scheduleDispatch();
+  }
+
+  private canStartBatch(): boolean {
+    return this.running < (this.options.maxConcurrentBatches ?? 1);
+  }
+
+  private fail(job: Job<O>, error: Error): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.release();
+    const before = this.queue.length;
+    this.queue = this.queue.filter((entry) => entry.job !== job);
+    if (this.queue.length !== before) this.options.observer?.queueDepthChanged(this.queue.length);
+    job.reject(error);
+  }
+
+  private notifyIdle(): void {
+    if (this.running > 0 || this.queue.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

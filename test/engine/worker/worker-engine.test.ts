@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createEngine } from '../../../src/engine/create-engine.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import type { EngineThreadConfig } from '../../../src/engine/worker/engine-thread-protocol.js';
+import { packBatch, unpackBatch } from '../../../src/engine/worker/engine-thread-protocol.js';
+import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
+import { createWorkerEngine, EngineThreadExitedError } from '../../../src/engine/worker/worker-engine.js';
+import { loadModel, type Model } from '../../../src/model/model.js';
+import { testConfig } from '../../support/config.js';
+import { engineSentences } from '../../support/engine-sentences.js';
+
+const sentences = engineSentences;
+
+const config = testConfig({ ENGINE: 'onnx' });
+const threadConfig = (overrides: Partial<EngineThreadConfig> = {}): EngineThreadConfig => ({
+  modelDir: config.modelDir,
+  dtype: 'fp32',
+  engine: 'onnx',
+  device: 'cpu',
+  intraOpThreads: 1,
+  interOpThreads: undefined,
+  tfjsBackend: 'auto',
+  ...overrides,
+});
+
+let model: Model;
+let inThread: Engine;
+let workers: Engine;
+before(async () => {
+  model = await loadModel(config.modelDir, 'fp32', 'onnx');
+  inThread = await createEngine(model, { ...config, intraOpThreads: 1 });
+  workers = await createWorkerEngine(threadConfig(), 2);
+});
+after(async () => {
+  await inThread.dispose();
+  await workers.dispose();
+});
+
+const encode = (texts: readonly string[]) => texts.map((text, index) => model.tokenizer.encode(text, index, true));
+
+describe('engine thread protocol', () => {
+  it('packs a batch into flat buffers and unpacks the same texts', () => {
+    const batch = encode(sentences);
+    const packed = packBatch(batch);
+    assert.deepEqual(Array.from(packed.lengths), batch.map((text) => text.ids.length));
+    assert.equal(packed.ids.length, batch.reduce((sum, text) => sum + text.ids.length, 0));
+    assert.deepEqual(unpackBatch(packed), batch.map((text) => ({ ids: [...text.ids], typeIds: text.typeIds && [...text.typeIds] })));
+  });
+
+  it('carries no segment ids when a text has none', () => {
+    const packed = packBatch([{ ids: [2, 5, 3], typeIds: undefined }]);
+    assert.equal(packed.typeIds, undefined);
+    assert.deepEqual(unpackBatch(packed), [{ ids: [2, 5, 3], typeIds: undefined }]);
+  });
+});
+
+describe('worker engine (embedded model on engine threads)', () => {
+  it('describes itself like the engine it runs, with its number of instances', () => {
+    assert.equal(workers.kind, 'onnx');
+    assert.equal(workers.device, 'cpu');
+    assert.equal(workers.backend, inThread.backend);
+    assert.equal(workers.numLabels, 2);
+    assert.equal(workers.instances, 2);
+    assert.equal(workers.failure, undefined);
+  });
+
+  it('gives the logits the same engine gives on the calling thread', async () => {
+    const batch = encode(sentences);
+    const [fromWorkers, local] = await Promise.all([workers.run(batch), inThread.run(batch)]);
+    assert.equal(fromWorkers.length, sentences.length * 2);
+    const difference = Math.max(...Array.from(fromWorkers, (value, i) => Math.abs(value - (local[i] as number))));
+    assert.ok(difference < 1e-5, `max difference ${difference}`);
+  });
+
+  it('runs batches on both instances at once, each answered with its own logits', async () => {
+    const batches = [encode(sentences.slice(0, 2)), encode(sentences.slice(2)), encode([sentences[0] as string])];
+    const alone = await Promise.all(batches.map((batch) => inThread.run(batch)));
+    const together = await Promise.all(batches.map((batch) => workers.run(batch)));
+    together.forEach((logits, i) => {
+      assert.equal(logits.length, (batches[i] as unknown[]).length * 2);
+      Array.from(logits).forEach((value, j) => assert.ok(Math.abs(value - ((alone[i] as Float32Array)[j] as number)) < 1e-5));
+    });
+  });
+
+  it('reports a start-up failure with its cause, and keeps a device error recognisable', async () => {
+    await assert.rejects(createWorkerEngine(threadConfig({ modelDir: '/nonexistent/model' }), 1), /\/nonexistent\/model/);
+    if (!cudaProviderInstalled(onnxRuntimeBinaryDir())) {
+      await assert.rejects(createWorkerEngine(threadConfig({ device: 'cuda' }), 1), DeviceUnavailableError);
+    }
+  });
+});
+
+describe('worker engine when an engine thread dies', () => {
+  const crashing = new URL('../../support/crashing-engine-thread.js', import.meta.url);
+
+  it('rejects the batch in flight and every later one, and reports the failure', async () => {
+    const engine = await createWorkerEngine(threadConfig(), 1, crashing);
+    const batch = [{ ids: [2, 3], typeIds: undefined }];
+    assert.equal((await engine.run(batch)).length, 2);
+    await assert.rejects(engine.run(batch), EngineThreadExitedError);
+    assert.ok(engine.failure instanceof EngineThreadExitedError);
+    assert.match(engine.failure.message, /exit code 3/);
+    await assert.rejects(engine.run(batch), EngineThreadExitedError);
+    await engine.dispose();
+  });
+
+  it('is not a failure when dispose() stops the threads', async () => {
+    const engine = await createWorkerEngine(threadConfig(), 1);
+    await engine.dispose();
+    assert.equal(engine.failure, undefined);
+    await assert.rejects(engine.run([{ ids: [2, 3], typeIds: undefined }]), /disposed/);
+  });
+});
