@@ -88,7 +88,7 @@ async function timePasses(engine: Engine, batches: readonly EncodedText[][], min
  */
 export async function measureComputeCeiling(options: ComputeCeilingOptions): Promise<ComputeCeiling> {
   const config = loadConfig([], { ...process.env, MODEL_DIR: options.modelDir, LOG_LEVEL: 'silent' });
-  const model = await loadModel(config.modelDir, config.dtype);
+  const model = await loadModel(config.modelDir, config.dtype, config.engine);
   const cpus = availableCpus();
   const serviceLayout = resolveEngineLayout(config, cpus);
   const layouts = [

@@ -53,7 +53,7 @@ const modelDir = path.resolve(values['model-dir'] ?? config.modelDir);
 const defaultData = [path.join(packageRoot, '../shared/data/sst2/dev.tsv'), path.join(packageRoot, 'test/fixtures/domain-probes.tsv')];
 const dataFiles = values.data ?? defaultData.filter((file) => existsSync(file));
 
-const model = await loadModel(modelDir, config.dtype);
+const model = await loadModel(modelDir, config.dtype, config.engine);
 const engine = await createEngine(model, config);
 const classifier = new Classifier(model, engine, config);
 const report: Record<string, unknown> = { modelDir, engine: engine.backend, datasets: {} };

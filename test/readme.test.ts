@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { flagOf, settings } from '../src/config/config.js';
+import { flagOf, settings, settingsOf } from '../src/config/config.js';
 import { ServiceMetrics } from '../src/metrics/metrics.js';
 import { packageRoot } from '../src/config/package-root.js';
 
@@ -23,6 +23,12 @@ describe('README', () => {
         assert.ok(row.includes(`| \`${setting.defaultValue}\` |`), `${setting.env}'s default ${setting.defaultValue} is documented`);
       }
     }
+  });
+
+  it('names exactly the settings sentiment-batch reads (the engine scope)', () => {
+    const paragraph = /The batch job \[`sentiment-batch`\][^]*?\.\n\n/.exec(readme)?.[0] ?? '';
+    const named = [...paragraph.matchAll(/`([A-Z][A-Z_]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(named, settingsOf('engine').map((s) => s.env));
   });
 
   it('documents every sentiment_ metric the service exports', async () => {

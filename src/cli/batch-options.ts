@@ -1,27 +1,16 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, flagOf, loadConfig, type Config } from '../config/config.js';
+import { ConfigError, flagOf, integer, InvalidValue, loadConfig, oneOf, settingsOf, type Config, type Parser } from '../config/config.js';
 import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch-job/batch-job.js';
 import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch-job/formats.js';
 import { progressModes, type ProgressMode } from '../batch-job/progress.js';
 
-/** The server settings that matter to a batch job: the model, the engine and how batches are formed. */
-export const engineSettingEnvs = [
-  'MODEL_DIR',
-  'ENGINE',
-  'DEVICE',
-  'DTYPE',
-  'INTRA_OP_THREADS',
-  'INTER_OP_THREADS',
-  'MAX_BATCH_SIZE',
-  'MAX_BATCH_TOKENS',
-  'MAX_PADDING_RATIO',
-] as const;
-
 /**
- * Where the batch job's defaults differ from the server's. A server keeps batches small for latency; a job has
- * no one waiting on a single text, so its batches may be as large as throughput likes (measured in docs/BATCH.md).
+ * The settings a batch job reads, as the server does: the model, the engine and how batches are formed (the
+ * settings table's `engine` scope, so a new engine setting reaches the job without being listed here).
  */
-export const batchDefaults: Partial<Record<(typeof engineSettingEnvs)[number], string>> = {
+export const engineSettingEnvs: readonly string[] = settingsOf('engine').map((s) => s.env);
+
+export const batchDefaults: Readonly<Record<string, string>> = {
   MAX_BATCH_SIZE: '64',
 };
 
@@ -80,19 +69,14 @@ ${engineSettingEnvs.map((env) => `  --${flagOf(env).padEnd(27)}${env}${batchDefa
 Exit status: 0 done; 1 the job failed or stopped at a malformed record; 2 bad usage; 130/143 interrupted
 (SIGINT/SIGTERM: what was read is written first, so --resume continues).`;
 
-function positiveInteger(raw: string, flag: string, max: number): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(`${flag} must be an integer from 1 to ${max}; got ${JSON.stringify(raw)}`);
+/** A flag's value through the settings table's own parsers, refused as a usage error naming the flag. */
+function flagValue<T>(raw: string, flag: string, parse: Parser<T>): T {
+  try {
+    return parse(raw, flag);
+  } catch (error) {
+    if (!(error instanceof InvalidValue)) throw error;
+    throw new UsageError(`${flag} must be ${error.message}; got ${JSON.stringify(raw)}`);
   }
-  return value;
-}
-
-function oneOf<T extends string>(raw: string, flag: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new UsageError(`${flag} must be one of: ${allowed.join(', ')}; got ${JSON.stringify(raw)}`);
-  }
-  return raw as T;
 }
 
 function formatFlag(raw: string | undefined, flag: string): RecordFormat | undefined {
@@ -175,15 +159,15 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   if (resume && overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (resume && output === '-') throw new UsageError('--resume needs an output file (--output)');
 
-  const onError: OnError = oneOf(str('on-error') ?? 'fail', '--on-error', onErrorPolicies);
-  const progress = oneOf(str('progress') ?? 'auto', '--progress', progressModes);
+  const onError: OnError = flagValue(str('on-error') ?? 'fail', '--on-error', oneOf(onErrorPolicies));
+  const progress = flagValue(str('progress') ?? 'auto', '--progress', oneOf(progressModes));
   const progressIntervalMs =
-    positiveInteger(str('progress-interval') ?? String(defaultProgressIntervalSeconds), '--progress-interval', 86_400) * 1000;
-  const window = positiveInteger(str('window') ?? String(defaultWindow), '--window', 1_000_000);
-  const maxRecordBytes = positiveInteger(
+    flagValue(str('progress-interval') ?? String(defaultProgressIntervalSeconds), '--progress-interval', integer(1, 86_400)) * 1000;
+  const window = flagValue(str('window') ?? String(defaultWindow), '--window', integer(1, 1_000_000));
+  const maxRecordBytes = flagValue(
     str('max-record-bytes') ?? String(defaultMaxRecordBytes),
     '--max-record-bytes',
-    1024 * 1024 * 1024,
+    integer(1, 1024 * 1024 * 1024),
   );
 
   // The model and engine settings go through the server's own config, so they are validated the same way.

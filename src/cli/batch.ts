@@ -37,7 +37,10 @@ async function run(options: BatchCliOptions): Promise<number> {
   try {
     // MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR, as the server; download logs go to stderr.
     const model = await loadConfiguredModel(config, () => pino({ level: config.logLevel }, pino.destination(2)));
-    const engine = await startEngine(model, config, resolveEngineLayout(config, availableCpus()));
+    const layout = resolveEngineLayout(config, availableCpus());
+    const engine = await startEngine(model, config, layout);
+    // What actually started, so a job's log shows the layout its settings gave (ENGINE_INSTANCES and the rest).
+    say(`engine: ${engine.backend}, ${engine.instances ?? 1} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`);
     classifier = new Classifier(model, engine, config);
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { engineThreadOf } from '../engine/engine-layout.js';
 import { packageRoot } from './package-root.js';
 
 export const engineKinds = ['onnx', 'tfjs'] as const;
@@ -21,56 +22,18 @@ export type TfjsBackendChoice = (typeof tfjsBackends)[number];
 export type EngineThreadChoice = (typeof engineThreads)[number];
 export type LogLevel = (typeof logLevels)[number];
 
-export interface Config {
-  port: number;
-  host: string;
-  /** The Open Inference Protocol's gRPC listener (on HOST); undefined: off. */
-  grpcPort: number | undefined;
-  modelDir: string;
-  engine: EngineKind;
-  /** Which thread the engine computes on. */
-  engineThread: EngineThreadChoice;
-  /** Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts. */
-  engineInstances: number | 'auto';
-  device: Device;
-  dtype: Dtype;
-  /** Which TensorFlow.js backend ENGINE=tfjs runs on. */
-  tfjsBackend: TfjsBackendChoice;
-  /** undefined: ONNX Runtime's default (one thread per physical core). */
-  intraOpThreads: number | undefined;
-  interOpThreads: number | undefined;
-  maxBatchSize: number;
-  /** auto: from the model's width and the device (src/queue/batch-token-budget.ts). */
-  maxBatchTokens: number | 'auto';
-  maxPaddingRatio: number;
-  maxWaitMs: number;
-  maxQueue: number;
-  maxTextsPerRequest: number;
-  bodyLimitBytes: number;
-  requestTimeoutMs: number;
-  shutdownTimeoutMs: number;
-  logLevel: LogLevel;
-  /** A Hugging Face Hub repository (org/name) to serve instead of a local directory; see src/hub/. */
-  modelId: string | undefined;
-  /** Branch, tag or commit of modelId. */
-  revision: string;
-  /** Sent to HF_ENDPOINT as a bearer token; never logged nor shown. */
-  hfToken: string | undefined;
-  hfEndpoint: string;
-  hfHome: string | undefined;
-  /** undefined: $HF_HOME/hub (src/hub/cache-layout.ts). */
-  hfHubCache: string | undefined;
-  /** Serve modelId from the cache only, without asking HF_ENDPOINT. */
-  hfHubOffline: boolean;
-  /** Keys accepted on inference routes (Authorization: Bearer), besides those in apiKeyFile; undefined: none from here. */
-  apiKeys: string[] | undefined;
-  /** File with one key per line, re-read when it changes; undefined: none. */
-  apiKeyFile: string | undefined;
-  /** /docs and /info need a key too (when keys are set). */
-  apiKeyForDocs: boolean;
-  /** Origins browsers may call from (CORS); undefined or empty: CORS off; ['*']: any. */
-  corsOrigins: string[] | undefined;
-}
+/**
+ * The one validated config, derived from the settings table below: each setting's key, with its parser's type
+ * (and undefined when the setting has no default and is not set).
+ */
+export type Config = { [S in (typeof settings)[number] as S['key']]: SettingValue<S> };
+
+/**
+ * server: read by the server only. engine: the model, the engine and how batches are formed, read alike by the
+ * server and the batch job (sentiment-batch), so both run the same engine from the same environment.
+ */
+export const settingScopes = ['server', 'engine'] as const;
+export type SettingScope = (typeof settingScopes)[number];
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -79,18 +42,22 @@ export class ConfigError extends Error {
   }
 }
 
-type Parser<T> = (raw: string, name: string) => T;
+export type Parser<T> = (raw: string, name: string) => T;
 
-interface Setting<K extends keyof Config> {
+interface Setting<K extends string, T> {
   key: K;
   env: string;
   defaultValue: string | undefined;
-  parse: Parser<Config[K]>;
+  parse: Parser<T>;
+  scope: SettingScope;
 }
 
-class InvalidValue extends Error {}
+type SettingValue<S> = S extends Setting<string, infer T> ? T : never;
 
-function integer(min: number, max: number): Parser<number> {
+/** A parser's refusal: its message says what the value must be. */
+export class InvalidValue extends Error {}
+
+export function integer(min: number, max: number): Parser<number> {
   return (raw) => {
     const value = Number(raw);
     if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
@@ -127,7 +94,7 @@ function ratio(): Parser<number> {
   };
 }
 
-function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
+export function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
   return (raw) => {
     const value = raw.trim().toLowerCase();
     if (!(allowed as readonly string[]).includes(value)) throw new InvalidValue(`one of: ${allowed.join(', ')}`);
@@ -197,7 +164,7 @@ function list(): Parser<string[]> {
   return (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
-function file(): Parser<string | undefined> {
+function file(): Parser<string> {
   const parse = nonEmpty();
   return (raw, name) => resolve(parse(raw, name));
 }
@@ -224,52 +191,74 @@ function originList(): Parser<string[]> {
   };
 }
 
-function setting<K extends keyof Config>(
+function setting<K extends string, T, D extends string | undefined>(
   key: K,
   env: string,
-  defaultValue: string | undefined,
-  parse: Parser<Config[K]>,
-): Setting<K> {
-  return { key, env, defaultValue, parse };
+  defaultValue: D,
+  parse: Parser<T>,
+  scope: SettingScope,
+): Setting<K, D extends string ? T : T | undefined> {
+  return { key, env, defaultValue, parse, scope };
 }
 
-// One row per setting: the env var, its CLI flag (derived: MAX_BATCH_SIZE -> --max-batch-size), default, parser.
-// The README's configuration table lists the same rows; a test keeps the two in step.
+// One row per setting: its Config key, the env var, its CLI flag (derived: MAX_BATCH_SIZE -> --max-batch-size),
+// default, parser (whose type is the Config field's) and scope. The README's configuration table lists the same
+// rows; a test keeps the two in step.
 export const settings = [
-  setting('port', 'PORT', '5000', integer(0, 65535)),
-  setting('host', 'HOST', '0.0.0.0', nonEmpty()),
-  setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535)),
-  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory()),
-  setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds)),
-  setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads)),
-  setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64)),
-  setting('device', 'DEVICE', 'cpu', oneOf(devices)),
-  setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes)),
-  setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends)),
-  setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024)),
-  setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024)),
-  setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096)),
-  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', 'auto', integerOrAuto(1, 1_048_576)),
-  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio()),
-  setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000)),
-  setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000)),
-  setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000)),
-  setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824)),
-  setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000)),
-  setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
-  setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
-  setting('modelId', 'MODEL_ID', undefined, repoId()),
-  setting('revision', 'REVISION', 'main', revisionName()),
-  setting('hfToken', 'HF_TOKEN', undefined, nonEmpty()),
-  setting('hfEndpoint', 'HF_ENDPOINT', 'https://huggingface.co', httpUrl()),
-  setting('hfHome', 'HF_HOME', undefined, directory()),
-  setting('hfHubCache', 'HF_HUB_CACHE', undefined, directory()),
-  setting('hfHubOffline', 'HF_HUB_OFFLINE', '0', onOff()),
-  setting('apiKeys', 'API_KEYS', undefined, list()),
-  setting('apiKeyFile', 'API_KEY_FILE', undefined, file()),
-  setting('apiKeyForDocs', 'API_KEY_FOR_DOCS', 'false', onOff()),
-  setting('corsOrigins', 'CORS_ORIGINS', undefined, originList()),
+  setting('port', 'PORT', '5000', integer(0, 65535), 'server'),
+  setting('host', 'HOST', '0.0.0.0', nonEmpty(), 'server'),
+  // The Open Inference Protocol's gRPC listener (on HOST); unset: off.
+  setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535), 'server'),
+  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory(), 'engine'),
+  setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds), 'engine'),
+  // Which thread the engine computes on; auto: see engineThreadOf (src/engine/engine-layout.ts).
+  setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads), 'engine'),
+  // Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts.
+  setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64), 'engine'),
+  setting('device', 'DEVICE', 'cpu', oneOf(devices), 'engine'),
+  setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes), 'engine'),
+  // Which TensorFlow.js backend ENGINE=tfjs runs on.
+  setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends), 'engine'),
+  // Unset: from the engine layout (src/engine/engine-layout.ts), else ONNX Runtime's default.
+  setting('intraOpThreads', 'INTRA_OP_THREADS', undefined, optionalInteger(1, 1024), 'engine'),
+  setting('interOpThreads', 'INTER_OP_THREADS', undefined, optionalInteger(1, 1024), 'engine'),
+  setting('maxBatchSize', 'MAX_BATCH_SIZE', '32', integer(1, 4096), 'engine'),
+  // auto: from the model's width and the device (src/queue/batch-token-budget.ts).
+  setting('maxBatchTokens', 'MAX_BATCH_TOKENS', 'auto', integerOrAuto(1, 1_048_576), 'engine'),
+  setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio(), 'engine'),
+  setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000), 'engine'),
+  setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000), 'server'),
+  setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000), 'server'),
+  setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824), 'server'),
+  setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000), 'server'),
+  setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000), 'server'),
+  setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels), 'server'),
+  // A Hugging Face Hub repository (org/name) to serve instead of a local directory; see src/hub/.
+  setting('modelId', 'MODEL_ID', undefined, repoId(), 'engine'),
+  // Branch, tag or commit of MODEL_ID.
+  setting('revision', 'REVISION', 'main', revisionName(), 'engine'),
+  // Sent to HF_ENDPOINT as a bearer token; never logged nor shown.
+  setting('hfToken', 'HF_TOKEN', undefined, nonEmpty(), 'engine'),
+  setting('hfEndpoint', 'HF_ENDPOINT', 'https://huggingface.co', httpUrl(), 'engine'),
+  setting('hfHome', 'HF_HOME', undefined, directory(), 'engine'),
+  // Unset: $HF_HOME/hub (src/hub/cache-layout.ts).
+  setting('hfHubCache', 'HF_HUB_CACHE', undefined, directory(), 'engine'),
+  // Serve MODEL_ID from the cache only, without asking HF_ENDPOINT.
+  setting('hfHubOffline', 'HF_HUB_OFFLINE', '0', onOff(), 'engine'),
+  // Keys accepted on inference routes (Authorization: Bearer), besides those in API_KEY_FILE.
+  setting('apiKeys', 'API_KEYS', undefined, list(), 'server'),
+  // One key per line, re-read when it changes.
+  setting('apiKeyFile', 'API_KEY_FILE', undefined, file(), 'server'),
+  // /docs and /info need a key too (when keys are set).
+  setting('apiKeyForDocs', 'API_KEY_FOR_DOCS', 'false', onOff(), 'server'),
+  // Origins browsers may call from (CORS); unset or empty: CORS off; *: any.
+  setting('corsOrigins', 'CORS_ORIGINS', undefined, originList(), 'server'),
 ] as const;
+
+/** The settings of one scope, e.g. those the batch job reads (`engine`). */
+export function settingsOf(scope: SettingScope): readonly (typeof settings)[number][] {
+  return settings.filter((s) => s.scope === scope);
+}
 
 export function flagOf(env: string): string {
   return env.toLowerCase().replaceAll('_', '-');
@@ -323,8 +312,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     );
   }
   if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {
-    const onMain = checked.engineThread === 'main' || (checked.engineThread === 'auto' && checked.engine === 'tfjs');
-    if (onMain) {
+    if (engineThreadOf(checked) === 'main') {
       problems.push(
         `ENGINE_INSTANCES=${checked.engineInstances} needs ENGINE_THREAD=worker: the main thread holds one engine` +
           (checked.engine === 'tfjs' ? ' (ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker)' : ''),

@@ -11,6 +11,12 @@ export interface EngineLayout {
 /** More copies than this rarely pay on CPU (memory grows with each; batches get smaller) unless set by hand. */
 export const maxAutoInstances = 4;
 
+/** ENGINE_THREAD=auto: worker threads for ONNX Runtime; the main thread for TensorFlow.js (see below). */
+export function engineThreadOf(config: Pick<Config, 'engine' | 'engineThread'>): EngineLayout['thread'] {
+  if (config.engineThread !== 'auto') return config.engineThread;
+  return config.engine === 'onnx' ? 'worker' : 'main';
+}
+
 /**
  * Resolves ENGINE_THREAD, ENGINE_INSTANCES and INTRA_OP_THREADS left at `auto`/unset. Measured on 2 cores
  * (bench/README.md): two single-threaded ONNX Runtime copies on worker threads beat one copy with two threads, for
@@ -24,7 +30,7 @@ export function resolveEngineLayout(
   cpus: number,
 ): EngineLayout {
   const onnxOnCpu = config.engine === 'onnx' && config.device === 'cpu';
-  const thread = config.engineThread === 'auto' ? (config.engine === 'onnx' ? 'worker' : 'main') : config.engineThread;
+  const thread = engineThreadOf(config);
   let instances: number;
   if (config.engineInstances !== 'auto') instances = config.engineInstances;
   else if (!onnxOnCpu || thread === 'main') instances = 1;

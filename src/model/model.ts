@@ -9,7 +9,7 @@ export interface Model extends ModelDir {
   hub?: { modelId: string; revision: string; commit: string };
 }
 
-export async function loadModel(dir: string, dtype: Dtype, engine: EngineKind = 'onnx'): Promise<Model> {
+export async function loadModel(dir: string, dtype: Dtype, engine: EngineKind): Promise<Model> {
   const files = readModelDir(dir, dtype, engine);
   const tokenizer = await TextTokenizer.load(dir, files.maxLength);
   return { ...files, tokenizer };

@@ -82,8 +82,21 @@ describe('sentiment-batch (the built command)', () => {
     assert.ok(records.every((r) => (r.label === 'POSITIVE' || r.label === 'NEGATIVE') && typeof r.score === 'number'));
     assert.match(
       result.stderr,
-      /^sentiment-batch: done: 10 records scored, 0 malformed; [\d,]+ texts\/s \([\d.]+ s scoring\); wall [\d.]+ s; peak RSS \d+ MiB\n$/,
+      /^sentiment-batch: engine: onnxruntime-node [^\n]+\nsentiment-batch: done: 10 records scored, 0 malformed; [\d,]+ texts\/s \([\d.]+ s scoring\); wall [\d.]+ s; peak RSS \d+ MiB\n$/,
     );
+  });
+
+  it('reads the engine settings the server reads: ENGINE_INSTANCES=3 runs three engine copies', async () => {
+    const three = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(12), { ENGINE_INSTANCES: '3' });
+    assert.equal(three.code, 0, three.stderr);
+    assert.match(three.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 3 engine thread\(s\)\n/);
+    assert.equal(parseJsonl(three.stdout).length, 12);
+    const main = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), { ENGINE_THREAD: 'main' });
+    assert.equal(main.code, 0, main.stderr);
+    assert.match(main.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 1 on the main thread\n/);
+    const tfjs = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), { ENGINE: 'tfjs', TFJS_BACKEND: 'cpu' });
+    assert.equal(tfjs.code, 0, tfjs.stderr);
+    assert.match(tfjs.stderr, /^sentiment-batch: engine: tfjs-cpu [^\n]*\n/);
   });
 
   it('the README example: the shipped sample CSV, text from the review column', async () => {

@@ -7,7 +7,7 @@ import { testConfig } from '../support/config.js';
 let model: Model;
 before(async () => {
   const config = testConfig();
-  model = await loadModel(config.modelDir, config.dtype);
+  model = await loadModel(config.modelDir, config.dtype, config.engine);
 });
 
 const longText = Array.from({ length: 400 }, (_, i) => `word${i % 7} is fine`).join(' ');

@@ -16,7 +16,7 @@ const checkpoint = Number(checkpointArg);
 const window = 2048;
 
 const config = testConfig();
-const model = await loadModel(config.modelDir, config.dtype);
+const model = await loadModel(config.modelDir, config.dtype, config.engine);
 const engine = new InstantEngine();
 const classifier = new Classifier(model, engine, { maxBatchSize: 64, maxBatchTokens: 8192, maxPaddingRatio: 0.5, maxWaitMs: 0, maxQueue: window });
 
