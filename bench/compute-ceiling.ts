@@ -65,7 +65,7 @@ async function runAll(engine: Engine, batches: readonly EncodedText[][]): Promis
   const lane = async (): Promise<void> => {
     while (next < batches.length) await engine.run(batches[next++] as EncodedText[]);
   };
-  await Promise.all(Array.from({ length: engine.instances ?? 1 }, lane));
+  await Promise.all(Array.from({ length: engine.instances }, lane));
 }
 
 async function timePasses(engine: Engine, batches: readonly EncodedText[][], minSeconds: number): Promise<number> {

@@ -58,7 +58,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
   const layout = options.engine
-    ? { thread: 'main' as const, instances: options.engine.instances ?? 1, intraOpThreads: config.intraOpThreads }
+    ? { thread: 'main' as const, instances: options.engine.instances, intraOpThreads: config.intraOpThreads }
     : resolveEngineLayout(config, availableCpus());
   const engine = options.engine ?? (await startEngine(model, config, layout));
   const metrics = new ServiceMetrics({
@@ -94,12 +94,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       device: engine.device,
       backend: engine.backend,
       thread: layout.thread,
-      instances: engine.instances ?? 1,
+      instances: engine.instances,
       intraOpThreads: layout.intraOpThreads,
     },
     'engine ready',
   );
-  for (const reason of engine.skippedBackends ?? []) {
+  for (const reason of engine.skippedBackends) {
     // An absent optional package is expected; one that is installed but cannot run is worth a warning.
     if (/ is not installed$/.test(reason)) app.log.info({ skipped: reason }, 'engine backend not installed');
     else app.log.warn({ skipped: reason }, 'engine backend installed but unusable, fell back');

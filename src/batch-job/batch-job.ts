@@ -16,6 +16,7 @@ import { OutputSink, OutputWriteError } from './output-sink.js';
 import type { ProgressSnapshot } from './progress.js';
 import { createRecordWriter, OutputMismatchError } from './record-writer.js';
 import { findResumePoint, type ResumePoint } from './resume-point.js';
+import { ServiceError, type ErrorCode } from '../errors/error-codes.js';
 
 export const onErrorPolicies = ['fail', 'skip'] as const;
 export type OnError = (typeof onErrorPolicies)[number];
@@ -67,12 +68,11 @@ export interface BatchSummary {
 }
 
 /** The job cannot run or cannot go on; the message says why. Carries what was done until then. */
-export class BatchJobError extends Error {
+export class BatchJobError extends ServiceError {
   summary: BatchSummary | undefined;
 
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchJobError';
+  constructor(message: string, code: ErrorCode = 'SENTIMENT_BATCH_JOB') {
+    super(code, message);
   }
 }
 
@@ -82,8 +82,7 @@ export class MalformedRecordError extends BatchJobError {
     readonly line: number,
     readonly problem: string,
   ) {
-    super(`line ${line}: ${problem}`);
-    this.name = 'MalformedRecordError';
+    super(`line ${line}: ${problem}`, 'SENTIMENT_MALFORMED_RECORD');
   }
 }
 

@@ -1,5 +1,6 @@
 import type { CsvRow } from './csv-reader.js';
 import type { Line } from './line-reader.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 /** A record to score, or a line that cannot be one; line numbers are 1-based physical lines of the input. */
 export type InputItem =
@@ -14,10 +15,9 @@ export interface FieldNames {
 }
 
 /** A problem with the input as a whole (its header), not with one record: the job cannot start. */
-export class InputFormatError extends Error {
+export class InputFormatError extends ServiceError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InputFormatError';
+    super('SENTIMENT_INPUT_FORMAT', message);
   }
 }
 

@@ -1,12 +1,12 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
+import { ServiceError } from '../errors/error-codes.js';
 
 /** Writing the output failed (disk full, the reader of a pipe went away). */
-export class OutputWriteError extends Error {
+export class OutputWriteError extends ServiceError {
   constructor(name: string, cause: Error) {
     const hint = (cause as NodeJS.ErrnoException).code === 'EPIPE' ? ' (the reading end of the pipe was closed)' : '';
-    super(`writing ${name} failed: ${cause.message}${hint}`, { cause });
-    this.name = 'OutputWriteError';
+    super('SENTIMENT_OUTPUT_WRITE', `writing ${name} failed: ${cause.message}${hint}`, { cause });
   }
 }
 

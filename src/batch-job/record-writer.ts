@@ -2,12 +2,12 @@ import type { Prediction } from '../inference/postprocess.js';
 import { cellOf, csvLine } from './csv-format.js';
 import { delimiterOf, type RecordFormat } from './formats.js';
 import type { FieldNames } from './input-records.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 /** A problem that stops the job before anything is written, such as an output that does not match on resume. */
-export class OutputMismatchError extends Error {
+export class OutputMismatchError extends ServiceError {
   constructor(message: string) {
-    super(message);
-    this.name = 'OutputMismatchError';
+    super('SENTIMENT_OUTPUT_MISMATCH', message);
   }
 }
 

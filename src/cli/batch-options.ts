@@ -3,6 +3,7 @@ import { ConfigError, flagOf, integer, InvalidValue, loadConfig, oneOf, settings
 import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch-job/batch-job.js';
 import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch-job/formats.js';
 import { progressModes, type ProgressMode } from '../batch-job/progress.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 /**
  * The settings a batch job reads, as the server does: the model, the engine and how batches are formed (the
@@ -18,10 +19,9 @@ export const defaultWindow = 2048;
 export const defaultMaxRecordBytes = 1024 * 1024;
 export const defaultProgressIntervalSeconds = 10;
 
-export class UsageError extends Error {
+export class UsageError extends ServiceError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('SENTIMENT_USAGE', message);
   }
 }
 

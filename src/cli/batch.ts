@@ -40,7 +40,7 @@ async function run(options: BatchCliOptions): Promise<number> {
     const layout = resolveEngineLayout(config, availableCpus());
     const engine = await startEngine(model, config, layout);
     // What actually started, so a job's log shows the layout its settings gave (ENGINE_INSTANCES and the rest).
-    say(`engine: ${engine.backend}, ${engine.instances ?? 1} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`);
+    say(`engine: ${engine.backend}, ${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`);
     classifier = new Classifier(model, engine, config);
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { engineThreadOf } from '../engine/engine-layout.js';
 import { packageRoot } from './package-root.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 export const engineKinds = ['onnx', 'tfjs'] as const;
 export const devices = ['cpu', 'cuda'] as const;
@@ -35,10 +36,9 @@ export type Config = { [S in (typeof settings)[number] as S['key']]: SettingValu
 export const settingScopes = ['server', 'engine'] as const;
 export type SettingScope = (typeof settingScopes)[number];
 
-export class ConfigError extends Error {
+export class ConfigError extends ServiceError {
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
+    super('SENTIMENT_CONFIG', `Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
 }
 

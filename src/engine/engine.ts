@@ -12,11 +12,11 @@ export interface Engine {
   readonly backend: string;
   readonly numLabels: number;
   /** Runtimes start-up tried and passed over before this one, each with its reason (for the start-up log). */
-  readonly skippedBackends?: readonly string[];
-  /** How many batches it can compute at once (ENGINE_INSTANCES); 1 when absent. */
-  readonly instances?: number;
+  readonly skippedBackends: readonly string[];
+  /** How many batches it can compute at once (ENGINE_INSTANCES). */
+  readonly instances: number;
   /** Set when the engine can no longer run anything (its thread stopped); the liveness probe fails on it. */
-  readonly failure?: Error | undefined;
+  readonly failure: Error | undefined;
   /**
    * Logits row-major, batch.length × numLabels. Texts of different lengths are padded inside the engine with
    * attention_mask 0, so a text's logits do not depend on what else is in its batch.

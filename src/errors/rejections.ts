@@ -1,16 +1,34 @@
-/**
- * Requests the service refuses or abandons for a known reason. Each reason is a label value of
- * sentiment_rejections_total; the HTTP layer maps each to a status code.
- */
-export type RejectionReason = 'queue_full' | 'deadline' | 'client_gone' | 'draining' | 'too_long' | 'too_many_texts';
+import { ServiceError, type ErrorCode } from './error-codes.js';
 
-export class RejectionError extends Error {
+/**
+ * Why the service refuses or abandons a request: the one list from which the type, the label values of
+ * sentiment_rejections_total, the HTTP statuses and the error codes derive.
+ */
+export const rejectionReasons = ['queue_full', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts'] as const;
+export type RejectionReason = (typeof rejectionReasons)[number];
+
+/** The HTTP status of each reason, shared by every protocol's error shape. */
+export const rejectionStatus = {
+  too_many_texts: 413,
+  too_long: 422,
+  queue_full: 429,
+  draining: 503,
+  deadline: 504,
+  // Never seen by the client, who has left; recorded in logs as nginx does.
+  client_gone: 499,
+} as const satisfies Record<RejectionReason, number>;
+
+/** A reason's error code: SENTIMENT_ and the reason in upper case (checked against the registry by the compiler). */
+export function rejectionCode<R extends RejectionReason>(reason: R): `SENTIMENT_${Uppercase<R>}` & ErrorCode {
+  return `SENTIMENT_${reason.toUpperCase()}` as `SENTIMENT_${Uppercase<R>}` & ErrorCode;
+}
+
+export class RejectionError extends ServiceError {
   constructor(
     readonly reason: RejectionReason,
     message: string,
   ) {
-    super(message);
-    this.name = 'RejectionError';
+    super(rejectionCode(reason), message);
   }
 }
 

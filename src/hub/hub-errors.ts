@@ -1,11 +1,12 @@
+import { ServiceError, type ErrorCode } from '../errors/error-codes.js';
+
 /**
  * Why a model could not be had from the Hub, worded for the person starting the service: what happened and what to
  * do. Every one ends start-up (or `sentiment-model pull`) with a non-zero exit.
  */
-export class HubError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HubError';
+export class HubError extends ServiceError {
+  constructor(message: string, code: ErrorCode = 'SENTIMENT_HUB') {
+    super(code, message);
   }
 }
 
@@ -15,8 +16,7 @@ export class HubUnreachableError extends HubError {
     readonly endpoint: string,
     readonly reason: string,
   ) {
-    super(`cannot reach HF_ENDPOINT ${endpoint} (${reason})`);
-    this.name = 'HubUnreachableError';
+    super(`cannot reach HF_ENDPOINT ${endpoint} (${reason})`, 'SENTIMENT_HUB_UNREACHABLE');
   }
 }
 

@@ -55,7 +55,7 @@ export class Classifier {
       ...batching,
       observer,
       lengthOf: (text) => text.ids.length,
-      maxConcurrentBatches: engine.instances ?? 1,
+      maxConcurrentBatches: engine.instances,
       runBatch: async (texts) => {
         const logits = await engine.run(texts);
         const width = engine.numLabels;

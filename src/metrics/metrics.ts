@@ -1,16 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatcherObserver, BatchReport } from '../queue/batcher.js';
 import { authFailureReasons, type AuthFailureReason } from '../auth/auth-failure.js';
-import type { RejectionReason } from '../errors/rejections.js';
-
-const rejectionReasons: readonly RejectionReason[] = [
-  'queue_full',
-  'deadline',
-  'client_gone',
-  'draining',
-  'too_long',
-  'too_many_texts',
-];
+import { rejectionReasons, type RejectionReason } from '../errors/rejections.js';
 
 export interface ModelInfoLabels {
   model: string;

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dtype, EngineKind } from '../config/config.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 /** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */
 export interface ModelDir {
@@ -21,10 +22,9 @@ export interface ModelDir {
   weightsPath: string;
 }
 
-export class ModelDirError extends Error {
+export class ModelDirError extends ServiceError {
   constructor(dir: string, problem: string) {
-    super(`MODEL_DIR ${dir}: ${problem}`);
-    this.name = 'ModelDirError';
+    super('SENTIMENT_MODEL_DIR', `MODEL_DIR ${dir}: ${problem}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { ServiceError } from '../errors/error-codes.js';
 
 /** A tensor read from a safetensors file, converted to float32 whatever it was stored as. */
 export interface Float32Tensor {
@@ -14,10 +15,9 @@ interface Entry {
   end: number;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ServiceError {
   constructor(path: string, problem: string) {
-    super(`${path}: ${problem}`);
-    this.name = 'SafetensorsError';
+    super('SENTIMENT_SAFETENSORS', `${path}: ${problem}`);
   }
 }
 

@@ -2,6 +2,7 @@ import type { EngineKind } from '../config/config.js';
 import type { Prediction } from '../inference/postprocess.js';
 import type { Model } from '../model/model.js';
 import { packageVersion } from '../config/package-root.js';
+import { ServiceError } from '../errors/error-codes.js';
 
 // The Open Inference Protocol (KServe v2, Triton's HTTP/gRPC API) for this classifier, independent of the transport:
 // the REST routes (src/http/routes/v2-rest.ts) and the gRPC service (src/grpc/) both translate through here.
@@ -32,13 +33,12 @@ export interface ModelMetadata {
 }
 
 /** A request the protocol refuses: 400 for a bad request, 404 for a model or version this server does not serve. */
-export class OpenInferenceError extends Error {
+export class OpenInferenceError extends ServiceError {
   constructor(
     readonly statusCode: 400 | 401 | 404,
     message: string,
   ) {
-    super(message);
-    this.name = 'OpenInferenceError';
+    super('SENTIMENT_OPEN_INFERENCE', message);
   }
 }
 

@@ -10,6 +10,8 @@ export class GatedEngine implements Engine {
   readonly device;
   readonly backend;
   readonly numLabels;
+  readonly instances;
+  readonly skippedBackends;
   /** Sizes of every batch that reached the engine, in order. */
   readonly batchSizes: number[] = [];
   /** The texts (token ids) of every batch that reached the engine. */
@@ -22,6 +24,12 @@ export class GatedEngine implements Engine {
     this.device = inner.device;
     this.backend = inner.backend;
     this.numLabels = inner.numLabels;
+    this.instances = inner.instances;
+    this.skippedBackends = inner.skippedBackends;
+  }
+
+  get failure(): Error | undefined {
+    return this.inner.failure;
   }
 
   /** Batches started from now on wait until release(). */

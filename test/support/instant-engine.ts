@@ -10,6 +10,9 @@ export class InstantEngine implements Engine {
   readonly device = 'cpu';
   readonly backend = 'instant (test)';
   readonly numLabels = 2;
+  readonly instances = 1;
+  readonly failure = undefined;
+  readonly skippedBackends: readonly string[] = [];
   texts = 0;
 
   async run(batch: readonly EncodedText[]): Promise<Float32Array> {

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Device } from '../../config/config.js';
+import { ServiceError } from '../../errors/error-codes.js';
 
-export class DeviceUnavailableError extends Error {
+export class DeviceUnavailableError extends ServiceError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DeviceUnavailableError';
+    super('SENTIMENT_DEVICE_UNAVAILABLE', message);
   }
 }
 

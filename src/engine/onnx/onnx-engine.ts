@@ -84,6 +84,9 @@ function inputSpecsOf(session: ort.InferenceSession, path: string): InputSpec[] 
 
 class OnnxEngine implements Engine {
   readonly kind = 'onnx';
+  readonly instances = 1;
+  readonly failure = undefined;
+  readonly skippedBackends: readonly string[] = [];
 
   constructor(
     private readonly session: ort.InferenceSession,

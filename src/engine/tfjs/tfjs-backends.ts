@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { Device, TfjsBackendChoice } from '../../config/config.js';
 import { DeviceUnavailableError } from '../onnx/execution-providers.js';
+import { ServiceError } from '../../errors/error-codes.js';
 
 /** The TensorFlow.js API the engine computes with: the namespace of whichever package provided the backend. */
 export type Tf = typeof TfCore;
@@ -33,10 +34,9 @@ export interface TfjsHost {
   gpuVisible(): boolean;
 }
 
-export class TfjsBackendUnavailableError extends Error {
+export class TfjsBackendUnavailableError extends ServiceError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TfjsBackendUnavailableError';
+    super('SENTIMENT_TFJS_BACKEND_UNAVAILABLE', message);
   }
 }
 

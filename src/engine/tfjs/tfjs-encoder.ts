@@ -1,6 +1,7 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import type { SafetensorsFile } from '../../model/safetensors.js';
 import type { Tf } from './tfjs-backends.js';
+import { ServiceError } from '../../errors/error-codes.js';
 
 /**
  * Encoder-only sequence classifiers in TensorFlow.js ops, with weights looked up by their Hugging Face names. Each
@@ -29,10 +30,9 @@ export interface EncoderConfig {
   numLabels: number;
 }
 
-export class EncoderConfigError extends Error {
+export class EncoderConfigError extends ServiceError {
   constructor(path: string, problem: string) {
-    super(`${path}: ${problem}`);
-    this.name = 'EncoderConfigError';
+    super('SENTIMENT_ENCODER_CONFIG', `${path}: ${problem}`);
   }
 }
 

@@ -24,6 +24,8 @@ export class TfjsEngine implements Engine {
   readonly numLabels: number;
   /** The backends tried before the one that runs, each with the reason it was passed over. */
   readonly skippedBackends: readonly string[];
+  readonly instances = 1;
+  readonly failure = undefined;
 
   constructor(
     readonly runtime: TfjsRuntime,

@@ -1,4 +1,5 @@
 import type { Config, Device, EngineKind } from '../../config/config.js';
+import type { PostedError } from '../../errors/error-codes.js';
 import type { EncodedText } from '../../model/tokenizer.js';
 
 /** What the engine thread needs to build its engine: the same settings the main thread would use. */
@@ -31,10 +32,9 @@ export type ToEngineThread = { type: 'run'; id: number; batch: PackedBatch } | {
 
 export type FromEngineThread =
   | { type: 'ready'; identity: EngineIdentity }
-  | { type: 'failed'; name: string; message: string }
+  | { type: 'failed'; error: PostedError }
   | { type: 'result'; id: number; logits: Float32Array }
-  | { type: 'error'; id: number; name: string; message: string }
-  | { type: 'disposed' };
+  | { type: 'error'; id: number; error: PostedError };
 
 export function packBatch(batch: readonly EncodedText[]): PackedBatch {
   const lengths = new Int32Array(batch.length);

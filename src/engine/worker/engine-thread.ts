@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { postedError } from '../../errors/error-codes.js';
 import { loadModel } from '../../model/model.js';
 import { createEngine } from '../create-engine.js';
 import type { Engine } from '../engine.js';
@@ -22,8 +23,7 @@ async function start(): Promise<Engine | undefined> {
     return await createEngine(model, config);
   } catch (error) {
     // The main thread terminates this thread when it reads this.
-    const { name, message } = error as Error;
-    send({ type: 'failed', name, message });
+    send({ type: 'failed', error: postedError(error) });
     return undefined;
   }
 }
@@ -38,16 +38,14 @@ function serve(engine: Engine): void {
       device: engine.device,
       backend: engine.backend,
       numLabels: engine.numLabels,
-      skippedBackends: engine.skippedBackends ?? [],
+      skippedBackends: engine.skippedBackends,
     },
   });
 
   port.on('message', (message: ToEngineThread) => {
     if (message.type === 'dispose') {
-      void engine.dispose().finally(() => {
-        send({ type: 'disposed' });
-        port.close();
-      });
+      // The main thread waits for this thread's exit, which closing the port allows.
+      void engine.dispose().finally(() => port.close());
       return;
     }
     engine.run(unpackBatch(message.batch)).then(
@@ -56,7 +54,7 @@ function serve(engine: Engine): void {
         const own = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
         send({ type: 'result', id: message.id, logits: own }, [own.buffer as ArrayBuffer]);
       },
-      (error: Error) => send({ type: 'error', id: message.id, name: error.name, message: error.message }),
+      (error: unknown) => send({ type: 'error', id: message.id, error: postedError(error) }),
     );
   });
 }

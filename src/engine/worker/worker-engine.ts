@@ -10,13 +10,25 @@ import {
   type ToEngineThread,
 } from './engine-thread-protocol.js';
 import { DeviceUnavailableError } from '../onnx/execution-providers.js';
+import { ServiceError, type PostedError } from '../../errors/error-codes.js';
+import { TfjsBackendUnavailableError } from '../tfjs/tfjs-backends.js';
 
 /** An engine thread stopped (a bug or a fatal runtime error): the process needs a restart. */
-export class EngineThreadExitedError extends Error {
+export class EngineThreadExitedError extends ServiceError {
   constructor(reason: string) {
-    super(`an engine thread stopped: ${reason}`);
-    this.name = 'EngineThreadExitedError';
+    super('SENTIMENT_ENGINE_THREAD_EXITED', `an engine thread stopped: ${reason}`);
   }
+}
+
+/**
+ * An engine thread's error on this side of the boundary, by its code: the classes callers tell apart (a device
+ * that cannot be used is still a DeviceUnavailableError), else a ServiceError with the same code, name and message.
+ */
+function rebuiltError({ code, name, message }: PostedError): Error {
+  if (code === 'SENTIMENT_DEVICE_UNAVAILABLE') return new DeviceUnavailableError(message);
+  if (code === 'SENTIMENT_TFJS_BACKEND_UNAVAILABLE') return new TfjsBackendUnavailableError(message);
+  if (code !== undefined) return new ServiceError(code, message);
+  return Object.assign(new Error(message), { name });
 }
 
 interface Pending {
@@ -72,7 +84,7 @@ class EngineThread {
     if (pending === undefined) return;
     this.pending.delete(message.id);
     if (message.type === 'result') pending.resolve(message.logits);
-    else pending.reject(Object.assign(new Error(message.message), { name: message.name }));
+    else pending.reject(rebuiltError(message.error));
   }
 
   private stop(error: Error): void {
@@ -134,12 +146,7 @@ function startThread(config: EngineThreadConfig, script: URL): { worker: Worker;
       worker.off('exit', onExit);
       if (message.type === 'ready') resolve(message.identity);
       else if (message.type === 'failed') {
-        // Start-up errors keep their meaning: a device that cannot be used is still a DeviceUnavailableError.
-        reject(
-          message.name === 'DeviceUnavailableError'
-            ? new DeviceUnavailableError(message.message)
-            : Object.assign(new Error(message.message), { name: message.name }),
-        );
+        reject(rebuiltError(message.error));
       } else reject(new Error(`engine thread: unexpected ${message.type} message during start-up`));
     });
   });

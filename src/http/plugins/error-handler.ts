@@ -2,18 +2,10 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
-import { RejectionError, type RejectionReason } from '../../errors/rejections.js';
+import { RejectionError, rejectionStatus, type RejectionReason } from '../../errors/rejections.js';
 
 /** Shared with the protocol routes' own error shapes (protocol-errors.ts). */
-export const statusOf: Record<RejectionReason, number> = {
-  too_many_texts: 413,
-  too_long: 422,
-  queue_full: 429,
-  draining: 503,
-  deadline: 504,
-  // Never seen by the client, who has left; recorded in logs as nginx does.
-  client_gone: 499,
-};
+export const statusOf: Record<RejectionReason, number> = rejectionStatus;
 
 /** Seconds a refused client should wait; overload here is short-lived (a queue drains in well under a second). */
 export const retryAfterSeconds = '1';

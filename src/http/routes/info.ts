@@ -28,7 +28,7 @@ export default async function infoRoute(app: FastifyInstance, options: { classif
       device: engine.device,
       backend: engine.backend,
       thread: options.layout.thread,
-      instances: engine.instances ?? 1,
+      instances: engine.instances,
       intra_op_threads: options.layout.intraOpThreads ?? null,
       inter_op_threads: config.interOpThreads ?? null,
     },

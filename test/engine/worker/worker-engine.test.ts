@@ -84,7 +84,12 @@ describe('worker engine (embedded model on engine threads)', () => {
   });
 
   it('reports a start-up failure with its cause, and keeps a device error recognisable', async () => {
-    await assert.rejects(createWorkerEngine(threadConfig({ modelDir: '/nonexistent/model' }), 1), /\/nonexistent\/model/);
+    // Crossing the worker boundary by code: the error keeps its code and class name, not only its message.
+    await assert.rejects(createWorkerEngine(threadConfig({ modelDir: '/nonexistent/model' }), 1), {
+      code: 'SENTIMENT_MODEL_DIR',
+      name: 'ModelDirError',
+      message: /\/nonexistent\/model/,
+    });
     if (!cudaProviderInstalled(onnxRuntimeBinaryDir())) {
       await assert.rejects(createWorkerEngine(threadConfig({ device: 'cuda' }), 1), DeviceUnavailableError);
     }

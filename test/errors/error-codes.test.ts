@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { errorNames, isErrorCode, postedError, ServiceError } from '../../src/errors/error-codes.js';
+import {
+  ClientGoneError,
+  DeadlineExceededError,
+  DrainingError,
+  QueueFullError,
+  rejectionCode,
+  rejectionReasons,
+  rejectionStatus,
+  TextTooLongError,
+  TooManyTextsError,
+} from '../../src/errors/rejections.js';
+import { ServiceMetrics } from '../../src/metrics/metrics.js';
+import { ModelDirError } from '../../src/model/model-dir.js';
+
+describe('error registry', () => {
+  it('gives every rejection reason a registered code and an HTTP status', () => {
+    for (const reason of rejectionReasons) {
+      assert.ok(isErrorCode(rejectionCode(reason)), reason);
+      assert.ok(Number.isInteger(rejectionStatus[reason]), reason);
+    }
+    assert.deepEqual(Object.keys(rejectionStatus).sort(), [...rejectionReasons].sort());
+  });
+
+  it('builds each rejection with its reason, its code and the class name the registry gives it', () => {
+    const errors = [
+      new QueueFullError(1, 2, 3),
+      new DeadlineExceededError(),
+      new ClientGoneError(),
+      new DrainingError(),
+      new TextTooLongError(0, 600, false, 512),
+      new TooManyTextsError(70, 64),
+    ];
+    assert.deepEqual(errors.map((e) => e.reason).sort(), [...rejectionReasons].sort());
+    for (const error of errors) {
+      assert.equal(error.code, rejectionCode(error.reason));
+      assert.equal(error.name, errorNames[error.code]);
+      assert.equal(error.name, error.constructor.name);
+    }
+  });
+
+  it('counts rejections under exactly the listed reasons', async () => {
+    const metrics = new ServiceMetrics({ queueCapacity: 1, model: { model: 'm', engine: 'e', device: 'd', backend: 'b' } });
+    const counter = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'sentiment_rejections_total');
+    assert.deepEqual(counter?.values.map((v) => v.labels.reason).sort(), [...rejectionReasons].sort());
+  });
+
+  it('posts an error with its code, and a foreign error without one', () => {
+    const error = new ModelDirError('/x', 'config.json is missing');
+    assert.ok(error instanceof ServiceError);
+    assert.deepEqual(postedError(error), { code: 'SENTIMENT_MODEL_DIR', name: 'ModelDirError', message: error.message });
+    assert.deepEqual(postedError(new TypeError('boom')), { code: undefined, name: 'TypeError', message: 'boom' });
+    assert.equal(isErrorCode('SENTIMENT_NOPE'), false);
+  });
+});
