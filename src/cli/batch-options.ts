@@ -93,7 +93,7 @@ function fieldName(raw: string | undefined, flag: string, fallback: string): str
 
 /** Reads the command line and the environment into a job, or says what is wrong with them. */
 export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean): ParsedArgs {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: [...argv],

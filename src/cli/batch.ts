@@ -100,7 +100,7 @@ async function run(options: BatchCliOptions): Promise<number> {
   }
 }
 
-let parsed;
+let parsed: ReturnType<typeof parseBatchArgs>;
 try {
   parsed = parseBatchArgs(process.argv.slice(2), process.env, process.stdin.isTTY === true);
 } catch (error) {

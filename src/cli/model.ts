@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { resolveHubSnapshot } from '../hub/hub-snapshot.js';
 import { readModelDir } from '../model/model-dir.js';
 
@@ -40,7 +40,7 @@ for (let i = 0; i < argv.length; i++) {
 const [command, given, ...extra] = positionals;
 if (command !== 'pull' || extra.length > 0) fail(2, usage);
 
-let config;
+let config: Config;
 try {
   config = loadConfig(flags, given === undefined ? process.env : { ...process.env, MODEL_ID: given });
 } catch (error) {

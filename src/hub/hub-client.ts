@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageVersion } from '../config/package-root.js';
-import { hubErrors, HubError, HubUnreachableError, type RepoRef } from './hub-errors.js';
+import { hubErrors, type HubError, HubUnreachableError, type RepoRef } from './hub-errors.js';
 import { normalizeEtag } from './cache-layout.js';
 
 /** What the Hub's resolve API says about one file at one revision (a HEAD request, as huggingface_hub does). */

@@ -97,7 +97,9 @@ function fastWordPieceEncode(model: WordPieceModel): (tokens: string[]) => strin
  * return are dropped, those three become spaces (clean_text); no ASCII character is a CJK ideograph or carries an
  * accent; lowercasing is toLowerCase either way. Anything else goes to the original.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds.
 const nonAscii = /[^\x00-\x7f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this pattern finds.
 const asciiControls = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const asciiWhitespaceToSpace = /[\t\n\r]/g;
 

@@ -2,16 +2,13 @@
 // the server reads it with HF_HUB_OFFLINE=1. Rendered as an overlay would use it, validated against the schemas,
 // and checked against the service's own config parser.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
-import { findAll, findOne, kubectlSkipReason, repoRoot, type K8sObject, renderDir } from './kustomize.js';
+import { findAll, findOne, kubectlSkipReason, type K8sObject, renderDir } from './kustomize.js';
 import { schemaModules } from './schema-modules.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
 
 const fixture = 'test/k8s/fixtures/cpu-hub-model';

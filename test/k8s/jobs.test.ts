@@ -2,17 +2,15 @@
 // against the same schemas and the same unknown-field check, and checked against the CLI they run: their
 // command is the built bin, and their flags parse with the CLI's own parser.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { parseBatchArgs } from '../../src/cli/batch-options.js';
 import { findAll, findOne, kubectlSkipReason, parseQuantity, repoRoot, type K8sObject, renderDir } from './kustomize.js';
 import { schemaModules } from './schema-modules.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
 
 const jobsDir = 'k8s/jobs';

@@ -12,9 +12,9 @@ export interface K8sObject {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   // Each test narrows what it reads; the schemas are checked separately.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
   spec?: any;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
   [key: string]: any;
 }
 

@@ -38,7 +38,7 @@ async function validateAgainstSchema(obj: K8sObject): Promise<void> {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
 
 function podSpec(objs: K8sObject[]): Any {

@@ -48,7 +48,7 @@ function metricNames(expr: string): string[] {
   return names;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
 
 describe('PrometheusRule', () => {

@@ -1,3 +1,4 @@
+import { AutoTokenizer, env } from '@huggingface/transformers';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,10 @@ const edgeCases = [
 /** Printable ASCII with some control characters and some of the first 12,288 code points mixed in, repeatably. */
 function fuzzTexts(count: number): string[] {
   let state = 7;
-  const next = (): number => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const next = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
   return Array.from({ length: count }, () => {
     const length = 1 + Math.floor(next() * 40);
     let text = '';
@@ -82,5 +86,38 @@ describe('BERT tokenizer fast paths', () => {
 
   it('give the same ids as the original on 5,000 random strings', () => {
     assert.deepEqual(mismatchesOn(fuzzTexts(5000)), []);
+  });
+});
+
+describe('the transformers.js internals the fast paths patch', () => {
+  it('@huggingface/transformers is pinned to the exact version installed', () => {
+    const pinned = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
+      .dependencies['@huggingface/transformers'];
+    const installed = (
+      JSON.parse(readFileSync(join(packageRoot, 'node_modules/@huggingface/transformers/package.json'), 'utf8')) as { version: string }
+    ).version;
+    assert.match(pinned ?? '', /^\d+\.\d+\.\d+$/, 'an exact version: src/model/tokenizer.ts patches its internals');
+    assert.equal(installed, pinned);
+  });
+
+  it('finds the WordPiece model and BERT normalizer where the model directory declares them', async () => {
+    const { modelDir } = testConfig();
+    const declared = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8')) as {
+      model?: { type?: string };
+      normalizer?: { type?: string } | null;
+    };
+    const expected = [
+      ...(declared.model?.type === 'WordPiece' ? ['WordPiece'] : []),
+      ...(declared.normalizer?.type === 'BertNormalizer' ? ['BertNormalizer'] : []),
+    ];
+    env.allowRemoteModels = false;
+    const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+    const installed = installBertFastPaths(tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0]);
+    assert.deepEqual(
+      installed,
+      expected,
+      'the fast paths no longer find the objects they replace: after an upgrade of @huggingface/transformers, ' +
+        're-check src/model/bert-tokenizer-fast-paths.ts against its WordPiece and BertNormalizer',
+    );
   });
 });

@@ -74,7 +74,7 @@ function inputSpecsOf(session: ort.InferenceSession, path: string): InputSpec[] 
       throw new Error(`${path}: model input "${name}" is not supported (supported: ${knownInputs.join(', ')})`);
     }
     const metadata = session.inputMetadata[index];
-    const type = metadata !== undefined && metadata.isTensor ? metadata.type : 'int64';
+    const type = metadata?.isTensor ? metadata.type : 'int64';
     if (type !== 'int64' && type !== 'int32') {
       throw new Error(`${path}: model input "${name}" has type ${type}; only int64 and int32 are supported`);
     }

@@ -46,7 +46,7 @@ function isDocsRoute(url: string): boolean {
  */
 export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOptions) {
   const { keys, metrics } = options;
-  const check: onRequestHookHandler = function (request: FastifyRequest, reply: FastifyReply, done) {
+  const check: onRequestHookHandler = (request: FastifyRequest, reply: FastifyReply, done) => {
     const reason = authFailureOf(request.headers.authorization, keys);
     if (reason === undefined) return done();
     metrics.authFailed(reason);
