@@ -18,7 +18,7 @@ export function engineThreadOf(config: Pick<Config, 'engine' | 'engineThread'>):
 }
 
 /**
- * Resolves ENGINE_THREAD, ENGINE_INSTANCES and INTRA_OP_THREADS left at `auto`/unset. Measured on 2 cores
+ * Resolves ENGINE_THREAD, ENGINE_INSTANCES and INTRA_OP_THREADS left at `auto`/unset. On CPU
  * (bench/README.md): two single-threaded ONNX Runtime copies on worker threads beat one copy with two threads, for
  * the embedded model and the DistilBERT-size one alike, because two threads of one session wait for each other at
  * every operator while the main thread takes turns on the same cores. So on CPU the default is one copy per

@@ -41,10 +41,10 @@ export class HttpDrain {
    * stops at `settleUntil` (a performance.now() instant) all the same, after one round at least; connections that
    * still have not sent a request are then closed.
    *
-   * The settling is there because a batch runs on the event loop's thread (onnxruntime-node's run is synchronous):
-   * connections opened during the last batch wait in the kernel's accept queue until it ends, which is also when
-   * the last accepted request is answered. Closing the listener then would reset them; a round lets them in to be
-   * refused cleanly. A client that has connected but not yet written its request is waited for, as Go's Shutdown
+   * The settling is there because connections keep arriving up to the last answer: accepted at once while the
+   * engine computes on its worker threads, and, with the engine on the main thread (ENGINE=tfjs, ENGINE_THREAD=main),
+   * held in the kernel's accept queue until the last batch ends, which is also when the last accepted request is
+   * answered. Closing the listener then would reset them; a round lets them in to be refused cleanly. A client that has connected but not yet written its request is waited for, as Go's Shutdown
    * does, since closing its connection would reset the request it is about to send. The bound is for steady
    * traffic with no load balancer to stop it (docker stop, compose), which never goes quiet: ending the drain with
    * exit 1 would report a clean shutdown as a failed one. Node's closeIdleConnections() leaves connections that

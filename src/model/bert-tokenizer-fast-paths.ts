@@ -1,7 +1,7 @@
 /**
  * Faster, output-identical versions of the two hot spots of transformers.js's BERT tokenization, installed on a
- * loaded tokenizer's own objects. Measured under load they were two thirds of the ~50 µs that tokenizing one
- * sentence took on the main thread (bench/README.md): WordPiece builds every candidate sub-word with
+ * loaded tokenizer's own objects. Under load they were most of the time tokenizing took on the main thread
+ * (bench/README.md, "Numbers behind choices in the code"): WordPiece builds every candidate sub-word with
  * `chars.slice(start, end).join('')`, and the BERT normalizer walks each text one code point at a time through
  * Unicode regexes. Each fast path either computes exactly what the original computes or hands the input to it;
  * test/model/bert-tokenizer-fast-paths.test.ts checks that on SST-2 dev, the benchmark sentences and edge cases.

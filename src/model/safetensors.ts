@@ -56,7 +56,6 @@ export class SafetensorsFile {
     private readonly bytes: Buffer,
     private readonly dataStart: number,
     private readonly entries: ReadonlyMap<string, Entry>,
-    readonly metadata: Readonly<Record<string, string>>,
   ) {}
 
   static read(path: string): SafetensorsFile {
@@ -87,13 +86,10 @@ export class SafetensorsFile {
     }
 
     const entries = new Map<string, Entry>();
-    let metadata: Record<string, string> = {};
     const dataLength = bytes.length - dataStart;
     for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        metadata = (value ?? {}) as Record<string, string>;
-        continue;
-      }
+      // Free-form strings (the format, the library that wrote it); nothing here reads them.
+      if (name === '__metadata__') continue;
       const { dtype, shape, data_offsets: offsets } = (value ?? {}) as Record<string, unknown>;
       const validShape = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
       const validOffsets =
@@ -109,7 +105,7 @@ export class SafetensorsFile {
       }
       entries.set(name, { dtype, shape: shape as number[], begin, end });
     }
-    return new SafetensorsFile(path, bytes, dataStart, entries, metadata);
+    return new SafetensorsFile(path, bytes, dataStart, entries);
   }
 
   get names(): string[] {

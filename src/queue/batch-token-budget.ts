@@ -2,9 +2,8 @@ import type { Device } from '../config/config.js';
 
 /**
  * Activations (tokens × hidden width) that a batch may hold on CPU before bigger batches get slower per text: 512
- * tokens of a 768-wide model. Measured on 2 cores (bench/README.md): the DistilBERT-size model (768 wide) ran 32
- * texts per request 15% faster with MAX_BATCH_TOKENS=512 than with 8192, while the 128-wide embedded model lost a
- * third of its throughput at 256 clients with 512 and none with a few thousand.
+ * tokens of a 768-wide model. Scaled by width, so a wide model gets small batches and a narrow one keeps large
+ * ones (bench/README.md, "Numbers behind choices in the code").
  */
 const cpuActivationBudget = 512 * 768;
 /** A GPU wants large batches; its own memory is the bound (TEI's default budget is of this order). */

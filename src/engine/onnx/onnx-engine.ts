@@ -138,8 +138,7 @@ async function createSession(path: string, options: OnnxEngineOptions): Promise<
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       // Idle intra-op threads sleep instead of spinning. Spinning burns a core between batches, and on a small
-      // machine that core is the one parsing HTTP and tokenizing: measured on 2 cores, 2 spinning threads ran the
-      // embedded model at 0.48 ms of CPU per text, 2 sleeping ones at 0.28 (bench/README.md).
+      // machine that core is the one parsing HTTP and tokenizing (bench/README.md has the measurement).
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),

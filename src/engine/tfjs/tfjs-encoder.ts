@@ -352,7 +352,7 @@ export class Encoder {
       const mask = tf.tensor4d(input.additiveMask, [rows, 1, 1, columns]);
       // The head reads only the first token's state ([CLS] / <s>) of each row. Every op after attention works row by
       // row, so the last layer computes just those rows: its queries, attention output and feed-forward for `rows`
-      // tokens instead of rows × columns (its keys and values still come from every token). Same numbers, ~20% less work.
+      // tokens instead of rows × columns (its keys and values still come from every token). Same numbers, less work.
       const firsts = tf.tensor1d(Int32Array.from({ length: rows }, (_, row) => row * columns), 'int32');
       this.layers.forEach((layer, i) => {
         x = this.layer(x, layer, mask, rows, columns, i === this.layers.length - 1 ? firsts : undefined);

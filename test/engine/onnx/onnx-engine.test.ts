@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
@@ -72,13 +73,21 @@ describe('ONNX engine (embedded model)', () => {
       });
       return;
     }
-    // With the binaries present the outcome is the host's: a CUDA engine, or a clear refusal, never a CPU engine.
+    // With the binaries present, the host decides: where the NVIDIA driver is loaded, a CUDA engine that gives the
+    // CPU engine's logits; without it, a clear refusal. Never a CPU engine in disguise.
+    if (!existsSync('/proc/driver/nvidia/version')) {
+      await assert.rejects(attempt, DeviceUnavailableError);
+      return;
+    }
+    const cuda = await attempt;
     try {
-      const cuda = await attempt;
       assert.equal(cuda.device, 'cuda');
+      assert.match(cuda.backend, /cuda/);
+      const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
+      const difference = maxDifference(rowsOf(await cuda.run(encoded), encoded.length), rowsOf(await engine.run(encoded), encoded.length));
+      assert.ok(difference <= 1e-3, `CUDA and CPU logits differ by ${difference}`);
+    } finally {
       await cuda.dispose();
-    } catch (error) {
-      assert.ok(error instanceof DeviceUnavailableError, String(error));
     }
   });
 

@@ -96,6 +96,30 @@ describe('worker engine (embedded model on engine threads)', () => {
   });
 });
 
+describe('worker engine with two instances', () => {
+  const timed = new URL('../../support/timed-engine-thread.js', import.meta.url);
+
+  it('computes two batches at the same time, one on each thread', async () => {
+    const holdMs = 300;
+    const config = { ...threadConfig(), base: Date.now(), holdMs } as EngineThreadConfig;
+    const engine = await createWorkerEngine(config, 2, timed);
+    try {
+      const batch = [
+        { ids: [2, 3], typeIds: undefined },
+        { ids: [2, 4], typeIds: undefined },
+      ];
+      const [a, b] = (await Promise.all([engine.run(batch), engine.run(batch)])).map((logits) => Array.from(logits));
+      const [threadA, startA, endA] = a as [number, number, number];
+      const [threadB, startB, endB] = b as [number, number, number];
+      assert.notEqual(threadA, threadB, 'each batch went to its own engine thread');
+      assert.ok(endA - startA >= holdMs - 5 && endB - startB >= holdMs - 5, 'each batch held its thread');
+      assert.ok(startA < endB && startB < endA, `the two batches overlapped: [${startA}, ${endA}] and [${startB}, ${endB}]`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
 describe('worker engine when an engine thread dies', () => {
   const crashing = new URL('../../support/crashing-engine-thread.js', import.meta.url);
 
