@@ -316,83 +316,109 @@ function gitCommit(): string {
   }
 }
 
-const startLoad = loadavg()[0] ?? 0;
-const notes: string[] = [];
-if (startLoad > 0.7) notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
-log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${startLoad.toFixed(2)}`);
-
-const models = modelIds.map((id) => prepareModel(id as BenchModel['id']));
-const httpSeconds = secondsOverride ?? plan.httpCeilingSeconds;
-const httpCeiling = baselines.has('http')
-  ? await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
-      measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
-    )
-  : undefined;
-const modelReports: ModelReport[] = [];
-for (const model of models) modelReports.push(await benchModel(model, httpCeiling));
-
-notes.push(
-  'Compute ceiling = tokenization + engine on the best length-grouped batches of the texts (the whole set sorted by ' +
-    'length; for the DistilBERT-size model the first 320 texts of the shuffled file), in this process with both cores ' +
-    'and no HTTP. Combined ceiling = 1 / (1/HTTP ceiling + 1/compute ceiling): the two share the cores.',
-  'Open loop, autocannon overallRate: autocannon lets each connection send rate/connections requests per second and ' +
-    'sends them as soon as each second starts, so the load arrives as one burst per second. Evenly spaced: ' +
-    'bench/paced-load.ts sends request k at start + k/rate regardless of answers and counts latency from then.',
-);
-const report: BenchReport = {
-  date: new Date().toISOString(),
-  command: flags.smoke ? 'npm run bench:smoke' : `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-  mode: plan.mode,
-  commit: gitCommit(),
-  machine: {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    os: `Linux ${release()}`,
-    node: process.versions.node,
-    onnxruntime: ort.env.versions.node ?? 'unknown',
-    loadAverage1mAtStart: Number(startLoad.toFixed(2)),
-    loadAverage1mAtEnd: Number((loadavg()[0] ?? 0).toFixed(2)),
-  },
-  settings: {
-    texts: texts.length,
-    timeoutSeconds: plan.timeoutSeconds,
-    warmupSeconds: plan.warmupSeconds,
-    logLevel,
-    serviceEnv: ['INTRA_OP_THREADS', 'INTER_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
-      .filter((name) => process.env[name] !== undefined)
-      .map((name) => `${name}=${process.env[name]}`)
-      .join(' ') || 'defaults',
-  },
-  httpCeiling,
-  models: modelReports,
-  notes,
-};
-
-mkdirSync(flags.out, { recursive: true });
-const stamp = report.date.replaceAll(':', '-').slice(0, 19);
-const markdown = renderMarkdown(report);
-for (const name of [`${plan.mode}-${stamp}`, `latest-${plan.mode}`]) {
-  writeFileSync(join(flags.out, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(flags.out, `${name}.md`), markdown);
+/** Stage 1: the HTTP ceiling, then every model's compute ceiling, baselines and service scenarios. */
+async function measureAll(): Promise<{ httpCeiling: ScenarioResult | undefined; modelReports: ModelReport[] }> {
+  const models = modelIds.map((id) => prepareModel(id as BenchModel['id']));
+  const httpSeconds = secondsOverride ?? plan.httpCeilingSeconds;
+  const httpCeiling = baselines.has('http')
+    ? await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
+        measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
+      )
+    : undefined;
+  const modelReports: ModelReport[] = [];
+  for (const model of models) modelReports.push(await benchModel(model, httpCeiling));
+  return { httpCeiling, modelReports };
 }
-process.stdout.write(markdown);
-log(`wrote ${join(flags.out, `latest-${plan.mode}.{json,md}`)}`);
 
-// The smoke run checks that every part ran and answered, nothing about speed.
-const problems: string[] = [];
-for (const result of [...(httpCeiling === undefined ? [] : [httpCeiling]), ...modelReports.flatMap((model) => model.scenarios)]) {
-  if (result.load.ok === 0) problems.push(`${result.server} ${result.title}: no 2xx answers`);
-  if (result.load.non2xx > 0 && result.server !== 'naive') problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
+/** Stage 2: the results with the machine, the settings and the notes that explain them. */
+function buildReport(
+  startLoad: number,
+  httpCeiling: ScenarioResult | undefined,
+  modelReports: ModelReport[],
+  notes: string[],
+): BenchReport {
+  notes.push(
+    'Compute ceiling = tokenization + engine on the best length-grouped batches of the texts (the whole set sorted by ' +
+      'length; for the DistilBERT-size model the first 320 texts of the shuffled file), in this process with both cores ' +
+      'and no HTTP. Combined ceiling = 1 / (1/HTTP ceiling + 1/compute ceiling): the two share the cores.',
+    'Open loop, autocannon overallRate: autocannon lets each connection send rate/connections requests per second and ' +
+      'sends them as soon as each second starts, so the load arrives as one burst per second. Evenly spaced: ' +
+      'bench/paced-load.ts sends request k at start + k/rate regardless of answers and counts latency from then.',
+  );
+  return {
+    date: new Date().toISOString(),
+    command: flags.smoke ? 'npm run bench:smoke' : `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    mode: plan.mode,
+    commit: gitCommit(),
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `Linux ${release()}`,
+      node: process.versions.node,
+      onnxruntime: ort.env.versions.node ?? 'unknown',
+      loadAverage1mAtStart: Number(startLoad.toFixed(2)),
+      loadAverage1mAtEnd: Number((loadavg()[0] ?? 0).toFixed(2)),
+    },
+    settings: {
+      texts: texts.length,
+      timeoutSeconds: plan.timeoutSeconds,
+      warmupSeconds: plan.warmupSeconds,
+      logLevel,
+      serviceEnv: ['INTRA_OP_THREADS', 'INTER_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
+        .filter((name) => process.env[name] !== undefined)
+        .map((name) => `${name}=${process.env[name]}`)
+        .join(' ') || 'defaults',
+    },
+    httpCeiling,
+    models: modelReports,
+    notes,
+  };
 }
-for (const model of modelReports) {
-  if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
-    problems.push(`${model.label}: compute ceiling measured nothing`);
+
+/** Stage 3: JSON and Markdown under --out (dated and latest-*), the Markdown on stdout too. */
+function writeReport(report: BenchReport): void {
+  mkdirSync(flags.out, { recursive: true });
+  const stamp = report.date.replaceAll(':', '-').slice(0, 19);
+  const markdown = renderMarkdown(report);
+  for (const name of [`${plan.mode}-${stamp}`, `latest-${plan.mode}`]) {
+    writeFileSync(join(flags.out, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(flags.out, `${name}.md`), markdown);
   }
-  const service = model.scenarios.find((s) => s.server === 'service');
-  if (service?.serverSide === undefined || service.serverSide.texts === 0) problems.push(`${model.label}: no batches seen in /metrics`);
+  process.stdout.write(markdown);
+  log(`wrote ${join(flags.out, `latest-${plan.mode}.{json,md}`)}`);
 }
-if (problems.length > 0) {
-  log(`problems:\n  ${problems.join('\n  ')}`);
-  if (plan.mode === 'smoke') process.exitCode = 1;
+
+/** Stage 4: what the smoke run checks: that every part ran and answered, nothing about speed. */
+function problemsOf(report: BenchReport): string[] {
+  const problems: string[] = [];
+  for (const result of [...(report.httpCeiling === undefined ? [] : [report.httpCeiling]), ...report.models.flatMap((model) => model.scenarios)]) {
+    if (result.load.ok === 0) problems.push(`${result.server} ${result.title}: no 2xx answers`);
+    if (result.load.non2xx > 0 && result.server !== 'naive') problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
+  }
+  for (const model of report.models) {
+    if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
+      problems.push(`${model.label}: compute ceiling measured nothing`);
+    }
+    const service = model.scenarios.find((s) => s.server === 'service');
+    if (service?.serverSide === undefined || service.serverSide.texts === 0) problems.push(`${model.label}: no batches seen in /metrics`);
+  }
+  return problems;
 }
+
+async function main(): Promise<void> {
+  const startLoad = loadavg()[0] ?? 0;
+  const notes: string[] = [];
+  if (startLoad > 0.7) notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
+  log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${startLoad.toFixed(2)}`);
+  const { httpCeiling, modelReports } = await measureAll();
+  const report = buildReport(startLoad, httpCeiling, modelReports, notes);
+  writeReport(report);
+  const problems = problemsOf(report);
+  if (problems.length > 0) {
+    log(`problems:\n  ${problems.join('\n  ')}`);
+    if (plan.mode === 'smoke') process.exitCode = 1;
+  }
+}
+
+await main();

@@ -9,12 +9,12 @@ import type { Prediction } from '../inference/postprocess.js';
 import { ByteCount, countBytes } from './byte-count.js';
 import { readCsv } from './csv-reader.js';
 import { delimiterOf, type RecordFormat } from './formats.js';
-import { inArrivalOrder } from './in-arrival-order.js';
-import { delimitedRecords, InputFormatError, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
+import { inArrivalOrder, type Finished } from './in-arrival-order.js';
+import { delimitedRecords, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
 import { readLines } from './line-reader.js';
-import { OutputSink, OutputWriteError } from './output-sink.js';
+import { OutputSink } from './output-sink.js';
 import type { ProgressSnapshot } from './progress.js';
-import { createRecordWriter, OutputMismatchError } from './record-writer.js';
+import { createRecordWriter, OutputMismatchError, type RecordWriter } from './record-writer.js';
 import { findResumePoint, type ResumePoint } from './resume-point.js';
 import { ServiceError, type ErrorCode } from '../errors/error-codes.js';
 
@@ -142,6 +142,162 @@ async function openOutput(
   }
 }
 
+/** What a run has done so far: the summary's counts and times, and the progress reporter's view of them. */
+class JobProgress {
+  readonly stats = { scored: 0, resumed: 0, malformed: 0, malformedResumed: 0 };
+  read = 0;
+  scoringStartedAt: number | undefined;
+  finishedAtStart = 0;
+  lastWrittenAt = 0;
+
+  finished(): number {
+    const { resumed, malformedResumed, scored, malformed } = this.stats;
+    return resumed + malformedResumed + scored + malformed;
+  }
+
+  /** The first text goes to the classifier: rates and ETA count from here. */
+  scoringStarts(): void {
+    if (this.scoringStartedAt !== undefined) return;
+    this.scoringStartedAt = performance.now();
+    this.finishedAtStart = this.finished();
+  }
+
+  summary(interrupted: boolean): BatchSummary {
+    const seconds = this.scoringStartedAt === undefined ? 0 : Math.max(0, (this.lastWrittenAt - this.scoringStartedAt) / 1000);
+    return { ...this.stats, scoringSeconds: seconds, textsPerSecond: seconds > 0 ? this.stats.scored / seconds : 0, interrupted };
+  }
+
+  snapshot(input: JobInput): ProgressSnapshot {
+    return {
+      scored: this.stats.scored,
+      malformed: this.stats.malformed,
+      read: this.read,
+      finished: this.finished(),
+      finishedAtStart: this.finishedAtStart,
+      bytesRead: input.bytes.bytes,
+      totalBytes: input.totalBytes,
+      seconds: this.scoringStartedAt === undefined ? 0 : (performance.now() - this.scoringStartedAt) / 1000,
+    };
+  }
+}
+
+interface JobInput {
+  stream: Readable;
+  items: AsyncIterable<InputItem>;
+  bytes: ByteCount;
+  /** A size to show progress against, for a regular file (not a named pipe or a device). */
+  totalBytes: number | undefined;
+}
+
+/** Stage 1: the input as records (or malformed lines), counting the bytes read. */
+function readInput(options: BatchJobOptions, io: BatchJobIO): JobInput {
+  const stream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 64 * 1024 });
+  const stat = options.input === '-' ? undefined : statOf(options.input);
+  const bytes = new ByteCount();
+  const chunks = countBytes(stream as AsyncIterable<Buffer>, bytes);
+  const items =
+    options.inputFormat === 'jsonl'
+      ? jsonlRecords(readLines(chunks, options.maxRecordBytes), options.fields)
+      : delimitedRecords(
+          readCsv(chunks, { delimiter: delimiterOf(options.inputFormat), maxRecordChars: options.maxRecordBytes }),
+          options.fields,
+        );
+  return { stream, items, bytes, totalBytes: stat?.isFile() === true ? stat.size : undefined };
+}
+
+/**
+ * Stage 2: the records to score. Those an earlier run wrote (--resume) are left out after checking the output
+ * matches this input; records the output format refuses turn malformed; reading stops where the job must.
+ */
+async function* admitRecords(
+  items: AsyncIterable<InputItem>,
+  writer: RecordWriter,
+  sink: OutputSink,
+  resumePoint: ResumePoint | undefined,
+  progress: JobProgress,
+  options: BatchJobOptions,
+  io: BatchJobIO,
+): AsyncGenerator<InputItem> {
+  const { stats } = progress;
+  let toSkip = resumePoint?.records ?? 0;
+  try {
+    for await (const item of items) {
+      if (io.signal?.aborted) return;
+      progress.read += 1;
+      let admittedItem = item;
+      if (item.kind === 'record') {
+        const { refusal, header } = writer.admit(item.fields);
+        if (header !== undefined && resumePoint?.header === undefined) sink.write(header);
+        if (refusal !== undefined) admittedItem = { kind: 'malformed', line: item.line, message: refusal };
+      }
+      if (toSkip > 0) {
+        if (admittedItem.kind === 'malformed') {
+          stats.malformedResumed += 1;
+          continue;
+        }
+        toSkip -= 1;
+        stats.resumed += 1;
+        if (toSkip === 0 && admittedItem.text !== resumePoint?.lastText) {
+          throw new OutputMismatchError(
+            `the output's last record is not input record ${stats.resumed} (line ${admittedItem.line}): ` +
+              'is this the input (and --text-field) the output was made from? Not resuming',
+          );
+        }
+        continue;
+      }
+      yield admittedItem;
+      if (admittedItem.kind === 'malformed' && options.onError === 'fail') return;
+    }
+  } catch (error) {
+    if (io.signal?.aborted) return;
+    throw error;
+  }
+  if (toSkip > 0) {
+    throw new OutputMismatchError(
+      `the output already has ${resumePoint?.records} records but the input has only ${stats.resumed}; not resuming`,
+    );
+  }
+}
+
+/** Stage 3: one record's text to the classifier (which batches it with the others in the window). */
+function scoreRecord(classifier: Pick<Classifier, 'classify'>, progress: JobProgress) {
+  return (item: InputItem): Promise<Prediction> | undefined => {
+    if (item.kind !== 'record') return undefined;
+    progress.scoringStarts();
+    return classifier.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
+      const best = predictions[0]?.[0];
+      if (best === undefined) throw new Error('the classifier returned no prediction');
+      return best;
+    });
+  };
+}
+
+/** Stage 4: the results written in input order, malformed records reported or fatal as --on-error says. */
+async function writeInOrder(
+  scored: AsyncIterable<Finished<InputItem, Prediction>>,
+  writer: RecordWriter,
+  sink: OutputSink,
+  progress: JobProgress,
+  options: BatchJobOptions,
+  io: BatchJobIO,
+): Promise<void> {
+  for await (const { item, outcome } of scored) {
+    if (item.kind === 'malformed') {
+      if (options.onError === 'fail') throw new MalformedRecordError(item.line, item.message);
+      progress.stats.malformed += 1;
+      io.log(`line ${item.line}: ${item.message} (skipped)`);
+      continue;
+    }
+    if (outcome === undefined || !outcome.ok) {
+      throw new BatchJobError(`scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`);
+    }
+    sink.write(writer.format(item.fields, outcome.value));
+    progress.stats.scored += 1;
+    progress.lastWrittenAt = performance.now();
+    await sink.ready();
+  }
+}
+
 /**
  * Scores every record of the input and writes it, with its label and score, to the output, in input order.
  * Memory is bounded by the window whatever the input's size: records are read only as fast as they are
@@ -154,133 +310,24 @@ export async function runBatchJob(
 ): Promise<BatchSummary> {
   checkPaths(options);
   const { sink, resumePoint } = await openOutput(options, io);
-  const bytes = new ByteCount();
-  const inputStream = options.input === '-' ? io.stdin : createReadStream(options.input, { highWaterMark: 64 * 1024 });
-  const inputStat = options.input === '-' ? undefined : statOf(options.input);
-  // A size to show progress against, for a regular file (not a named pipe or a device).
-  const totalBytes = inputStat?.isFile() === true ? inputStat.size : undefined;
-  const onAbort = (): void => {
-    // Ends a read that may wait forever (a pipe); reading stops either way.
-    inputStream.destroy();
-  };
+  const input = readInput(options, io);
+  // Ends a read that may wait forever (a pipe); reading stops either way.
+  const onAbort = (): void => void input.stream.destroy();
   io.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const chunks = countBytes(inputStream as AsyncIterable<Buffer>, bytes);
-  const items =
-    options.inputFormat === 'jsonl'
-      ? jsonlRecords(readLines(chunks, options.maxRecordBytes), options.fields)
-      : delimitedRecords(
-          readCsv(chunks, { delimiter: delimiterOf(options.inputFormat), maxRecordChars: options.maxRecordBytes }),
-          options.fields,
-        );
   const writer = createRecordWriter(options.outputFormat, options.fields, resumePoint?.header);
-
-  const stats = { scored: 0, resumed: 0, malformed: 0, malformedResumed: 0 };
-  let read = 0;
-  let scoringStartedAt: number | undefined;
-  let finishedAtStart = 0;
-  let lastWrittenAt = 0;
-  const finished = (): number => stats.resumed + stats.malformedResumed + stats.scored + stats.malformed;
-
-  /** The records to score: resumed ones left out, refused ones turned malformed, stopping where the job must. */
-  async function* admitted(): AsyncGenerator<InputItem> {
-    let toSkip = resumePoint?.records ?? 0;
-    try {
-      for await (const item of items) {
-        if (io.signal?.aborted) return;
-        read += 1;
-        let admittedItem = item;
-        if (item.kind === 'record') {
-          const { refusal, header } = writer.admit(item.fields);
-          if (header !== undefined && resumePoint?.header === undefined) sink.write(header);
-          if (refusal !== undefined) admittedItem = { kind: 'malformed', line: item.line, message: refusal };
-        }
-        if (toSkip > 0) {
-          if (admittedItem.kind === 'malformed') {
-            stats.malformedResumed += 1;
-            continue;
-          }
-          toSkip -= 1;
-          stats.resumed += 1;
-          if (toSkip === 0 && admittedItem.text !== resumePoint?.lastText) {
-            throw new OutputMismatchError(
-              `the output's last record is not input record ${stats.resumed} (line ${admittedItem.line}): ` +
-                'is this the input (and --text-field) the output was made from? Not resuming',
-            );
-          }
-          continue;
-        }
-        yield admittedItem;
-        if (admittedItem.kind === 'malformed' && options.onError === 'fail') return;
-      }
-    } catch (error) {
-      if (io.signal?.aborted) return;
-      throw error;
-    }
-    if (toSkip > 0) {
-      throw new OutputMismatchError(
-        `the output already has ${resumePoint?.records} records but the input has only ${stats.resumed}; not resuming`,
-      );
-    }
-  }
-
-  const start = (item: InputItem): Promise<Prediction> | undefined => {
-    if (item.kind !== 'record') return undefined;
-    if (scoringStartedAt === undefined) {
-      scoringStartedAt = performance.now();
-      finishedAtStart = finished();
-    }
-    return classifier.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
-      const best = predictions[0]?.[0];
-      if (best === undefined) throw new Error('the classifier returned no prediction');
-      return best;
-    });
-  };
-
-  const summary = (): BatchSummary => {
-    const scoringSeconds = scoringStartedAt === undefined ? 0 : Math.max(0, (lastWrittenAt - scoringStartedAt) / 1000);
-    return {
-      ...stats,
-      scoringSeconds,
-      textsPerSecond: scoringSeconds > 0 ? stats.scored / scoringSeconds : 0,
-      interrupted: io.signal?.aborted === true,
-    };
-  };
-
-  io.onStart?.(() => ({
-    scored: stats.scored,
-    malformed: stats.malformed,
-    read,
-    finished: finished(),
-    finishedAtStart,
-    bytesRead: bytes.bytes,
-    totalBytes,
-    seconds: scoringStartedAt === undefined ? 0 : (performance.now() - scoringStartedAt) / 1000,
-  }));
+  const progress = new JobProgress();
+  io.onStart?.(() => progress.snapshot(input));
 
   let failure: unknown;
   try {
-    for await (const { item, outcome } of inArrivalOrder(admitted(), start, options.window)) {
-      if (item.kind === 'malformed') {
-        if (options.onError === 'fail') throw new MalformedRecordError(item.line, item.message);
-        stats.malformed += 1;
-        io.log(`line ${item.line}: ${item.message} (skipped)`);
-        continue;
-      }
-      if (outcome === undefined || !outcome.ok) {
-        throw new BatchJobError(`scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`);
-      }
-      sink.write(writer.format(item.fields, outcome.value));
-      stats.scored += 1;
-      lastWrittenAt = performance.now();
-      await sink.ready();
-    }
+    const admitted = admitRecords(input.items, writer, sink, resumePoint, progress, options, io);
+    await writeInOrder(inArrivalOrder(admitted, scoreRecord(classifier, progress), options.window), writer, sink, progress, options, io);
   } catch (error) {
     failure = error;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     // Reading may have stopped early (a failure, --on-error fail): release the file or pipe.
-    inputStream.destroy();
+    input.stream.destroy();
   }
   try {
     // Whatever happened, what was scored is written: a rerun with --resume continues after it.
@@ -289,21 +336,20 @@ export async function runBatchJob(
     failure ??= error;
   }
   if (failure !== undefined) {
-    if (failure instanceof MalformedRecordError) stats.malformed += 1;
+    if (failure instanceof MalformedRecordError) progress.stats.malformed += 1;
     const error = asJobError(failure);
-    error.summary = summary();
+    error.summary = progress.summary(io.signal?.aborted === true);
     throw error;
   }
-  return summary();
+  return progress.summary(io.signal?.aborted === true);
 }
 
 /** The failures a job can meet in normal use, as a message; anything else (a bug) is thrown as it is. */
 function asJobError(failure: unknown): BatchJobError {
   if (failure instanceof BatchJobError) return failure;
   const expected =
-    failure instanceof InputFormatError ||
-    failure instanceof OutputMismatchError ||
-    failure instanceof OutputWriteError ||
+    // InputFormatError, OutputMismatchError, OutputWriteError...
+    failure instanceof ServiceError ||
     // Reading the input: EACCES, EISDIR, EIO...
     (failure instanceof Error && typeof (failure as NodeJS.ErrnoException).code === 'string');
   if (!expected) throw failure;
