@@ -6,6 +6,7 @@ import { resolveEngineLayout } from '../src/engine/engine-layout.js';
 import type { Engine } from '../src/engine/engine.js';
 import { loadModel } from '../src/model/model.js';
 import type { EncodedText } from '../src/model/tokenizer.js';
+import { packBatch } from '../src/engine/packed-batch.js';
 
 export interface BatchingRow {
   /** How the engine ran: one copy on this thread with every CPU's threads, or the service's layout. */
@@ -63,7 +64,7 @@ function paddingOf(batches: readonly (readonly EncodedText[])[]): number {
 async function runAll(engine: Engine, batches: readonly EncodedText[][]): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < batches.length) await engine.run(batches[next++] as EncodedText[]);
+    while (next < batches.length) await engine.run(packBatch(batches[next++] as EncodedText[]));
   };
   await Promise.all(Array.from({ length: engine.instances }, lane));
 }
@@ -142,7 +143,7 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
     for (const { batchSize, order } of options.configs) {
       const batches = batchesOf(encoded, batchSize, order);
       // Warm-up on this configuration's own shapes: ONNX Runtime plans memory per input shape.
-      for (const batch of batches.slice(0, 3)) await engine.run(batch);
+      for (const batch of batches.slice(0, 3)) await engine.run(packBatch(batch));
       const engineSeconds = await timePasses(engine, batches, options.minSeconds);
       rows.push({
         layout: layoutName,

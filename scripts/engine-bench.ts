@@ -11,6 +11,7 @@ import type { Engine } from '../src/engine/engine.js';
 import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
 import { loadModel } from '../src/model/model.js';
 import { readDevSet } from './sst2-dev.js';
+import { packBatch } from '../src/engine/packed-batch.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +59,7 @@ for (const name of engines) {
       next += size;
       return slice;
     };
-    for (let i = 0; i < 3; i++) await engine.run(batch()); // warm-up for this shape range
+    for (let i = 0; i < 3; i++) await engine.run(packBatch(batch())); // warm-up for this shape range
     const durations: number[] = [];
     let done = 0;
     const start = performance.now();
@@ -66,7 +67,7 @@ for (const name of engines) {
     while (performance.now() - start < seconds * 1000 || durations.length < 5) {
       const b = batch();
       const t = performance.now();
-      await engine.run(b);
+      await engine.run(packBatch(b));
       durations.push(performance.now() - t);
       done += b.length;
     }

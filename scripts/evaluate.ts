@@ -15,6 +15,7 @@ import { createEngine } from '../src/engine/create-engine.js';
 import { Classifier } from '../src/inference/classifier.js';
 import { loadModel } from '../src/model/model.js';
 import { packageRoot } from '../src/config/package-root.js';
+import { packBatch } from '../src/engine/packed-batch.js';
 
 const PARITY_TOLERANCE = 1e-4;
 const LATENCY_SENTENCE = 'I love using this product!';
@@ -86,7 +87,7 @@ if (values.parity) {
   let maxAbsDiff = 0;
   for (let start = 0; start < reference.texts.length; start += 32) {
     const texts = reference.texts.slice(start, start + 32);
-    const logits = await engine.run(texts.map((text, i) => model.tokenizer.encode(text, start + i, true)));
+    const logits = await engine.run(packBatch(texts.map((text, i) => model.tokenizer.encode(text, start + i, true))));
     texts.forEach((_, row) => {
       reference.logits[start + row]?.forEach((expected, label) => {
         const actual = logits[row * engine.numLabels + label] as number;

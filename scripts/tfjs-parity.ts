@@ -6,6 +6,7 @@ import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
 import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config/config.js';
 import { loadModel } from '../src/model/model.js';
 import { devSetPath, readDevSet } from './sst2-dev.js';
+import { packBatch } from '../src/engine/packed-batch.js';
 
 const { values } = parseArgs({ options: { backends: { type: 'string', default: 'auto' }, 'batch-size': { type: 'string', default: '32' } } });
 const backends = (values.backends ?? 'auto').split(',') as TfjsBackendChoice[];
@@ -33,14 +34,14 @@ function accuracy(logits: Float32Array): number {
   return right / dev.length;
 }
 
-const reference = await logitsOf((batch) => onnx.run(batch));
+const reference = await logitsOf((batch) => onnx.run(packBatch(batch)));
 console.log(`model ${model.dir}`);
 console.log(`dev set ${devSetPath}: ${dev.length} sentences, batches of ${batchSize} in file order (mixed lengths, padded)`);
 console.log(`onnx  ${onnx.backend}: accuracy ${(accuracy(reference) * 100).toFixed(2)}%`);
 let worstOverall = 0;
 for (const choice of backends) {
   const tfjs = await createTfjsEngine(model, { device: 'cpu', tfjsBackend: choice });
-  const logits = await logitsOf((batch) => tfjs.run(batch));
+  const logits = await logitsOf((batch) => tfjs.run(packBatch(batch)));
   let worst = 0;
   let sum = 0;
   let disagreements = 0;

@@ -1,5 +1,5 @@
 import type { Device, EngineKind } from '../config/config.js';
-import type { EncodedText } from '../model/tokenizer.js';
+import type { PackedBatch } from './packed-batch.js';
 
 /**
  * Runs a model on a batch of already tokenized texts. It knows nothing of queues or HTTP: the batcher decides what
@@ -18,9 +18,9 @@ export interface Engine {
   /** Set when the engine can no longer run anything (its thread stopped); the liveness probe fails on it. */
   readonly failure: Error | undefined;
   /**
-   * Logits row-major, batch.length × numLabels. Texts of different lengths are padded inside the engine with
-   * attention_mask 0, so a text's logits do not depend on what else is in its batch.
+   * Logits row-major, texts × numLabels. The engine pads the batch with padBatch (packed-batch.ts), so a text's
+   * logits do not depend on what else is in its batch. The batch's buffers may be transferred (detached).
    */
-  run(batch: readonly EncodedText[]): Promise<Float32Array>;
+  run(batch: PackedBatch): Promise<Float32Array>;
   dispose(): Promise<void>;
 }

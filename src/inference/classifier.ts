@@ -3,6 +3,7 @@ import { Batcher, type BatcherObserver } from '../queue/batcher.js';
 import type { BatchLimits } from '../queue/batch-policy.js';
 import { resolveMaxBatchTokens } from '../queue/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
+import { packBatch } from '../engine/packed-batch.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText, TruncationSide } from '../model/tokenizer.js';
 import type { RequestTiming } from '../timing/request-timing.js';
@@ -57,7 +58,8 @@ export class Classifier {
       lengthOf: (text) => text.ids.length,
       maxConcurrentBatches: engine.instances,
       runBatch: async (texts) => {
-        const logits = await engine.run(texts);
+        // The one place a batch is packed: from here to the engine (and its thread) it travels as typed arrays.
+        const logits = await engine.run(packBatch(texts));
         const width = engine.numLabels;
         return texts.map((_, row) => logits.subarray(row * width, (row + 1) * width));
       },

@@ -6,6 +6,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { predictionsOf } from '../../src/inference/postprocess.js';
 import type { Model } from '../../src/model/model.js';
 import { loadRealModel } from '../support/real-model.js';
+import { packBatch } from '../../src/engine/packed-batch.js';
 
 let model: Model;
 let engine: Engine;
@@ -13,7 +14,7 @@ before(async () => ({ model, engine } = await loadRealModel()));
 after(() => engine.dispose());
 
 async function labelOf(text: string): Promise<string> {
-  const logits = await engine.run([model.tokenizer.encode(text, 0, true)]);
+  const logits = await engine.run(packBatch([model.tokenizer.encode(text, 0, true)]));
   return predictionsOf(logits, model, 1)[0]!.label;
 }
 

@@ -1,4 +1,5 @@
 import type { Engine } from '../../src/engine/engine.js';
+import { type PackedBatch, unpackBatch } from '../../src/engine/packed-batch.js';
 import type { EncodedText } from '../../src/model/tokenizer.js';
 
 /**
@@ -49,9 +50,10 @@ export class GatedEngine implements Engine {
     return this.waiting.length;
   }
 
-  async run(batch: readonly EncodedText[]): Promise<Float32Array> {
-    this.batchSizes.push(batch.length);
-    this.batches.push(batch);
+  async run(batch: PackedBatch): Promise<Float32Array> {
+    this.batchSizes.push(batch.lengths.length);
+    // Kept unpacked: the inner engine may transfer (detach) the batch's buffers.
+    this.batches.push(unpackBatch(batch));
     if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
     return this.inner.run(batch);
   }

@@ -1,5 +1,5 @@
 import type { Engine } from '../../src/engine/engine.js';
-import type { EncodedText } from '../../src/model/tokenizer.js';
+import type { PackedBatch } from '../../src/engine/packed-batch.js';
 
 /**
  * An engine that answers at once, for tests of what surrounds the engine at volumes the real one would take
@@ -15,11 +15,11 @@ export class InstantEngine implements Engine {
   readonly skippedBackends: readonly string[] = [];
   texts = 0;
 
-  async run(batch: readonly EncodedText[]): Promise<Float32Array> {
-    this.texts += batch.length;
-    const logits = new Float32Array(batch.length * 2);
-    batch.forEach((text, row) => {
-      const positive = text.ids.length % 2 === 0;
+  async run(batch: PackedBatch): Promise<Float32Array> {
+    this.texts += batch.lengths.length;
+    const logits = new Float32Array(batch.lengths.length * 2);
+    batch.lengths.forEach((length, row) => {
+      const positive = length % 2 === 0;
       logits[row * 2] = positive ? 0 : 1;
       logits[row * 2 + 1] = positive ? 1 : 0;
     });

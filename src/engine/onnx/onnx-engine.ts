@@ -2,7 +2,7 @@ import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../../config/config.js';
 import type { Model } from '../../model/model.js';
-import type { EncodedText } from '../../model/tokenizer.js';
+import { padBatch, type PackedBatch } from '../packed-batch.js';
 import type { Engine } from '../engine.js';
 import { cudaFailureHint } from './cuda-hint.js';
 import {
@@ -19,7 +19,7 @@ export interface OnnxEngineOptions {
   interOpThreads: number | undefined;
 }
 
-/** The inputs a Hugging Face sequence-classification export may declare; each is filled from an EncodedText. */
+/** The inputs a Hugging Face sequence-classification export may declare; each is filled from the padded batch. */
 const knownInputs = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 type KnownInput = (typeof knownInputs)[number];
 type IntegerType = 'int64' | 'int32';
@@ -32,40 +32,18 @@ interface InputSpec {
 const littleEndian = endianness() === 'LE';
 
 /**
- * A padded [rows × columns] integer matrix. int64 values are written through an Int32Array view of the same
- * memory (low word; ids are far below 2^31), which avoids one BigInt per token.
+ * An int64 tensor of a padded int32 matrix. On little-endian hosts the values go through an Int32Array view of the
+ * same memory (low word; ids are far below 2^31), which avoids one BigInt per token.
  */
-class IntegerMatrix {
-  private readonly int32: Int32Array;
-  private readonly int64: BigInt64Array | undefined;
-
-  constructor(
-    readonly type: IntegerType,
-    private readonly rows: number,
-    private readonly columns: number,
-    fill: number,
-  ) {
-    if (type === 'int64') {
-      this.int64 = new BigInt64Array(rows * columns);
-      this.int32 = new Int32Array(this.int64.buffer);
-      if (fill !== 0) this.int64.fill(BigInt(fill));
-    } else {
-      this.int32 = new Int32Array(rows * columns);
-      if (fill !== 0) this.int32.fill(fill);
-    }
+function int64Tensor(values: Int32Array, dims: readonly number[]): ort.Tensor {
+  const int64 = new BigInt64Array(values.length);
+  if (littleEndian) {
+    const words = new Int32Array(int64.buffer);
+    for (let i = 0; i < values.length; i++) words[i * 2] = values[i] as number;
+  } else {
+    for (let i = 0; i < values.length; i++) int64[i] = BigInt(values[i] as number);
   }
-
-  set(row: number, column: number, value: number): void {
-    const index = row * this.columns + column;
-    if (this.int64 === undefined) this.int32[index] = value;
-    else if (littleEndian) this.int32[index * 2] = value;
-    else this.int64[index] = BigInt(value);
-  }
-
-  toTensor(): ort.Tensor {
-    const dims = [this.rows, this.columns];
-    return this.int64 === undefined ? new ort.Tensor('int32', this.int32, dims) : new ort.Tensor('int64', this.int64, dims);
-  }
+  return new ort.Tensor('int64', int64, dims);
 }
 
 function inputSpecsOf(session: ort.InferenceSession, path: string): InputSpec[] {
@@ -98,20 +76,13 @@ class OnnxEngine implements Engine {
     readonly backend: string,
   ) {}
 
-  async run(batch: readonly EncodedText[]): Promise<Float32Array> {
-    const rows = batch.length;
-    const columns = Math.max(...batch.map((text) => text.ids.length));
+  async run(batch: PackedBatch): Promise<Float32Array> {
+    const padded = padBatch(batch, this.padTokenId);
+    const { rows, columns } = padded;
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.inputs) {
-      const fill = input.name === 'input_ids' ? this.padTokenId : 0;
-      const matrix = new IntegerMatrix(input.type, rows, columns, fill);
-      batch.forEach((text, row) => {
-        const values = input.name === 'input_ids' ? text.ids : input.name === 'token_type_ids' ? text.typeIds : undefined;
-        for (let column = 0; column < text.ids.length; column++) {
-          matrix.set(row, column, values === undefined ? (input.name === 'attention_mask' ? 1 : 0) : (values[column] ?? 0));
-        }
-      });
-      feeds[input.name] = matrix.toTensor();
+      const values = input.name === 'input_ids' ? padded.ids : input.name === 'token_type_ids' ? padded.typeIds : padded.attentionMask;
+      feeds[input.name] = input.type === 'int32' ? new ort.Tensor('int32', values, [rows, columns]) : int64Tensor(values, [rows, columns]);
     }
     const outputs = await this.session.run(feeds, [this.outputName]);
     const logits = outputs[this.outputName];

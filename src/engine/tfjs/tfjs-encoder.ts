@@ -1,4 +1,5 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import type { PaddedBatch } from '../packed-batch.js';
 import type { SafetensorsFile } from '../../model/safetensors.js';
 import type { Tf } from './tfjs-backends.js';
 import { ServiceError } from '../../errors/error-codes.js';
@@ -458,37 +459,27 @@ export class Encoder {
 }
 
 /**
- * Pads a batch into the flat arrays the encoder takes. Position ids follow the architecture: 0, 1, 2… for BERT and
- * DistilBERT; for RoBERTa, padding_idx + 1, + 2… over the non-pad tokens and padding_idx on padding, as transformers'
- * create_position_ids_from_input_ids does.
+ * The encoder's inputs from a padded batch (padBatch): position ids and the additive attention mask. Position ids
+ * follow the architecture: 0, 1, 2… for BERT and DistilBERT; for RoBERTa, padding_idx + 1, + 2… over the non-pad
+ * tokens and padding_idx on padding, as transformers' create_position_ids_from_input_ids does.
  */
-export function encoderInputOf(
-  batch: readonly { ids: readonly number[]; typeIds: readonly number[] | undefined }[],
-  config: Pick<EncoderConfig, 'architecture' | 'padTokenId'>,
-  padTokenId: number,
-): EncoderInput {
-  const rows = batch.length;
-  const columns = Math.max(...batch.map((text) => text.ids.length));
-  const ids = new Int32Array(rows * columns).fill(padTokenId);
-  const typeIds = new Int32Array(rows * columns);
+export function encoderInputOf(padded: PaddedBatch, config: Pick<EncoderConfig, 'architecture' | 'padTokenId'>): EncoderInput {
+  const { rows, columns, ids, typeIds, attentionMask } = padded;
   const positionIds = new Int32Array(rows * columns);
   const additiveMask = new Float32Array(rows * columns).fill(maskedScore);
   const roberta = config.architecture === 'roberta';
-  batch.forEach((text, row) => {
+  for (let row = 0; row < rows; row++) {
     const start = row * columns;
     let position = config.padTokenId;
     for (let column = 0; column < columns; column++) {
       const index = start + column;
-      const real = column < text.ids.length;
+      const real = attentionMask[index] === 1;
       if (real) {
-        const id = text.ids[column] as number;
-        ids[index] = id;
-        typeIds[index] = text.typeIds?.[column] ?? 0;
         additiveMask[index] = 0;
-        if (roberta && id !== config.padTokenId) position += 1;
+        if (roberta && ids[index] !== config.padTokenId) position += 1;
       }
       positionIds[index] = roberta ? (real && ids[index] !== config.padTokenId ? position : config.padTokenId) : column;
     }
-  });
+  }
   return { rows, columns, ids, typeIds, positionIds, additiveMask };
 }

@@ -4,7 +4,7 @@ import type { Device, TfjsBackendChoice } from '../../config/config.js';
 import type { Model } from '../../model/model.js';
 import { safetensorsFile } from '../../model/model-dir.js';
 import { SafetensorsFile } from '../../model/safetensors.js';
-import type { EncodedText } from '../../model/tokenizer.js';
+import { padBatch, type PackedBatch } from '../packed-batch.js';
 import type { Engine } from '../engine.js';
 import { nodeHost, selectTfjsBackend, type TfjsHost, type TfjsRuntime } from './tfjs-backends.js';
 import { Encoder, encoderConfigOf, encoderInputOf } from './tfjs-encoder.js';
@@ -38,12 +38,12 @@ export class TfjsEngine implements Engine {
     this.skippedBackends = runtime.skipped;
   }
 
-  async run(batch: readonly EncodedText[]): Promise<Float32Array> {
+  async run(batch: PackedBatch): Promise<Float32Array> {
     // TensorFlow.js has one active backend per process. Should anything else in the process have switched it, switch
     // back, so that the weights are never copied onto (and computed on) another backend.
     const { tf, tfBackend } = this.runtime;
     if (tf.getBackend() !== tfBackend) await tf.setBackend(tfBackend);
-    const logits = this.encoder.logits(encoderInputOf(batch, this.encoder.config, this.padTokenId));
+    const logits = this.encoder.logits(encoderInputOf(padBatch(batch, this.padTokenId), this.encoder.config));
     try {
       // A copy: some backends hand out the tensor's own buffer, which must not outlive the tensor.
       return Float32Array.from(await logits.data());

@@ -3,7 +3,7 @@ import { postedError } from '../../errors/error-codes.js';
 import { loadModel } from '../../model/model.js';
 import { createEngine } from '../create-engine.js';
 import type { Engine } from '../engine.js';
-import { unpackBatch, type EngineThreadConfig, type FromEngineThread, type ToEngineThread } from './engine-thread-protocol.js';
+import type { EngineThreadConfig, FromEngineThread, ToEngineThread } from './engine-thread-protocol.js';
 
 // The body of the engine's worker thread: it loads the model directory, builds the engine the config names, and
 // runs one batch per message. Runtimes that compute synchronously (onnxruntime-node's session.run) then hold this
@@ -48,7 +48,7 @@ function serve(engine: Engine): void {
       void engine.dispose().finally(() => port.close());
       return;
     }
-    engine.run(unpackBatch(message.batch)).then(
+    engine.run(message.batch).then(
       (logits) => {
         // Copy only when the logits share a buffer with something else (a view into a larger allocation).
         const own = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();

@@ -8,6 +8,7 @@ import type { Model } from '../../../src/model/model.js';
 import type { EncodedText } from '../../../src/model/tokenizer.js';
 import { engineSentences, overLongSentence } from '../../support/engine-sentences.js';
 import { loadRealModel } from '../../support/real-model.js';
+import { packBatch } from '../../../src/engine/packed-batch.js';
 
 let model: Model;
 let engine: Engine;
@@ -34,7 +35,7 @@ describe('ONNX engine (embedded model)', () => {
 
   it('returns batch × labels logits', async () => {
     const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
-    const logits = await engine.run(encoded);
+    const logits = await engine.run(packBatch(encoded));
     assert.equal(logits.length, sentences.length * 2);
     assert.ok(logits.every(Number.isFinite));
   });
@@ -42,23 +43,23 @@ describe('ONNX engine (embedded model)', () => {
   it('gives a text the same logits (within 1e-5) alone and in any batch, however it is padded', async () => {
     const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
     const alone: number[][] = [];
-    for (const text of encoded) alone.push(...rowsOf(await engine.run([text]), 1));
+    for (const text of encoded) alone.push(...rowsOf(await engine.run(packBatch([text])), 1));
 
-    const together = rowsOf(await engine.run(encoded), encoded.length);
+    const together = rowsOf(await engine.run(packBatch(encoded)), encoded.length);
     assert.ok(maxDifference(together, alone) <= 1e-5, `all together: ${maxDifference(together, alone)}`);
 
-    const reversed = rowsOf(await engine.run([...encoded].reverse()), encoded.length).reverse();
+    const reversed = rowsOf(await engine.run(packBatch([...encoded].reverse())), encoded.length).reverse();
     assert.ok(maxDifference(reversed, alone) <= 1e-5, `reversed: ${maxDifference(reversed, alone)}`);
 
     // Each short text next to the longest one, padded to its full length.
     const longest = encoded.at(-1) as EncodedText;
     for (const [i, text] of encoded.entries()) {
-      const [row] = rowsOf(await engine.run([text, longest]), 2);
+      const [row] = rowsOf(await engine.run(packBatch([text, longest])), 2);
       assert.ok(maxDifference([row as number[]], [alone[i] as number[]]) <= 1e-5, `text ${i} padded to the longest`);
     }
 
     // Several copies of one text, as many batches of one request would carry.
-    const copies = rowsOf(await engine.run([encoded[0], encoded[2], encoded[0]] as EncodedText[]), 3);
+    const copies = rowsOf(await engine.run(packBatch([encoded[0], encoded[2], encoded[0]] as EncodedText[])), 3);
     assert.ok(maxDifference([copies[0], copies[2]] as number[][], [alone[0], alone[0]] as number[][]) <= 1e-5);
   });
 
@@ -84,7 +85,7 @@ describe('ONNX engine (embedded model)', () => {
       assert.equal(cuda.device, 'cuda');
       assert.match(cuda.backend, /cuda/);
       const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
-      const difference = maxDifference(rowsOf(await cuda.run(encoded), encoded.length), rowsOf(await engine.run(encoded), encoded.length));
+      const difference = maxDifference(rowsOf(await cuda.run(packBatch(encoded)), encoded.length), rowsOf(await engine.run(packBatch(encoded)), encoded.length));
       assert.ok(difference <= 1e-3, `CUDA and CPU logits differ by ${difference}`);
     } finally {
       await cuda.dispose();
@@ -95,7 +96,7 @@ describe('ONNX engine (embedded model)', () => {
     const single = await createEngine(model, { engine: 'onnx', device: 'cpu', intraOpThreads: 1, interOpThreads: 1 });
     try {
       const encoded = [model.tokenizer.encode(sentences[0] as string, 0, true)];
-      assert.ok(maxDifference(rowsOf(await single.run(encoded), 1), rowsOf(await engine.run(encoded), 1)) <= 1e-5);
+      assert.ok(maxDifference(rowsOf(await single.run(packBatch(encoded)), 1), rowsOf(await engine.run(packBatch(encoded)), 1)) <= 1e-5);
     } finally {
       await single.dispose();
     }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { selectTfjsBackend } from '../../../src/engine/tfjs/tfjs-backends.js';
+import { packBatch, padBatch } from '../../../src/engine/packed-batch.js';
 import { Encoder, encoderConfigOf, encoderInputOf, maskedScore } from '../../../src/engine/tfjs/tfjs-encoder.js';
 import { SafetensorsFile } from '../../../src/model/safetensors.js';
 import { packageRoot } from '../../../src/config/package-root.js';
@@ -44,7 +45,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const encoder = Encoder.load(tf, config, weights);
         try {
           for (const batch of expected.batches) {
-            const logits = encoder.logits(encoderInputOf(batch.texts, config, config.padTokenId));
+            const logits = encoder.logits(encoderInputOf(padBatch(packBatch(batch.texts), config.padTokenId), config));
             const values = await logits.data();
             logits.dispose();
             const difference = maxDifference(values, batch.logits.flat());
@@ -80,7 +81,7 @@ describe('tfjs encoder weights', () => {
     const encoder = Encoder.load(tf, config, old);
     try {
       const batch = expected.batches[0]!;
-      const logits = encoder.logits(encoderInputOf(batch.texts, config, config.padTokenId));
+      const logits = encoder.logits(encoderInputOf(padBatch(packBatch(batch.texts), config.padTokenId), config));
       assert.ok(maxDifference(await logits.data(), batch.logits.flat()) <= 1e-5);
       logits.dispose();
     } finally {
@@ -91,12 +92,12 @@ describe('tfjs encoder weights', () => {
 
 describe('encoderInputOf', () => {
   const batch = [
-    { ids: [0, 7, 8, 2], typeIds: undefined },
+    { ids: [0, 7, 8, 2], typeIds: [0, 0, 0, 0] },
     { ids: [0, 2], typeIds: [0, 1] },
   ];
 
   it('pads ids with the pad token, masks the padding and numbers positions from 0 for BERT', () => {
-    const input = encoderInputOf(batch, { architecture: 'bert', padTokenId: 0 }, 5);
+    const input = encoderInputOf(padBatch(packBatch(batch), 5), { architecture: 'bert', padTokenId: 0 });
     assert.equal(input.rows, 2);
     assert.equal(input.columns, 4);
     assert.deepEqual(Array.from(input.ids), [0, 7, 8, 2, 0, 2, 5, 5]);
@@ -106,7 +107,7 @@ describe('encoderInputOf', () => {
   });
 
   it('numbers RoBERTa positions from padding_idx + 1 and gives padding padding_idx, as transformers does', () => {
-    const input = encoderInputOf(batch, { architecture: 'roberta', padTokenId: 1 }, 1);
+    const input = encoderInputOf(padBatch(packBatch(batch), 1), { architecture: 'roberta', padTokenId: 1 });
     assert.deepEqual(Array.from(input.positionIds), [2, 3, 4, 5, 2, 3, 1, 1]);
   });
 });

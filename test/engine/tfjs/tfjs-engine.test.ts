@@ -7,6 +7,7 @@ import { createTfjsEngine, type TfjsEngine } from '../../../src/engine/tfjs/tfjs
 import { loadModel, type Model } from '../../../src/model/model.js';
 import type { EncodedText } from '../../../src/model/tokenizer.js';
 import { testConfig } from '../../support/config.js';
+import { packBatch } from '../../../src/engine/packed-batch.js';
 
 let model: Model;
 let onnx: Engine;
@@ -56,7 +57,7 @@ describe('TensorFlow.js engine (embedded model)', () => {
     let worst = 0;
     for (let start = 0; start < texts.length; start += 16) {
       const batch = texts.slice(start, start + 16);
-      worst = Math.max(worst, maxDifference(await tfjs.run(batch), await onnx.run(batch)));
+      worst = Math.max(worst, maxDifference(await tfjs.run(packBatch(batch)), await onnx.run(packBatch(batch))));
     }
     assert.ok(worst <= 1e-4, `max |Δ logit| ${worst}`);
   });
@@ -67,18 +68,18 @@ describe('TensorFlow.js engine (embedded model)', () => {
     const edge: EncodedText[] = [{ ids: [cls], typeIds: [0] }, ...encode(['', 'ok', maxLength])];
     assert.equal(edge[3]?.ids.length, model.maxLength);
     for (const text of edge) {
-      const difference = maxDifference(await tfjs.run([text]), await onnx.run([text]));
+      const difference = maxDifference(await tfjs.run(packBatch([text])), await onnx.run(packBatch([text])));
       assert.ok(difference <= 1e-4, `${text.ids.length} tokens alone: ${difference}`);
     }
-    const together = maxDifference(await tfjs.run(edge), await onnx.run(edge));
+    const together = maxDifference(await tfjs.run(packBatch(edge)), await onnx.run(packBatch(edge)));
     assert.ok(together <= 1e-4, `all four in one batch, 1 to ${model.maxLength} tokens: ${together}`);
   });
 
   it('gives a text the same logits (within 1e-5) alone and padded in any batch', async () => {
     const texts = encode(devSample().slice(0, 8));
-    const alone = await Promise.all(texts.map((text) => tfjs.run([text])));
-    const together = await tfjs.run(texts);
-    const reversed = await tfjs.run([...texts].reverse());
+    const alone = await Promise.all(texts.map((text) => tfjs.run(packBatch([text]))));
+    const together = await tfjs.run(packBatch(texts));
+    const reversed = await tfjs.run(packBatch([...texts].reverse()));
     texts.forEach((_, i) => {
       const own = alone[i] as Float32Array;
       assert.ok(maxDifference(together.subarray(i * 2, i * 2 + 2), own) <= 1e-5, `text ${i} in order`);
@@ -90,12 +91,12 @@ describe('TensorFlow.js engine (embedded model)', () => {
   it('leaks no tensors: tf.memory() is the same after 100 batches of every shape as after the first', async () => {
     const { tf } = tfjs.runtime;
     const texts = encode(devSample());
-    await tfjs.run(texts.slice(0, 3));
+    await tfjs.run(packBatch(texts.slice(0, 3)));
     const start = tf.memory();
     for (let i = 0; i < 100; i++) {
       const size = i % 25 === 0 ? 32 : 1 + (i % 6);
       const offset = i % (texts.length - size + 1);
-      await tfjs.run(texts.slice(offset, offset + size));
+      await tfjs.run(packBatch(texts.slice(offset, offset + size)));
     }
     const end = tf.memory();
     assert.equal(end.numTensors, start.numTensors, 'tensors');
@@ -108,12 +109,12 @@ describe('TensorFlow.js engine (embedded model)', () => {
     const second = await createTfjsEngine(model, { device: 'cpu', tfjsBackend: other });
     try {
       const texts = encode(devSample().slice(0, 4));
-      const mine = await tfjs.run(texts);
+      const mine = await tfjs.run(packBatch(texts));
       assert.equal(tfjs.runtime.tf.getBackend(), tfjs.runtime.tfBackend);
-      const theirs = await second.run(texts);
+      const theirs = await second.run(packBatch(texts));
       assert.equal(second.runtime.tf.getBackend(), other);
       assert.ok(maxDifference(mine, theirs) <= 1e-5);
-      assert.ok(maxDifference(await tfjs.run(texts), mine) <= 1e-6, 'the first engine still runs, on its own backend');
+      assert.ok(maxDifference(await tfjs.run(packBatch(texts)), mine) <= 1e-6, 'the first engine still runs, on its own backend');
       assert.equal(tfjs.runtime.tf.getBackend(), tfjs.runtime.tfBackend);
     } finally {
       await second.dispose();

@@ -3,12 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { EngineThreadConfig } from '../../../src/engine/worker/engine-thread-protocol.js';
-import { packBatch, unpackBatch } from '../../../src/engine/worker/engine-thread-protocol.js';
 import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
 import { createWorkerEngine, EngineThreadExitedError } from '../../../src/engine/worker/worker-engine.js';
 import { loadModel, type Model } from '../../../src/model/model.js';
 import { testConfig } from '../../support/config.js';
 import { engineSentences } from '../../support/engine-sentences.js';
+import { packBatch, unpackBatch } from '../../../src/engine/packed-batch.js';
 
 const sentences = engineSentences;
 
@@ -67,16 +67,24 @@ describe('worker engine (embedded model on engine threads)', () => {
 
   it('gives the logits the same engine gives on the calling thread', async () => {
     const batch = encode(sentences);
-    const [fromWorkers, local] = await Promise.all([workers.run(batch), inThread.run(batch)]);
+    const [fromWorkers, local] = await Promise.all([workers.run(packBatch(batch)), inThread.run(packBatch(batch))]);
     assert.equal(fromWorkers.length, sentences.length * 2);
     const difference = Math.max(...Array.from(fromWorkers, (value, i) => Math.abs(value - (local[i] as number))));
     assert.ok(difference < 1e-5, `max difference ${difference}`);
   });
 
-  it('runs batches on both instances at once, each answered with its own logits', async () => {
+  it('transfers the packed batch to its thread as it is, without a copy', async () => {
+    const packed = packBatch(encode(sentences.slice(0, 2)));
+    const logits = await workers.run(packed);
+    assert.equal(logits.length, 4);
+    assert.equal(packed.ids.byteLength, 0, 'the ids buffer moved to the engine thread (detached here)');
+    assert.equal(packed.lengths.byteLength, 0);
+  });
+
+  it('answers each of several batches sent at once with its own logits', async () => {
     const batches = [encode(sentences.slice(0, 2)), encode(sentences.slice(2)), encode([sentences[0] as string])];
-    const alone = await Promise.all(batches.map((batch) => inThread.run(batch)));
-    const together = await Promise.all(batches.map((batch) => workers.run(batch)));
+    const alone = await Promise.all(batches.map((batch) => inThread.run(packBatch(batch))));
+    const together = await Promise.all(batches.map((batch) => workers.run(packBatch(batch))));
     together.forEach((logits, i) => {
       assert.equal(logits.length, (batches[i] as unknown[]).length * 2);
       Array.from(logits).forEach((value, j) => assert.ok(Math.abs(value - ((alone[i] as Float32Array)[j] as number)) < 1e-5));
@@ -108,7 +116,7 @@ describe('worker engine with two instances', () => {
         { ids: [2, 3], typeIds: undefined },
         { ids: [2, 4], typeIds: undefined },
       ];
-      const [a, b] = (await Promise.all([engine.run(batch), engine.run(batch)])).map((logits) => Array.from(logits));
+      const [a, b] = (await Promise.all([engine.run(packBatch(batch)), engine.run(packBatch(batch))])).map((logits) => Array.from(logits));
       const [threadA, startA, endA] = a as [number, number, number];
       const [threadB, startB, endB] = b as [number, number, number];
       assert.notEqual(threadA, threadB, 'each batch went to its own engine thread');
@@ -126,11 +134,11 @@ describe('worker engine when an engine thread dies', () => {
   it('rejects the batch in flight and every later one, and reports the failure', async () => {
     const engine = await createWorkerEngine(threadConfig(), 1, crashing);
     const batch = [{ ids: [2, 3], typeIds: undefined }];
-    assert.equal((await engine.run(batch)).length, 2);
-    await assert.rejects(engine.run(batch), EngineThreadExitedError);
+    assert.equal((await engine.run(packBatch(batch))).length, 2);
+    await assert.rejects(engine.run(packBatch(batch)), EngineThreadExitedError);
     assert.ok(engine.failure instanceof EngineThreadExitedError);
     assert.match(engine.failure.message, /exit code 3/);
-    await assert.rejects(engine.run(batch), EngineThreadExitedError);
+    await assert.rejects(engine.run(packBatch(batch)), EngineThreadExitedError);
     await engine.dispose();
   });
 
@@ -138,6 +146,6 @@ describe('worker engine when an engine thread dies', () => {
     const engine = await createWorkerEngine(threadConfig(), 1);
     await engine.dispose();
     assert.equal(engine.failure, undefined);
-    await assert.rejects(engine.run([{ ids: [2, 3], typeIds: undefined }]), /disposed/);
+    await assert.rejects(engine.run(packBatch([{ ids: [2, 3], typeIds: undefined }])), /disposed/);
   });
 });
