@@ -122,7 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     draining = true;
     // Stop waiting for fuller batches. Submissions are still taken: a request accepted before the signal may
     // finish receiving its body during the drain.
-    void classifier.batcher.drain();
+    void classifier.drain();
     await Promise.all([drain.wait(settleUntil), ...otherDrains.map((wait) => wait(settleUntil))]);
   });
   // Answers sent while draining close their keep-alive connection. Fastify does so itself only for requests routed

@@ -77,6 +77,11 @@ export class Classifier {
     return logits.map((row) => predictionsOf(row, this.model, options.topK, options.scoring));
   }
 
+  /** Stops waiting for fuller batches; resolves once nothing is queued or running (new work is still taken). */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
   /** Answers everything accepted so far, then refuses new work and releases the engine. */
   async close(): Promise<void> {
     await this.batcher.drain();
