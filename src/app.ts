@@ -17,7 +17,12 @@ import analyzeRoute from './routes/analyze.js';
 import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
-import { RequestLog } from './request-log.js';
+import { loggedUrl, RequestLog } from './request-log.js';
+import helmet from '@fastify/helmet';
+import jsonBody from './plugins/json-body.js';
+import uploadBudget from './plugins/upload-budget.js';
+import { TokenizerPool } from './inference/tokenizer-pool.js';
+import { verifyChecksumManifest } from './model/checksum-manifest.js';
 
 export interface AppOptions {
   config: Config;
@@ -33,6 +38,7 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  if (options.model === undefined) await verifyChecksumManifest(config.modelDir);
   const model = options.model ?? (await loadModel(config.modelDir, config.dtype, config.engine));
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
   const layout = options.engine
@@ -43,10 +49,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queueCapacity: config.maxQueue,
     model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
   });
-  const classifier = new Classifier(model, engine, config, metrics);
+  const tokenizerPool =
+    config.tokenizerThreads > 0
+      ? await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, config.tokenizerThreads)
+      : undefined;
+  const classifier = new Classifier(model, engine, config, metrics, tokenizerPool);
 
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      serializers: { req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedUrl(request.url) }) },
+    },
+    // Slow clients: headers and body must arrive within BODY_TIMEOUT_MS (Node answers 408 and closes), checked every
+    // second rather than Node's 30 s; idle keep-alive connections close after KEEP_ALIVE_TIMEOUT_MS.
+    requestTimeout: config.bodyTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.bodyTimeoutMs,
+      headersTimeout: Math.min(60_000, config.bodyTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, config.bodyTimeoutMs),
+    },
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: requestIdOf,
@@ -106,8 +128,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await classifier.close();
   });
 
+  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   await app.register(swagger);
   await app.register(errorHandler, { metrics });
+  await app.register(jsonBody);
+  await app.register(uploadBudget, { limitBytes: config.bodyBufferLimitBytes, bodyLimitBytes: config.bodyLimitBytes });
   await app.register(requestId);
   await app.register(httpMetrics, { metrics });
   await app.register(analyzeRoute, {

@@ -48,6 +48,14 @@ export interface Config {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+  /** Most time to receive a request's headers and body; 408 and the connection closed beyond. */
+  bodyTimeoutMs: number;
+  /** Most bytes the bodies of all requests in progress may declare together; 429 beyond. */
+  bodyBufferLimitBytes: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** Worker threads that tokenize long requests; 0: all tokenization on the main thread. */
+  tokenizerThreads: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +166,10 @@ export const settings = [
   setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000)),
   setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
+  setting('bodyTimeoutMs', 'BODY_TIMEOUT_MS', '10000', integer(100, 3_600_000)),
+  setting('bodyBufferLimitBytes', 'BODY_BUFFER_LIMIT_BYTES', '67108864', integer(1, 68_719_476_736)),
+  setting('keepAliveTimeoutMs', 'KEEP_ALIVE_TIMEOUT_MS', '72000', integer(1, 3_600_000)),
+  setting('tokenizerThreads', 'TOKENIZER_THREADS', '1', integer(0, 64)),
 ] as const;
 
 export function flagOf(env: string): string {
@@ -206,6 +218,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     problems.push(
       `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
         'or a full-size request could never be queued',
+    );
+  }
+  if (problems.length === 0 && checked.bodyBufferLimitBytes < checked.bodyLimitBytes) {
+    problems.push(
+      `BODY_BUFFER_LIMIT_BYTES (${checked.bodyBufferLimitBytes}) must not be less than BODY_LIMIT_BYTES (${checked.bodyLimitBytes}), ` +
+        'or a full-size body could never be received',
     );
   }
   if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {

@@ -4,6 +4,7 @@ import type { RejectionReason } from './rejections.js';
 
 const rejectionReasons: readonly RejectionReason[] = [
   'queue_full',
+  'uploads_full',
   'deadline',
   'client_gone',
   'draining',

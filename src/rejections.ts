@@ -2,7 +2,14 @@
  * Requests the service refuses or abandons for a known reason. Each reason is a label value of
  * sentiment_rejections_total; the HTTP layer maps each to a status code.
  */
-export type RejectionReason = 'queue_full' | 'deadline' | 'client_gone' | 'draining' | 'too_long' | 'too_many_texts';
+export type RejectionReason =
+  | 'queue_full'
+  | 'uploads_full'
+  | 'deadline'
+  | 'client_gone'
+  | 'draining'
+  | 'too_long'
+  | 'too_many_texts';
 
 export class RejectionError extends Error {
   constructor(
@@ -19,6 +26,15 @@ export class QueueFullError extends RejectionError {
     super(
       'queue_full',
       `server is at capacity: ${waiting} texts waiting, ${requested} more requested, the queue holds ${capacity}; retry later`,
+    );
+  }
+}
+
+export class UploadsFullError extends RejectionError {
+  constructor(declared: number, limit: number) {
+    super(
+      'uploads_full',
+      `server is at capacity: a body of ${declared} bytes would take the bodies being received past ${limit} bytes; retry later`,
     );
   }
 }
@@ -55,5 +71,16 @@ export class TextTooLongError extends RejectionError {
       `text ${textIndex} has ${atLeast ? 'over ' : ''}${tokenCount} tokens, more than the model's maximum of ${maxLength}; ` +
         'send truncate: true to cut it',
     );
+  }
+}
+
+/**
+ * The engine could not compute a batch. Not a refusal but the server's fault: HTTP answers a plain 500 and the
+ * cause (ONNX Runtime's message, which names graph nodes and indices) goes only to the log.
+ */
+export class InferenceFailedError extends Error {
+  constructor(override readonly cause: Error) {
+    super(`inference failed: ${cause.message}`);
+    this.name = 'InferenceFailedError';
   }
 }

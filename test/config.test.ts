@@ -39,7 +39,19 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
+      bodyTimeoutMs: 10000,
+      bodyBufferLimitBytes: 67108864,
+      keepAliveTimeoutMs: 72000,
+      tokenizerThreads: 1,
     });
+  });
+
+  it('refuses a BODY_BUFFER_LIMIT_BYTES below BODY_LIMIT_BYTES', () => {
+    assert.match(
+      problemsOf([], { BODY_BUFFER_LIMIT_BYTES: '1000', BODY_LIMIT_BYTES: '2000' }).join(),
+      /BODY_BUFFER_LIMIT_BYTES \(1000\) must not be less than BODY_LIMIT_BYTES \(2000\)/,
+    );
+    assert.equal(loadConfig([], { TOKENIZER_THREADS: '0' }).tokenizerThreads, 0);
   });
 
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {

@@ -22,7 +22,7 @@ class MissingTextError extends Error {
 
 export default async function analyzeRoute(app: FastifyInstance, options: AnalyzeRouteOptions) {
   const { classifier } = options;
-  const errors = Object.fromEntries([400, 413, 415, 422, 429, 503, 504].map((status) => [status, ErrorResponse]));
+  const errors = Object.fromEntries([400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, ErrorResponse]));
 
   app.post<{ Body: AnalyzeBody }>(
     '/analyze',
