@@ -18,8 +18,8 @@ import healthRoutes from './routes/health.js';
 import infoRoute from './routes/info.js';
 import metricsRoute from './routes/metrics.js';
 import { loggedUrl, RequestLog } from './request-log.js';
-import helmet from '@fastify/helmet';
 import jsonBody from './plugins/json-body.js';
+import securityHeaders from './plugins/security-headers.js';
 import uploadBudget from './plugins/upload-budget.js';
 import { TokenizerPool } from './inference/tokenizer-pool.js';
 import { verifyChecksumManifest } from './model/checksum-manifest.js';
@@ -128,7 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await classifier.close();
   });
 
-  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  await app.register(securityHeaders);
   await app.register(swagger);
   await app.register(errorHandler, { metrics });
   await app.register(jsonBody);
@@ -139,6 +139,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     classifier,
     maxTextsPerRequest: config.maxTextsPerRequest,
     requestTimeoutMs: config.requestTimeoutMs,
+    admissionWaitMs: config.admissionWaitMs,
+    maxQueue: config.maxQueue,
     isDraining,
   });
   await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });

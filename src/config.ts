@@ -54,6 +54,8 @@ export interface Config {
   bodyBufferLimitBytes: number;
   /** How long an idle keep-alive connection stays open. */
   keepAliveTimeoutMs: number;
+  /** How long a request may wait, before its body is read, for room in a full queue; 0: 429 at once. */
+  admissionWaitMs: number;
   /** Worker threads that tokenize long requests; 0: all tokenization on the main thread. */
   tokenizerThreads: number;
 }
@@ -169,6 +171,7 @@ export const settings = [
   setting('bodyTimeoutMs', 'BODY_TIMEOUT_MS', '10000', integer(100, 3_600_000)),
   setting('bodyBufferLimitBytes', 'BODY_BUFFER_LIMIT_BYTES', '67108864', integer(1, 68_719_476_736)),
   setting('keepAliveTimeoutMs', 'KEEP_ALIVE_TIMEOUT_MS', '72000', integer(1, 3_600_000)),
+  setting('admissionWaitMs', 'ADMISSION_WAIT_MS', '1000', integer(0, 60_000)),
   setting('tokenizerThreads', 'TOKENIZER_THREADS', '1', integer(0, 64)),
 ] as const;
 

@@ -12,20 +12,26 @@ export type RejectionReason =
   | 'too_many_texts';
 
 export class RejectionError extends Error {
-  constructor(
-    readonly reason: RejectionReason,
-    message: string,
-  ) {
+  readonly reason: RejectionReason;
+
+  constructor(reason: RejectionReason, message: string) {
+    // No stack trace: a refusal is expected, not a bug, and capturing one is a large share of what a 429 costs
+    // under a flood of them.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
+    this.reason = reason;
     this.name = 'RejectionError';
   }
 }
 
 export class QueueFullError extends RejectionError {
-  constructor(waiting: number, requested: number, capacity: number) {
+  /** requested: undefined when the queue is refused before the body is read (no room for even one text). */
+  constructor(waiting: number, requested: number | undefined, capacity: number) {
     super(
       'queue_full',
-      `server is at capacity: ${waiting} texts waiting, ${requested} more requested, the queue holds ${capacity}; retry later`,
+      `server is at capacity: ${waiting} texts waiting, ${requested ?? 'any'} more requested, the queue holds ${capacity}; retry later`,
     );
   }
 }

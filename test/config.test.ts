@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       bodyTimeoutMs: 10000,
       bodyBufferLimitBytes: 67108864,
       keepAliveTimeoutMs: 72000,
+      admissionWaitMs: 1000,
       tokenizerThreads: 1,
     });
   });

@@ -6,8 +6,14 @@ import { QueueFullError } from '../rejections.js';
  * for the same reason). Texts being tokenized count as waiting; once tokenized they move into the batcher's queue,
  * which `queued()` reports, so the sum of the two never exceeds the capacity.
  */
+interface Waiter {
+  resolve(): void;
+  timer: NodeJS.Timeout;
+}
+
 export class Admission {
   private tokenizing = 0;
+  private readonly waiters: Waiter[] = [];
 
   constructor(
     private readonly capacity: number,
@@ -17,6 +23,53 @@ export class Admission {
   /** Texts admitted and not yet queued. */
   get inTokenization(): number {
     return this.tokenizing;
+  }
+
+  /** Requests waiting for room (waitForRoom). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  private get full(): boolean {
+    return this.tokenizing + this.queued() >= this.capacity;
+  }
+
+  /**
+   * Called as soon as a request's headers arrive, before its body is read: resolves at once when there is room for
+   * a text, else when room frees up, else rejects with QueueFullError after `maxWaitMs` (0: at once), or at once
+   * when `maxWaiters` requests are waiting already. A refusal then costs neither reading nor parsing the body, and
+   * clients that retry the moment they are refused (closed-loop load generators, naive retry loops) are held
+   * instead of turning refusals into the server's main work. Returns undefined when there is room now.
+   */
+  waitForRoom(maxWaitMs: number, maxWaiters: number): Promise<void> | undefined {
+    if (!this.full && this.waiters.length === 0) return undefined;
+    const waitingTexts = this.tokenizing + this.queued();
+    if (maxWaitMs === 0 || this.waiters.length >= maxWaiters) {
+      return Promise.reject(new QueueFullError(waitingTexts, undefined, this.capacity));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          const index = this.waiters.indexOf(waiter);
+          if (index >= 0) this.waiters.splice(index, 1);
+          reject(new QueueFullError(this.tokenizing + this.queued(), undefined, this.capacity));
+        }, maxWaitMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * The queue may have room again: lets the longest-waiting request in. One at a time, since its size is known only
+   * once its body is parsed; every batch taken from the queue and every request queued calls this again.
+   */
+  roomChanged(): void {
+    if (this.full) return;
+    const waiter = this.waiters.shift();
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    waiter.resolve();
   }
 
   /** Reserves room for `count` texts or throws QueueFullError; call the returned function once they are queued. */
@@ -29,6 +82,7 @@ export class Admission {
       if (released) return;
       released = true;
       this.tokenizing -= count;
+      this.roomChanged();
     };
   }
 }

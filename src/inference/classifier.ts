@@ -74,7 +74,13 @@ export class Classifier {
     this.batching = batching;
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
-      observer,
+      observer: {
+        queueDepthChanged: (depth) => {
+          observer?.queueDepthChanged(depth);
+          this.admission.roomChanged();
+        },
+        batchCompleted: (report) => observer?.batchCompleted(report),
+      },
       lengthOf: (text) => text.ids.length,
       maxConcurrentBatches: engine.instances ?? 1,
       runBatch: async (texts) => {
