@@ -156,7 +156,8 @@ await withServer({}, async (server) => {
   }
   report('goodput at 256 connections / at 16', `${(((goodput[256] ?? 0) / (goodput[16] ?? 1)) * 100).toFixed(0)}%`);
 
-  // 3. A stalled upload: how long until the server closes it, and with what.
+  // 3. A stalled upload: how long until the server closes it, and with what (once the overload above has drained).
+  await sleep(3000);
   const upload = await stalledUpload(server.url, 1_000_000, 1000);
   const openedAt = performance.now();
   const closed = await upload.closed;

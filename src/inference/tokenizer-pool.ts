@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { unpackBatch } from '../engine/engine-thread-protocol.js';
-import type { TruncationSide } from '../model/character-cut.js';
+import { charactersPerToken, cutCharacters, type TruncationSide } from '../model/character-cut.js';
 import type { EncodedText } from '../model/tokenizer.js';
 import { RejectionError } from '../rejections.js';
 import type { FromTokenizerThread, TokenizeJob, TokenizerThreadConfig } from './tokenizer-protocol.js';
@@ -63,7 +63,10 @@ const tokenizerThreadScript = new URL('./tokenizer-thread.js', import.meta.url);
 export class TokenizerPool {
   private nextId = 0;
 
-  private constructor(private readonly threads: readonly TokenizerThread[]) {}
+  private constructor(
+    private readonly threads: readonly TokenizerThread[],
+    private readonly maxCharacters: number,
+  ) {}
 
   static async start(config: TokenizerThreadConfig, size: number): Promise<TokenizerPool> {
     const workers = Array.from({ length: size }, () => new Worker(tokenizerThreadScript, { workerData: config }));
@@ -88,7 +91,10 @@ export class TokenizerPool {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw failed.reason;
     }
-    return new TokenizerPool(workers.map((worker) => new TokenizerThread(worker)));
+    return new TokenizerPool(
+      workers.map((worker) => new TokenizerThread(worker)),
+      config.maxLength * charactersPerToken,
+    );
   }
 
   get size(): number {
@@ -99,7 +105,13 @@ export class TokenizerPool {
     const live = this.threads.filter((thread) => thread.stopped === undefined);
     const thread = live.reduce<TokenizerThread | undefined>((best, t) => (best === undefined || t.load < best.load ? t : best), undefined);
     if (thread === undefined) return Promise.reject(new Error('no tokenizer thread left'));
-    return thread.tokenize({ id: this.nextId++, texts, truncate, side });
+    return thread.tokenize({
+      id: this.nextId++,
+      texts: texts.map((text) => cutCharacters(text, this.maxCharacters, side)),
+      fullLengths: texts.map((text) => text.length),
+      truncate,
+      side,
+    });
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,10 @@ export interface TokenizerThreadConfig {
 
 export interface TokenizeJob {
   id: number;
+  /** Already cut to what can fit the model (cutCharacters), so a megabyte is not copied to the thread. */
   texts: readonly string[];
+  /** Each text's length before the cut. */
+  fullLengths: readonly number[];
   truncate: boolean;
   side: TruncationSide;
 }

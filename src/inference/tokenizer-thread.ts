@@ -21,7 +21,7 @@ try {
   send({ type: 'ready' });
   port.on('message', (job: TokenizeJob) => {
     try {
-      const packed = packBatch(job.texts.map((text, index) => tokenizer.encode(text, index, job.truncate, job.side)));
+      const packed = packBatch(job.texts.map((text, index) => tokenizer.encode(text, index, job.truncate, job.side, job.fullLengths[index])));
       const transfer = [packed.lengths.buffer, packed.ids.buffer, ...(packed.typeIds ? [packed.typeIds.buffer] : [])];
       send({ type: 'result', id: job.id, encoded: packed }, transfer as ArrayBuffer[]);
     } catch (error) {

@@ -56,19 +56,26 @@ export class TextTokenizer {
    * work per text is bounded whatever it holds: tokenization is word-local (normalizers act on characters,
    * pre-tokenizers split at whitespace and punctuation), so the kept end's tokens are the whole text's tokens there.
    */
-  encode(text: string, textIndex: number, truncate: boolean, side: TruncationSide = 'right'): EncodedText {
+  encode(
+    text: string,
+    textIndex: number,
+    truncate: boolean,
+    side: TruncationSide = 'right',
+    /** The length of the text before a caller cut it already (cutCharacters), so that its cut still counts. */
+    fullLength = text.length,
+  ): EncodedText {
     const head = cutCharacters(text, this.maxCharacters, side);
     const encoding = this.encodeWhole(head);
     const ids = encoding.ids;
     const typeIds = encoding.token_type_ids;
-    const wasCut = head.length < text.length;
+    const wasCut = head.length < fullLength;
     if (ids.length <= this.maxLength && !wasCut) return { ids, typeIds };
     if (!truncate) {
       if (ids.length > this.maxLength) throw new TextTooLongError(textIndex, ids.length, wasCut, this.maxLength);
       // Mostly whitespace or unknown words: its tokens were not all counted, but it is far over any sane length.
       throw new RejectionError(
         'too_long',
-        `text ${textIndex} has ${text.length} characters, more than the ${this.maxCharacters} that can be tokenized ` +
+        `text ${textIndex} has ${fullLength} characters, more than the ${this.maxCharacters} that can be tokenized ` +
           `for the model's maximum of ${this.maxLength} tokens; send truncate: true to cut it`,
       );
     }

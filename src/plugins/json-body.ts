@@ -39,8 +39,18 @@ export default fp(async function jsonBody(app: FastifyInstance) {
       done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      parsed = JSON.parse(text);
+    } catch {
+      done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+      return;
+    }
+    try {
+      // The parsed value's keys are scanned, not the text: secure-json-parse's own parse runs two regular
+      // expressions over the whole body first, a cost per megabyte for every large text.
+      if (typeof parsed === 'object' && parsed !== null) secureJson.scan(parsed, { protoAction: 'error', constructorAction: 'error' });
+      done(null, parsed);
     } catch (error) {
       if (/forbidden (prototype|constructor) property/.test((error as Error).message)) {
         done(
