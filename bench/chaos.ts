@@ -64,13 +64,19 @@ function healthProber(url: string): { stop(): Promise<number> } {
   };
 }
 
-/** Clients that each send POST /analyze with a 1 MB text of punctuation, again and again, until stopped. */
-function punctuationAttackers(url: string, count: number): { stop(): Promise<number> } {
+/**
+ * Clients that each send POST /analyze with a 1 MB text of punctuation, again and again, until stopped: as fast as
+ * they are answered, or paced to `megabytesPerSecond` in all.
+ */
+function punctuationAttackers(url: string, count: number, megabytesPerSecond?: number): { stop(): Promise<number> } {
   const body = JSON.stringify({ text: '!'.repeat(1_000_000 - 20) });
+  const intervalMs = megabytesPerSecond === undefined ? 0 : (count / megabytesPerSecond) * 1000;
   let running = true;
   let sent = 0;
-  const loops = Array.from({ length: count }, async () => {
+  const loops = Array.from({ length: count }, async (_, client) => {
+    await sleep((client * intervalMs) / count);
     while (running) {
+      const started = performance.now();
       try {
         const response = await fetch(`${url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         await response.arrayBuffer();
@@ -78,6 +84,8 @@ function punctuationAttackers(url: string, count: number): { stop(): Promise<num
       } catch {
         await sleep(10);
       }
+      const left = intervalMs - (performance.now() - started);
+      if (running && left > 0) await sleep(left);
     }
   });
   return {
@@ -142,6 +150,14 @@ await withServer({}, async (server) => {
   report('slowest /healthz meanwhile, ms', healthAlone);
   report('normal req/s with 4 clients sending 1 MB of "!"', attacked.reqPerSec, `${((attacked.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`);
   report('slowest /healthz meanwhile, ms', healthAttacked);
+  // The same attack at the rate it reached before issue 14 (1.8 MB/s in all), when each request took ~0.6 s.
+  prober = healthProber(server.url);
+  const paced = punctuationAttackers(server.url, 4, 1.8);
+  const pacedResult = await normalLoad(server.url, single, 1, 16);
+  const pacedAttacks = await paced.stop();
+  const healthPaced = await prober.stop();
+  report('normal req/s with the 4 clients paced to 1.8 MB/s in all', pacedResult.reqPerSec, `${((pacedResult.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${pacedAttacks} attack requests answered`);
+  report('slowest /healthz meanwhile, ms', healthPaced);
 
   // 2. Goodput under overload: 64-text requests at 16, then 256 connections.
   const goodput: Record<number, number> = {};
