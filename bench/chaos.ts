@@ -205,9 +205,15 @@ await withServer({}, async (server) => {
   }
   clearInterval(sampler);
   await sleep(3000);
-  const after = rssMiB(server.pid);
+  const after3 = rssMiB(server.pid);
+  await sleep(7000);
+  const after10 = rssMiB(server.pid);
   const answers = [...statuses].map(([status, n]) => `${n}× ${status}`).join(', ');
-  report(`RSS before / peak / 3 s after ${count} stalled 1 MB uploads, MiB`, `${before.toFixed(0)} / ${peak.toFixed(0)} / ${after.toFixed(0)}`, `peak +${(peak - before).toFixed(0)} MiB; ${answers}`);
+  report(
+    `RSS before / peak / 3 s / 10 s after ${count} stalled 1 MB uploads, MiB`,
+    `${before.toFixed(0)} / ${peak.toFixed(0)} / ${after3.toFixed(0)} / ${after10.toFixed(0)}`,
+    `peak +${(peak - before).toFixed(0)} MiB; ${answers}`,
+  );
 });
 
 // 6. Soak: steady normal traffic for 5 minutes, RSS sampled; the slope of its second half.

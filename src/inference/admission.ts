@@ -15,9 +15,14 @@ export class Admission {
   private tokenizing = 0;
   private readonly waiters: Waiter[] = [];
 
+  /**
+   * @param wakeRoom texts of room needed before a waiting request is let in: the most a request may hold
+   * (MAX_TEXTS_PER_REQUEST), so that it fits whatever its size and is not refused after its body was read.
+   */
   constructor(
     private readonly capacity: number,
     private readonly queued: () => number,
+    private readonly wakeRoom = 1,
   ) {}
 
   /** Texts admitted and not yet queued. */
@@ -61,11 +66,12 @@ export class Admission {
   }
 
   /**
-   * The queue may have room again: lets the longest-waiting request in. One at a time, since its size is known only
-   * once its body is parsed; every batch taken from the queue and every request queued calls this again.
+   * The queue may have room again: lets the longest-waiting request in once a request of any size fits. One at a
+   * time, since its size is known only once its body is parsed; every batch taken from the queue and every request
+   * queued calls this again.
    */
   roomChanged(): void {
-    if (this.full) return;
+    if (this.capacity - this.tokenizing - this.queued() < Math.min(this.wakeRoom, this.capacity)) return;
     const waiter = this.waiters.shift();
     if (waiter === undefined) return;
     clearTimeout(waiter.timer);

@@ -33,6 +33,8 @@ export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
+  /** Most texts in one request: a request waiting for room is let in once this many fit. */
+  maxTextsPerRequest?: number;
 }
 
 export interface ClassifyOptions {
@@ -94,7 +96,7 @@ export class Classifier {
         return texts.map((_, row) => logits.subarray(row * width, (row + 1) * width));
       },
     });
-    this.admission = new Admission(settings.maxQueue, () => this.batcher.depth);
+    this.admission = new Admission(settings.maxQueue, () => this.batcher.depth, settings.maxTextsPerRequest);
   }
 
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
