@@ -169,7 +169,7 @@ export const settings = [
   setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000)),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf(logLevels)),
   setting('bodyTimeoutMs', 'BODY_TIMEOUT_MS', '10000', integer(100, 3_600_000)),
-  setting('bodyBufferLimitBytes', 'BODY_BUFFER_LIMIT_BYTES', '67108864', integer(1, 68_719_476_736)),
+  setting('bodyBufferLimitBytes', 'BODY_BUFFER_LIMIT_BYTES', '33554432', integer(1, 68_719_476_736)),
   setting('keepAliveTimeoutMs', 'KEEP_ALIVE_TIMEOUT_MS', '72000', integer(1, 3_600_000)),
   setting('admissionWaitMs', 'ADMISSION_WAIT_MS', '1000', integer(0, 60_000)),
   setting('tokenizerThreads', 'TOKENIZER_THREADS', '1', integer(0, 64)),

@@ -86,7 +86,8 @@ export class TextTooLongError extends RejectionError {
  */
 export class InferenceFailedError extends Error {
   constructor(override readonly cause: Error) {
-    super(`inference failed: ${cause.message}`);
+    // The cause's own message: a batch job reports it as it is; HTTP never sends it.
+    super(cause.message);
     this.name = 'InferenceFailedError';
   }
 }

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       logLevel: 'info',
       bodyTimeoutMs: 10000,
-      bodyBufferLimitBytes: 67108864,
+      bodyBufferLimitBytes: 33554432,
       keepAliveTimeoutMs: 72000,
       admissionWaitMs: 1000,
       tokenizerThreads: 1,
