@@ -123,6 +123,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
+  // Node answers a request whose headers or body did not arrive within BODY_TIMEOUT_MS with 408 itself (Fastify's
+  // client error handler writes it); this listener only counts them.
+  app.server.on('clientError', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.rejected('body_timeout');
+  });
   app.addHook('onClose', async () => {
     // Every accepted request has been answered by now, so this only refuses stragglers and releases the engine.
     await classifier.close();

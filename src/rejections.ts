@@ -5,6 +5,7 @@
 export type RejectionReason =
   | 'queue_full'
   | 'uploads_full'
+  | 'body_timeout'
   | 'deadline'
   | 'client_gone'
   | 'draining'

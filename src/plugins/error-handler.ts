@@ -9,6 +9,8 @@ const statusOf: Record<RejectionReason, number> = {
   too_long: 422,
   queue_full: 429,
   uploads_full: 429,
+  // Answered by Node itself (headers or body not received within BODY_TIMEOUT_MS); counted in app.ts.
+  body_timeout: 408,
   draining: 503,
   deadline: 504,
   // Never seen by the client, who has left; recorded in logs as nginx does.

@@ -80,11 +80,13 @@ describe('hostile input', () => {
   });
 
   it('answers a stalled upload 408 and closes it within BODY_TIMEOUT_MS (checked every second)', async () => {
+    const before = await metricValue(running.url, 'sentiment_rejections_total{reason="body_timeout"}');
     const upload = await stalledUpload(1000);
     const text = await upload.transcript.closed;
     const seconds = (performance.now() - upload.openedAt) / 1000;
     assert.match(text, /^HTTP\/1\.1 408 /);
     assert.ok(seconds >= bodyTimeoutMs / 1000 - 0.05 && seconds < bodyTimeoutMs / 1000 + 2, `closed after ${seconds} s`);
+    assert.equal(await metricValue(running.url, 'sentiment_rejections_total{reason="body_timeout"}'), before + 1);
   });
 
   it('refuses a body that would take the bodies being received past BODY_BUFFER_LIMIT_BYTES, before reading it', async () => {
