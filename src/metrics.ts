@@ -5,6 +5,8 @@ import type { RejectionReason } from './rejections.js';
 
 const rejectionReasons: readonly RejectionReason[] = [
   'queue_full',
+  'uploads_full',
+  'body_timeout',
   'deadline',
   'client_gone',
   'draining',

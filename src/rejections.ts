@@ -2,23 +2,46 @@
  * Requests the service refuses or abandons for a known reason. Each reason is a label value of
  * sentiment_rejections_total; the HTTP layer maps each to a status code.
  */
-export type RejectionReason = 'queue_full' | 'deadline' | 'client_gone' | 'draining' | 'too_long' | 'too_many_texts';
+export type RejectionReason =
+  | 'queue_full'
+  | 'uploads_full'
+  | 'body_timeout'
+  | 'deadline'
+  | 'client_gone'
+  | 'draining'
+  | 'too_long'
+  | 'too_many_texts';
 
 export class RejectionError extends Error {
-  constructor(
-    readonly reason: RejectionReason,
-    message: string,
-  ) {
+  readonly reason: RejectionReason;
+
+  constructor(reason: RejectionReason, message: string) {
+    // No stack trace: a refusal is expected, not a bug, and capturing one is a large share of what a 429 costs
+    // under a flood of them.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
+    this.reason = reason;
     this.name = 'RejectionError';
   }
 }
 
 export class QueueFullError extends RejectionError {
-  constructor(waiting: number, requested: number, capacity: number) {
+  /** requested: undefined when the queue is refused before the body is read (no room for even one text). */
+  constructor(waiting: number, requested: number | undefined, capacity: number) {
     super(
       'queue_full',
-      `server is at capacity: ${waiting} texts waiting, ${requested} more requested, the queue holds ${capacity}; retry later`,
+      `server is at capacity: ${waiting} texts waiting, ${requested ?? 'any'} more requested, the queue holds ${capacity}; retry later`,
+    );
+  }
+}
+
+export class UploadsFullError extends RejectionError {
+  constructor(declared: number, limit: number) {
+    super(
+      'uploads_full',
+      `server is at capacity: a body of ${declared} bytes would take the bodies being received past ${limit} bytes; retry later`,
     );
   }
 }
@@ -55,5 +78,17 @@ export class TextTooLongError extends RejectionError {
       `text ${textIndex} has ${atLeast ? 'over ' : ''}${tokenCount} tokens, more than the model's maximum of ${maxLength}; ` +
         'send truncate: true to cut it',
     );
+  }
+}
+
+/**
+ * The engine could not compute a batch. Not a refusal but the server's fault: HTTP answers a plain 500 and the
+ * cause (ONNX Runtime's message, which names graph nodes and indices) goes only to the log.
+ */
+export class InferenceFailedError extends Error {
+  constructor(override readonly cause: Error) {
+    // The cause's own message: a batch job reports it as it is; HTTP never sends it.
+    super(cause.message);
+    this.name = 'InferenceFailedError';
   }
 }
