@@ -4,6 +4,12 @@
  * engine's logits match reference logits (PyTorch's, written by training/export_model.py).
  *
  *   npm run eval -- [--model-dir DIR] [--data FILE.tsv ...] [--parity dev_logits.json] [--json OUT.json]
+ *                   [--agreement-dtype fp32]
+ *
+ * DTYPE selects the ONNX file as the server does. --agreement-dtype also loads the same directory in another dtype
+ * and reports how often the two agree on the label of each text of the first data file (int8 vs float32).
+ * Throughput is measured in-process on the first data file's texts: one text per classify call (batch 1), and
+ * 32 texts per call (batch 32), on the engine layout the server would use.
  *
  * TSV: a header line, then `label<TAB>text` (label 0 = NEGATIVE, 1 = POSITIVE, as in SST-2/GLUE).
  */
@@ -46,6 +52,7 @@ const { values } = parseArgs({
     data: { type: 'string', multiple: true },
     parity: { type: 'string' },
     json: { type: 'string' },
+    'agreement-dtype': { type: 'string' },
   },
 });
 
@@ -61,10 +68,16 @@ const report: Record<string, unknown> = { modelDir, engine: engine.backend, data
 console.log(`model ${modelDir}\nengine ${engine.backend}`);
 
 const far = () => performance.now() + 3_600_000;
+const firstDataTexts: string[] = [];
+const firstDataLabels: string[] = [];
 for (const file of dataFiles) {
   const rows = readTsv(file, model.labels);
   const predictions = await classifier.classify(rows.map((row) => row.text), { truncate: true, topK: 1, deadline: far() });
   const correct = rows.filter((row, i) => predictions[i]?.[0]?.label === row.label).length;
+  if (firstDataTexts.length === 0) {
+    firstDataTexts.push(...rows.map((row) => row.text));
+    firstDataLabels.push(...predictions.map((p) => p[0]?.label ?? ''));
+  }
   const accuracy = correct / rows.length;
   (report.datasets as Record<string, unknown>)[path.basename(file)] = { examples: rows.length, correct, accuracy };
   console.log(`${path.basename(file)}: accuracy ${(accuracy * 100).toFixed(2)}% (${correct}/${rows.length})`);
@@ -80,6 +93,39 @@ latencies.sort((a, b) => a - b);
 report.latencyMs = { sentence: LATENCY_SENTENCE, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
 console.log(`one short sentence in-process (tokenize + batcher + engine + scoring): ` +
   `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`);
+
+async function textsPerSecond(batchSize: number, texts: readonly string[]): Promise<number> {
+  const started = performance.now();
+  let done = 0;
+  for (let start = 0; start + batchSize <= texts.length; start += batchSize) {
+    await classifier.classify(texts.slice(start, start + batchSize), { truncate: true, topK: 1, deadline: far() });
+    done += batchSize;
+  }
+  return done / ((performance.now() - started) / 1000);
+}
+if (firstDataTexts.length >= 32) {
+  const throughput = {
+    batch1: await textsPerSecond(1, firstDataTexts.slice(0, 256)),
+    batch32: await textsPerSecond(32, firstDataTexts),
+  };
+  report.textsPerSecond = throughput;
+  console.log(`throughput in-process on ${path.basename(dataFiles[0] ?? '')}: batch 1 ${throughput.batch1.toFixed(0)} texts/s, ` +
+    `batch 32 ${throughput.batch32.toFixed(0)} texts/s`);
+}
+
+if (values['agreement-dtype'] !== undefined && firstDataTexts.length > 0) {
+  const otherConfig = loadConfig([], { ...process.env, DTYPE: values['agreement-dtype'] });
+  const otherModel = await loadModel(modelDir, otherConfig.dtype, otherConfig.engine);
+  const otherEngine = await createEngine(otherModel, otherConfig);
+  const other = new Classifier(otherModel, otherEngine, otherConfig);
+  const otherPredictions = await other.classify(firstDataTexts, { truncate: true, topK: 1, deadline: far() });
+  const agreeing = otherPredictions.filter((p, i) => p[0]?.label === firstDataLabels[i]).length;
+  const agreement = agreeing / firstDataTexts.length;
+  report.agreement = { dtype: otherConfig.dtype, texts: firstDataTexts.length, agreeing, agreement };
+  console.log(`label agreement with DTYPE=${otherConfig.dtype} on ${path.basename(dataFiles[0] ?? '')}: ` +
+    `${(agreement * 100).toFixed(2)}% (${agreeing}/${firstDataTexts.length})`);
+  await other.close();
+}
 
 let parityFailed = false;
 if (values.parity) {

@@ -28,8 +28,13 @@ import healthRoutes from './http/routes/health.js';
 import infoRoute from './http/routes/info.js';
 import metricsRoute from './http/routes/metrics.js';
 import requestTiming from './http/plugins/request-timing.js';
-import { RequestLog } from './http/request-log.js';
+import { loggedUrl, RequestLog } from './http/request-log.js';
 import { recordBatchTimings } from './timing/request-timing.js';
+import jsonBody from './http/plugins/json-body.js';
+import securityHeaders from './http/plugins/security-headers.js';
+import uploadBudget from './http/plugins/upload-budget.js';
+import { TokenizerPool } from './inference/tokenizer-pool.js';
+import { verifyChecksumManifest } from './model/checksum-manifest.js';
 
 export interface AppOptions {
   config: Config;
@@ -56,6 +61,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : undefined;
   // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
   const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
+  // An optional model.sha256 beside the weights (sha256sum format) is checked before the engine loads them.
+  if (options.model === undefined) await verifyChecksumManifest(model.dir);
   // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
   const layout = options.engine
     ? { thread: 'main' as const, instances: options.engine.instances, intraOpThreads: config.intraOpThreads }
@@ -71,10 +78,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { batchCompleted: recordBatchTimings },
     tracing?.batchSpans(options.tracer as Tracer, { kind: engine.kind, device: engine.device, backend: engine.backend }),
   );
-  const classifier = new Classifier(model, engine, config, observer);
+  const tokenizerPool =
+    config.tokenizerThreads > 0
+      ? await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, config.tokenizerThreads)
+      : undefined;
+  const classifier = new Classifier(model, engine, config, observer, tokenizerPool);
 
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      serializers: { req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedUrl(request.url) }) },
+    },
+    // Slow clients: headers and body must arrive within BODY_TIMEOUT_MS (Node answers 408 and closes), checked every
+    // second rather than Node's 30 s; idle keep-alive connections close after KEEP_ALIVE_TIMEOUT_MS.
+    requestTimeout: config.bodyTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.bodyTimeoutMs,
+      headersTimeout: Math.min(60_000, config.bodyTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, config.bodyTimeoutMs),
+    },
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: requestIdOf,
@@ -131,11 +154,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
+  // Node answers a request whose headers or body did not arrive within BODY_TIMEOUT_MS with 408 itself (Fastify's
+  // client error handler writes it); this listener only counts them.
+  app.server.on('clientError', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.rejected('body_timeout');
+  });
   app.addHook('onClose', async () => {
     // Every accepted request has been answered by now, so this only refuses stragglers and releases the engine.
     await classifier.close();
   });
 
+  await app.register(securityHeaders);
   if (apiKeys !== undefined) {
     logReloadError = (error) => app.log.warn({ file: config.apiKeyFile, reason: error.message }, 'API key file unreadable; keeping the keys in force');
     app.log.info({ keys: apiKeys.size, file: config.apiKeyFile ?? null }, 'API keys required on inference routes');
@@ -145,6 +174,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (apiKeys !== undefined) await app.register(apiKey, { keys: apiKeys, forDocs: config.apiKeyForDocs, metrics });
   await app.register(swagger);
   await app.register(errorHandler, { metrics });
+  await app.register(jsonBody);
+  await app.register(uploadBudget, { limitBytes: config.bodyBufferLimitBytes, bodyLimitBytes: config.bodyLimitBytes });
   await app.register(requestId);
   await app.register(httpMetrics, { metrics });
   await app.register(requestTiming);
@@ -156,6 +187,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     classifier,
     maxTextsPerRequest: config.maxTextsPerRequest,
     requestTimeoutMs: config.requestTimeoutMs,
+    admissionWaitMs: config.admissionWaitMs,
+    maxQueue: config.maxQueue,
     isDraining,
   });
   // The same classifier, limits and deadline in the wire shapes of existing clients (Inference API, TEI, KServe v2).
@@ -164,6 +197,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     maxTextsPerRequest: config.maxTextsPerRequest,
     requestTimeoutMs: config.requestTimeoutMs,
+    admissionWaitMs: config.admissionWaitMs,
+    maxQueue: config.maxQueue,
     isDraining,
     engineFailure: () => engine.failure,
     platform: platformOf(engine.kind),

@@ -95,6 +95,7 @@ describe('the server process (node dist/src/server.js)', () => {
       MAX_PADDING_RATIO: '1',
       SHUTDOWN_TIMEOUT_MS: '90000',
       REQUEST_TIMEOUT_MS: '90000',
+      BODY_TIMEOUT_MS: '90000',
     });
     // A failing assertion must not leave the server (held open by the test's own connections) behind.
     t.after(() => {
@@ -116,12 +117,24 @@ describe('the server process (node dist/src/server.js)', () => {
     const reused = await keepAlive();
 
     // The gate: a request whose headers the server has routed (it answered 100 Continue) but whose body the test
-    // holds back. It was accepted before the signal, so the drain, and with it the listener, lasts until it is answered.
+    // holds back, sending a byte of leading whitespace now and then: a slow client, not a stalled one (those the
+    // drain cuts). It was accepted before the signal, so the drain, and with it the listener, lasts until it is answered.
     const held = await openConnection(port);
     const heldRecord = transcript(held);
-    const heldRequest = analyzeRequest(negative, 'Expect: 100-continue\r\n');
-    held.write(heldRequest.head);
+    const padding = 1000;
+    const heldBody = JSON.stringify({ text: negative });
+    held.write(
+      'POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n' +
+        `Content-Length: ${padding + Buffer.byteLength(heldBody)}\r\n\r\n`,
+    );
     await heldRecord.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    let trickled = 0;
+    const trickle = setInterval(() => {
+      if (trickled >= padding) return;
+      trickled += 1;
+      held.write(' ');
+    }, 200);
+    t.after(() => clearInterval(trickle));
 
     const texts = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? positive : negative));
     const burst = texts.map((text) => requestOnNewConnection(`${server.url}/analyze`, 'POST', { text }));
@@ -161,7 +174,8 @@ describe('the server process (node dist/src/server.js)', () => {
     // A client that has connected but not yet sent its request when the last accepted one is answered.
     const late = await openConnection(port);
     const lateRecord = transcript(late);
-    held.write(heldRequest.body);
+    clearInterval(trickle);
+    held.write(' '.repeat(padding - trickled) + heldBody);
     const heldAnswer = await heldRecord.closed;
     assert.match(heldAnswer, /HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
     // Everything accepted is answered, yet the server waits for that request (SHUTDOWN_TIMEOUT_MS / 2 at most)

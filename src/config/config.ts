@@ -253,6 +253,16 @@ export const settings = [
   setting('apiKeyForDocs', 'API_KEY_FOR_DOCS', 'false', onOff(), 'server'),
   // Origins browsers may call from (CORS); unset or empty: CORS off; *: any.
   setting('corsOrigins', 'CORS_ORIGINS', undefined, originList(), 'server'),
+  // Most time to receive a request's headers and body; 408 and the connection closed beyond.
+  setting('bodyTimeoutMs', 'BODY_TIMEOUT_MS', '10000', integer(100, 3_600_000), 'server'),
+  // Most bytes the bodies of all requests in progress may declare together; 429 beyond.
+  setting('bodyBufferLimitBytes', 'BODY_BUFFER_LIMIT_BYTES', '33554432', integer(1, 68_719_476_736), 'server'),
+  // How long an idle keep-alive connection stays open.
+  setting('keepAliveTimeoutMs', 'KEEP_ALIVE_TIMEOUT_MS', '72000', integer(1, 3_600_000), 'server'),
+  // How long a request may wait, before its body is read, for room in a full queue; 0: 429 at once.
+  setting('admissionWaitMs', 'ADMISSION_WAIT_MS', '1000', integer(0, 60_000), 'server'),
+  // Worker threads that tokenize long requests; 0: all tokenization on the main thread.
+  setting('tokenizerThreads', 'TOKENIZER_THREADS', '1', integer(0, 64), 'engine'),
 ] as const;
 
 /** The settings of one scope, e.g. those the batch job reads (`engine`). */
@@ -309,6 +319,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     problems.push(
       `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
         'or a full-size request could never be queued',
+    );
+  }
+  if (problems.length === 0 && checked.bodyBufferLimitBytes < checked.bodyLimitBytes) {
+    problems.push(
+      `BODY_BUFFER_LIMIT_BYTES (${checked.bodyBufferLimitBytes}) must not be less than BODY_LIMIT_BYTES (${checked.bodyLimitBytes}), ` +
+        'or a full-size body could never be received',
     );
   }
   if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {

@@ -6,6 +6,9 @@
 export const errorNames = {
   // Requests refused or abandoned (src/errors/rejections.ts): SENTIMENT_ + the reason, upper case.
   SENTIMENT_QUEUE_FULL: 'QueueFullError',
+  SENTIMENT_UPLOADS_FULL: 'UploadsFullError',
+  // Answered by Node itself (no class): the code names the reason for the registry's completeness.
+  SENTIMENT_BODY_TIMEOUT: 'BodyTimeoutError',
   SENTIMENT_DEADLINE: 'DeadlineExceededError',
   SENTIMENT_CLIENT_GONE: 'ClientGoneError',
   SENTIMENT_DRAINING: 'DrainingError',
@@ -23,6 +26,7 @@ export const errorNames = {
   SENTIMENT_HUB_UNREACHABLE: 'HubUnreachableError',
   // Running.
   SENTIMENT_ENGINE_THREAD_EXITED: 'EngineThreadExitedError',
+  SENTIMENT_INFERENCE_FAILED: 'InferenceFailedError',
   // The batch job and its command.
   SENTIMENT_BATCH_JOB: 'BatchJobError',
   SENTIMENT_MALFORMED_RECORD: 'MalformedRecordError',

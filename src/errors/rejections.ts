@@ -4,7 +4,16 @@ import { ServiceError, type ErrorCode } from './error-codes.js';
  * Why the service refuses or abandons a request: the one list from which the type, the label values of
  * sentiment_rejections_total, the HTTP statuses and the error codes derive.
  */
-export const rejectionReasons = ['queue_full', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts'] as const;
+export const rejectionReasons = [
+  'queue_full',
+  'uploads_full',
+  'body_timeout',
+  'deadline',
+  'client_gone',
+  'draining',
+  'too_long',
+  'too_many_texts',
+] as const;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
 /** The HTTP status of each reason, shared by every protocol's error shape. */
@@ -12,6 +21,9 @@ export const rejectionStatus = {
   too_many_texts: 413,
   too_long: 422,
   queue_full: 429,
+  uploads_full: 429,
+  // Answered by Node itself (headers or body not received within BODY_TIMEOUT_MS); counted in app.ts.
+  body_timeout: 408,
   draining: 503,
   deadline: 504,
   // Never seen by the client, who has left; recorded in logs as nginx does.
@@ -24,19 +36,34 @@ export function rejectionCode<R extends RejectionReason>(reason: R): `SENTIMENT_
 }
 
 export class RejectionError extends ServiceError {
-  constructor(
-    readonly reason: RejectionReason,
-    message: string,
-  ) {
+  readonly reason: RejectionReason;
+
+  constructor(reason: RejectionReason, message: string) {
+    // No stack trace: a refusal is expected, not a bug, and capturing one is a large share of what a 429 costs
+    // under a flood of them.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(rejectionCode(reason), message);
+    Error.stackTraceLimit = stackTraceLimit;
+    this.reason = reason;
   }
 }
 
 export class QueueFullError extends RejectionError {
-  constructor(waiting: number, requested: number, capacity: number) {
+  /** requested: undefined when the queue is refused before the body is read (no room for even one text). */
+  constructor(waiting: number, requested: number | undefined, capacity: number) {
     super(
       'queue_full',
-      `server is at capacity: ${waiting} texts waiting, ${requested} more requested, the queue holds ${capacity}; retry later`,
+      `server is at capacity: ${waiting} texts waiting, ${requested ?? 'any'} more requested, the queue holds ${capacity}; retry later`,
+    );
+  }
+}
+
+export class UploadsFullError extends RejectionError {
+  constructor(declared: number, limit: number) {
+    super(
+      'uploads_full',
+      `server is at capacity: a body of ${declared} bytes would take the bodies being received past ${limit} bytes; retry later`,
     );
   }
 }
@@ -73,5 +100,16 @@ export class TextTooLongError extends RejectionError {
       `text ${textIndex} has ${atLeast ? 'over ' : ''}${tokenCount} tokens, more than the model's maximum of ${maxLength}; ` +
         'send truncate: true to cut it',
     );
+  }
+}
+
+/**
+ * The engine could not compute a batch. Not a refusal but the server's fault: HTTP answers a plain 500 and the
+ * cause (ONNX Runtime's message, which names graph nodes and indices) goes only to the log.
+ */
+export class InferenceFailedError extends ServiceError {
+  constructor(override readonly cause: Error) {
+    // The cause's own message: a batch job reports it as it is; HTTP never sends it.
+    super('SENTIMENT_INFERENCE_FAILED', cause.message);
   }
 }

@@ -11,11 +11,27 @@ import type { FastifyInstance } from 'fastify';
 const settleRoundMs = 5;
 
 /**
+ * During a drain, a request whose body has not grown for this long is cut (408, connection closed): draining
+ * never waits on a client that is not sending. Its bytes may be in flight behind a slow link, hence not at once.
+ */
+export const stalledUploadMs = 1000;
+/** How often uploads in progress are looked at during a drain. */
+const stallCheckMs = 100;
+
+interface Upload {
+  request: IncomingMessage;
+  bytesRead: number;
+  progressAt: number;
+}
+
+/**
  * What a graceful shutdown must answer before it closes the listener: the requests in progress, and the
  * connections accepted that have not sent their first request yet. Refusing requests is the routes' job.
  */
 export class HttpDrain {
   private readonly inProgress = new Set<Promise<void>>();
+  /** Requests in progress by their raw request, to see which are still receiving a body. */
+  private readonly requests = new Set<IncomingMessage>();
   private readonly awaitingFirstRequest = new Set<Socket>();
   private accepted = 0;
 
@@ -27,10 +43,14 @@ export class HttpDrain {
     });
     app.server.on('request', (request: IncomingMessage) => this.awaitingFirstRequest.delete(request.socket));
     // Until the response is sent or the connection drops.
-    app.addHook('onRequest', (_request, reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       const finished = new Promise<void>((resolve) => reply.raw.once('close', resolve));
       this.inProgress.add(finished);
-      void finished.then(() => this.inProgress.delete(finished));
+      this.requests.add(request.raw);
+      void finished.then(() => {
+        this.inProgress.delete(finished);
+        this.requests.delete(request.raw);
+      });
       done();
     });
   }
@@ -51,12 +71,43 @@ export class HttpDrain {
    * never sent a request open, and server.close() would wait for them, so they are closed here.
    */
   async wait(settleUntil: number): Promise<void> {
-    await Promise.all([...this.inProgress]);
+    await this.answerInProgress();
     do {
       const acceptedBefore = this.accepted;
       await sleep(settleRoundMs);
       if (this.accepted === acceptedBefore && this.awaitingFirstRequest.size === 0 && this.inProgress.size === 0) return;
     } while (performance.now() < settleUntil);
     for (const socket of this.awaitingFirstRequest) socket.destroy();
+  }
+
+  /** Waits for the requests in progress, cutting those whose upload has stalled (see stalledUploadMs). */
+  private async answerInProgress(): Promise<void> {
+    const uploads = new Map<IncomingMessage, Upload>();
+    while (this.inProgress.size > 0) {
+      const now = performance.now();
+      for (const request of this.requests) {
+        if (request.complete) continue;
+        const bytesRead = request.socket.bytesRead;
+        const upload = uploads.get(request);
+        if (upload === undefined || upload.bytesRead !== bytesRead) {
+          uploads.set(request, { request, bytesRead, progressAt: now });
+        } else if (now - upload.progressAt >= stalledUploadMs) {
+          cutStalledUpload(request);
+        }
+      }
+      await Promise.race([Promise.all([...this.inProgress]), sleep(stallCheckMs)]);
+    }
+  }
+}
+
+/** Answers 408 on the socket itself (the request's handler is still waiting for its body) and closes it. */
+function cutStalledUpload(request: IncomingMessage): void {
+  const socket = request.socket;
+  if (socket.destroyed) return;
+  if (socket.writable) {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    setTimeout(() => socket.destroy(), 100).unref();
+  } else {
+    socket.destroy();
   }
 }

@@ -4,16 +4,29 @@ import type { BatchLimits } from '../queue/batch-policy.js';
 import { resolveMaxBatchTokens } from '../queue/batch-token-budget.js';
 import type { Engine } from '../engine/engine.js';
 import { packBatch } from '../engine/packed-batch.js';
+import type { TruncationSide } from '../model/character-cut.js';
 import type { Model } from '../model/model.js';
-import type { EncodedText, TruncationSide } from '../model/tokenizer.js';
+import type { EncodedText } from '../model/tokenizer.js';
+import { InferenceFailedError } from '../errors/rejections.js';
 import type { RequestTiming } from '../timing/request-timing.js';
+import { Admission } from './admission.js';
 import { predictionsOf, type Prediction, type Scoring } from './postprocess.js';
+import type { TokenizerPool } from './tokenizer-pool.js';
+
+/**
+ * A request whose texts hold at most this many characters (after the cut to what fits the model) is tokenized on
+ * the calling thread: that is quicker than a round trip to a tokenizer thread, and short enough not to hold up
+ * HTTP. Longer ones go to the tokenizer pool when there is one.
+ */
+export const inlineTokenizationCharacters = 1024;
 
 export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   /** auto: from the model's width and the engine's device (resolveMaxBatchTokens). */
   maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
+  /** Most texts in one request: a request waiting for room is let in once this many fit. */
+  maxTextsPerRequest?: number;
 }
 
 export interface ClassifyOptions {
@@ -33,11 +46,13 @@ export interface ClassifyOptions {
 }
 
 /**
- * Texts in, labels out: tokenizes, queues the texts in the batcher, runs the engine on each batch and scores the
- * logits. Nothing here knows HTTP, so the server and a batch job use it alike.
+ * Texts in, labels out, in explicit stages: admit (count the texts against the queue before any work) -> tokenize
+ * (cut to what fits, then token ids; long requests on the tokenizer pool) -> queue and batch (the batcher runs the
+ * engine) -> postprocess (scores). Nothing here knows HTTP, so the server and a batch job use it alike.
  */
 export class Classifier {
   readonly batcher: Batcher<EncodedText, Float32Array>;
+  readonly admission: Admission;
   /** The batching settings in force, MAX_BATCH_TOKENS resolved. */
   readonly batching: BatchingSettings & BatchLimits;
 
@@ -46,6 +61,7 @@ export class Classifier {
     readonly engine: Engine,
     settings: BatchingSettings,
     observer?: BatcherObserver,
+    private readonly tokenizerPool?: TokenizerPool,
   ) {
     const batching = {
       ...settings,
@@ -54,25 +70,42 @@ export class Classifier {
     this.batching = batching;
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
-      observer,
+      observer: {
+        queueDepthChanged: (depth) => {
+          observer?.queueDepthChanged(depth);
+          this.admission.roomChanged();
+        },
+        batchCompleted: (report) => observer?.batchCompleted(report),
+      },
       lengthOf: (text) => text.ids.length,
       maxConcurrentBatches: engine.instances,
       runBatch: async (texts) => {
-        // The one place a batch is packed: from here to the engine (and its thread) it travels as typed arrays.
-        const logits = await engine.run(packBatch(texts));
+        let logits: Float32Array;
+        try {
+          // The one place a batch is packed: from here to the engine (and its thread) it travels as typed arrays.
+          logits = await engine.run(packBatch(texts));
+        } catch (error) {
+          throw new InferenceFailedError(error instanceof Error ? error : new Error(String(error)));
+        }
         const width = engine.numLabels;
         return texts.map((_, row) => logits.subarray(row * width, (row + 1) * width));
       },
     });
+    this.admission = new Admission(settings.maxQueue, () => this.batcher.depth, settings.maxTextsPerRequest);
   }
 
-  /** Tokenization happens here, before queueing, so every queued text knows its length. */
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
-    const tokenizationStartedAt = options.timing === undefined ? 0 : performance.now();
-    const encoded = texts.map((text, index) =>
-      this.model.tokenizer.encode(text, index, options.truncate, options.truncationSide),
-    );
+    // Admit: throws QueueFullError before any tokenization.
+    const release = this.admission.admit(texts.length);
+    let encoded: EncodedText[];
+    const tokenizationStartedAt = performance.now();
+    try {
+      encoded = await this.tokenize(texts, options);
+    } finally {
+      release();
+    }
     options.timing?.tokenized(tokenizationStartedAt, performance.now(), encoded.map((text) => text.ids.length));
+    // Queue and batch: the batcher's own capacity check passes, as the admitted texts were counted until now.
     const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal, tag: options.timing });
     return logits.map((row) => predictionsOf(row, this.model, options.topK, options.scoring));
   }
@@ -82,10 +115,22 @@ export class Classifier {
     return this.batcher.drain();
   }
 
-  /** Answers everything accepted so far, then refuses new work and releases the engine. */
+  /** Token ids for each text; every queued text knows its length from here on. */
+  private tokenize(texts: readonly string[], options: ClassifyOptions): Promise<EncodedText[]> | EncodedText[] {
+    const side = options.truncationSide ?? 'right';
+    const tokenizer = this.model.tokenizer;
+    let characters = 0;
+    for (const text of texts) characters += Math.min(text.length, tokenizer.maxCharacters);
+    if (this.tokenizerPool === undefined || characters <= inlineTokenizationCharacters) {
+      return texts.map((text, index) => tokenizer.encode(text, index, options.truncate, side));
+    }
+    return this.tokenizerPool.tokenize(texts, options.truncate, side);
+  }
+
+  /** Answers everything accepted so far, then refuses new work and releases the engine and the tokenizer pool. */
   async close(): Promise<void> {
     await this.batcher.drain();
     this.batcher.close();
-    await this.engine.dispose();
+    await Promise.all([this.engine.dispose(), this.tokenizerPool?.close()]);
   }
 }

@@ -12,6 +12,8 @@ export interface ModelDir {
   labels: string[];
   /** Longest input (special tokens included) the model accepts. */
   maxLength: number;
+  /** Where maxLength was declared, e.g. `config.json max_position_embeddings (512)`, for start-up errors. */
+  maxLengthSource: string;
   /** Width of the hidden states (hidden_size; DistilBERT's dim), when config.json says. */
   hiddenSize: number | undefined;
   /** As Hugging Face's pipeline: a sigmoid per label for multi-label or single-logit models, else a softmax. */
@@ -78,7 +80,11 @@ function labelsOf(dir: string, config: Record<string, unknown>): string[] {
   return labels;
 }
 
-function maxLengthOf(dir: string, config: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): number {
+function maxLengthOf(
+  dir: string,
+  config: Record<string, unknown>,
+  tokenizerConfig: Record<string, unknown>,
+): { maxLength: number; maxLengthSource: string } {
   const modelType = String(config.model_type ?? '');
   const positions = config.max_position_embeddings;
   const fromPositions =
@@ -88,14 +94,16 @@ function maxLengthOf(dir: string, config: Record<string, unknown>, tokenizerConf
   const declared = tokenizerConfig.model_max_length;
   // Tokenizers without a limit declare a huge sentinel (1e30); only a plausible number counts.
   const fromTokenizer = typeof declared === 'number' && declared > 0 && declared < 1_000_000 ? declared : undefined;
-  const candidates = [fromPositions, fromTokenizer].filter((n): n is number => n !== undefined);
-  if (candidates.length === 0) {
+  if (fromPositions === undefined && fromTokenizer === undefined) {
     throw new ModelDirError(
       dir,
       'neither config.json max_position_embeddings nor tokenizer_config.json model_max_length gives a maximum length',
     );
   }
-  return Math.min(...candidates);
+  if (fromTokenizer === undefined || (fromPositions !== undefined && fromPositions <= fromTokenizer)) {
+    return { maxLength: fromPositions as number, maxLengthSource: `config.json max_position_embeddings (${String(positions)})` };
+  }
+  return { maxLength: fromTokenizer, maxLengthSource: `tokenizer_config.json model_max_length (${fromTokenizer})` };
 }
 
 export const safetensorsFile = 'model.safetensors';
@@ -111,7 +119,11 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
 
   const config = readJson(dir, 'config.json');
   const tokenizerConfig = readJson(dir, 'tokenizer_config.json');
-  if (!isFile(join(dir, 'tokenizer.json'))) throw new ModelDirError(dir, 'tokenizer.json is missing');
+  // Parsed here, once, so a broken file is named; transformers.js would fail later without saying which file.
+  const tokenizerFile = readJson(dir, 'tokenizer.json');
+  if (typeof tokenizerFile.model !== 'object' || tokenizerFile.model === null) {
+    throw new ModelDirError(dir, 'tokenizer.json has no "model" object (is it a Hugging Face tokenizers file?)');
+  }
 
   const onnxFile = onnxFileOf[dtype];
   const onnxPath = join(dir, onnxFile);
@@ -132,7 +144,7 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
     name: basename(dir),
     modelType: String(config.model_type ?? 'unknown'),
     labels,
-    maxLength: maxLengthOf(dir, config, tokenizerConfig),
+    ...maxLengthOf(dir, config, tokenizerConfig),
     hiddenSize: [config.hidden_size, config.dim, config.d_model].find(
       (value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0,
     ),

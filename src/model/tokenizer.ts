@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { TextTooLongError } from '../errors/rejections.js';
+import { RejectionError, TextTooLongError } from '../errors/rejections.js';
 import { installBertFastPaths } from './bert-tokenizer-fast-paths.js';
+import { charactersPerToken, cutCharacters, type TruncationSide } from './character-cut.js';
 
 type Encoding = ReturnType<PreTrainedTokenizer['_tokenizer']['encode']>;
 
@@ -10,9 +12,6 @@ export interface EncodedText {
   /** Segment ids where the tokenizer defines them (BERT); engines feed zeros otherwise. */
   typeIds: readonly number[] | undefined;
 }
-
-/** Which end of an over-long text is cut (TEI's truncation_direction, Hugging Face's truncation_side). */
-export type TruncationSide = 'right' | 'left';
 
 /** Text -> token ids for one model directory, always offline, with Hugging Face's truncation semantics. */
 export class TextTokenizer {
@@ -28,7 +27,13 @@ export class TextTokenizer {
   static async load(dir: string, maxLength: number, { fastPaths = true }: { fastPaths?: boolean } = {}): Promise<TextTokenizer> {
     // The service never downloads anything: a model directory is complete or start-up fails.
     env.allowRemoteModels = false;
-    const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    let tokenizer: PreTrainedTokenizer;
+    try {
+      tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    } catch (error) {
+      // transformers.js names neither the directory nor the file it could not use.
+      throw new Error(`${join(dir, 'tokenizer.json')} (with tokenizer_config.json): cannot load the tokenizer: ${(error as Error).message}`);
+    }
     if (fastPaths) installBertFastPaths(tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0]);
     const marker = '\u0000text\u0000';
     const template = tokenizer._tokenizer.post_processor?.([marker], null, true).tokens ?? [marker];
@@ -44,52 +49,51 @@ export class TextTokenizer {
 
   /**
    * Over-long texts are cut as Hugging Face's truncation=True does: the text's own tokens are shortened and the
-   * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off).
+   * special tokens kept, so a truncated text still ends in [SEP] (transformers.js itself would cut that off). `side`
+   * is the end that is cut (truncation_side): `right` keeps the first tokens, `left` the last ones.
+   *
+   * Before tokenizing, the text is cut by characters to what can possibly fit the model (cutCharacters), so the
+   * work per text is bounded whatever it holds: tokenization is word-local (normalizers act on characters,
+   * pre-tokenizers split at whitespace and punctuation), so the kept end's tokens are the whole text's tokens there.
    */
-  encode(text: string, textIndex: number, truncate: boolean, side: TruncationSide = 'right'): EncodedText {
-    const { encoding, headOnly } = this.encodeAtMostNeeded(text, side);
+  encode(
+    text: string,
+    textIndex: number,
+    truncate: boolean,
+    side: TruncationSide = 'right',
+    /** The length of the text before a caller cut it already (cutCharacters), so that its cut still counts. */
+    fullLength = text.length,
+  ): EncodedText {
+    const head = cutCharacters(text, this.maxCharacters, side);
+    const encoding = this.encodeWhole(head);
     const ids = encoding.ids;
     const typeIds = encoding.token_type_ids;
+    const wasCut = head.length < fullLength;
+    if (ids.length <= this.maxLength && !wasCut) return { ids, typeIds };
+    if (!truncate) {
+      if (ids.length > this.maxLength) throw new TextTooLongError(textIndex, ids.length, wasCut, this.maxLength);
+      // Mostly whitespace or unknown words: its tokens were not all counted, but it is far over any sane length.
+      throw new RejectionError(
+        'too_long',
+        `text ${textIndex} has ${fullLength} characters, more than the ${this.maxCharacters} that can be tokenized ` +
+          `for the model's maximum of ${this.maxLength} tokens; send truncate: true to cut it`,
+      );
+    }
     if (ids.length <= this.maxLength) return { ids, typeIds };
-    if (!truncate) throw new TextTooLongError(textIndex, ids.length, headOnly, this.maxLength);
     const keep = this.maxLength - this.specialPrefix - this.specialSuffix;
-    const cut = <T>(values: readonly T[]): T[] =>
-      side === 'left'
-        ? [...values.slice(0, this.specialPrefix), ...values.slice(values.length - this.specialSuffix - keep)]
-        : [...values.slice(0, this.specialPrefix + keep), ...values.slice(values.length - this.specialSuffix)];
+    const cut = <T>(values: readonly T[]): T[] => [
+      ...values.slice(0, this.specialPrefix),
+      ...(side === 'right'
+        ? values.slice(this.specialPrefix, this.specialPrefix + keep)
+        : values.slice(values.length - this.specialSuffix - keep, values.length - this.specialSuffix)),
+      ...values.slice(values.length - this.specialSuffix),
+    ];
     return { ids: cut(ids), typeIds: typeIds === undefined ? undefined : cut(typeIds) };
   }
 
-  /**
-   * A very long text is first tokenized only up to a whitespace well past what the model can take. Tokenization is
-   * word-local (normalizers act on characters, pre-tokenizers split at whitespace), so that head's tokens are the
-   * whole text's first tokens; when they already overflow the model, truncating them gives what truncating the whole
-   * text gives, and the rest is never tokenized. This keeps a 1 MB body from holding the event loop for most of a
-   * second. Cutting from the left keeps the last tokens, so then it is the tail, from a whitespace, that is tokenized.
-   */
-  private encodeAtMostNeeded(text: string, side: TruncationSide): { encoding: Encoding; headOnly: boolean } {
-    const headChars = this.maxLength * 16;
-    if (text.length > headChars * 2 && side === 'left') {
-      let start = text.length - headChars;
-      while (start > 0 && !/\s/.test(text[start - 1] as string)) start -= 1;
-      if (start > 0) {
-        const tail = text.slice(start);
-        const encoding = this.encodeWhole(tail);
-        // Without the space before it, the tail's first word may tokenize differently (byte-level BPE): only when
-        // the tail is long enough for that word to be cut off as well is the tail as good as the whole text.
-        const firstWordTokens = this.encodeWhole(/^\S*/.exec(tail)?.[0] ?? '').ids.length;
-        if (encoding.ids.length > this.maxLength + firstWordTokens) return { encoding, headOnly: true };
-      }
-    } else if (text.length > headChars * 2) {
-      const whitespace = /\s/g;
-      whitespace.lastIndex = headChars;
-      const boundary = whitespace.exec(text);
-      if (boundary !== null) {
-        const encoding = this.encodeWhole(text.slice(0, boundary.index));
-        if (encoding.ids.length > this.maxLength) return { encoding, headOnly: true };
-      }
-    }
-    return { encoding: this.encodeWhole(text), headOnly: false };
+  /** The most characters of one text that are tokenized (see cutCharacters). */
+  get maxCharacters(): number {
+    return this.maxLength * charactersPerToken;
   }
 
   private encodeWhole(text: string): Encoding {

@@ -25,6 +25,7 @@ const samples: Record<string, string> = {
   HF_HOME: '/tmp/hf-home',
   HF_HUB_CACHE: '/tmp/hf-cache',
   HF_HUB_OFFLINE: '1',
+  TOKENIZER_THREADS: '2',
 };
 
 const run = (argv: string[], env: NodeJS.ProcessEnv) => {

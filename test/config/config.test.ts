@@ -51,6 +51,11 @@ describe('loadConfig', () => {
       apiKeyFile: undefined,
       apiKeyForDocs: false,
       corsOrigins: undefined,
+      bodyTimeoutMs: 10000,
+      bodyBufferLimitBytes: 33554432,
+      keepAliveTimeoutMs: 72000,
+      admissionWaitMs: 1000,
+      tokenizerThreads: 1,
     });
   });
 
@@ -87,6 +92,15 @@ describe('loadConfig', () => {
     assert.match(problemsOf([], { CORS_ORIGINS: '*,https://a.example' }).join(), /CORS_ORIGINS must be `\*` alone/);
     assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'maybe' }).join(), /API_KEY_FOR_DOCS must be one of: 1, true/);
     assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'true' }).join(), /API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE/);
+  });
+
+
+  it('refuses a BODY_BUFFER_LIMIT_BYTES below BODY_LIMIT_BYTES', () => {
+    assert.match(
+      problemsOf([], { BODY_BUFFER_LIMIT_BYTES: '1000', BODY_LIMIT_BYTES: '2000' }).join(),
+      /BODY_BUFFER_LIMIT_BYTES \(1000\) must not be less than BODY_LIMIT_BYTES \(2000\)/,
+    );
+    assert.equal(loadConfig([], { TOKENIZER_THREADS: '0' }).tokenizerThreads, 0);
   });
 
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {

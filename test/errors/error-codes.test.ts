@@ -5,12 +5,14 @@ import {
   ClientGoneError,
   DeadlineExceededError,
   DrainingError,
+  InferenceFailedError,
   QueueFullError,
   rejectionCode,
   rejectionReasons,
   rejectionStatus,
   TextTooLongError,
   TooManyTextsError,
+  UploadsFullError,
 } from '../../src/errors/rejections.js';
 import { ServiceMetrics } from '../../src/metrics/metrics.js';
 import { ModelDirError } from '../../src/model/model-dir.js';
@@ -32,8 +34,10 @@ describe('error registry', () => {
       new DrainingError(),
       new TextTooLongError(0, 600, false, 512),
       new TooManyTextsError(70, 64),
+      new UploadsFullError(1_000_000, 100),
     ];
-    assert.deepEqual(errors.map((e) => e.reason).sort(), [...rejectionReasons].sort());
+    // body_timeout is answered by Node itself (408), with no error object of ours.
+    assert.deepEqual(errors.map((e) => e.reason).sort(), rejectionReasons.filter((r) => r !== 'body_timeout').sort());
     for (const error of errors) {
       assert.equal(error.code, rejectionCode(error.reason));
       assert.equal(error.name, errorNames[error.code]);
@@ -45,6 +49,14 @@ describe('error registry', () => {
     const metrics = new ServiceMetrics({ queueCapacity: 1, model: { model: 'm', engine: 'e', device: 'd', backend: 'b' } });
     const counter = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'sentiment_rejections_total');
     assert.deepEqual(counter?.values.map((v) => v.labels.reason).sort(), [...rejectionReasons].sort());
+  });
+
+  it('gives an engine failure its own code, keeping the cause', () => {
+    const cause = new Error('Gather idx=600');
+    const error = new InferenceFailedError(cause);
+    assert.equal(error.code, 'SENTIMENT_INFERENCE_FAILED');
+    assert.equal(error.name, 'InferenceFailedError');
+    assert.equal(error.cause, cause);
   });
 
   it('posts an error with its code, and a foreign error without one', () => {

@@ -38,7 +38,7 @@ export const serverContract = {
   },
   /** prom-client default metrics the dashboard uses (unprefixed, standard names). */
   defaultMetrics: ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds'],
-  rejectionReasons: ['queue_full', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts'],
+  rejectionReasons: ['queue_full', 'uploads_full', 'body_timeout', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts'],
 } as const;
 
 /** Every series name the server exports for our own metrics. */

@@ -37,7 +37,7 @@ describe('TextTokenizer.encode truncation side', () => {
   });
 
   it('refuses an over-long text without truncation whichever side is named', () => {
-    assert.throws(() => tokenizer.encode(text, 3, false, 'left'), /text 3 has \d+ tokens/);
+    assert.throws(() => tokenizer.encode(text, 3, false, 'left'), /text 3 has (over )?\d+ tokens/);
   });
 });
 

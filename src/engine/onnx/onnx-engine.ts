@@ -142,7 +142,7 @@ export async function createOnnxEngine(model: Model, options: OnnxEngineOptions)
       options.device,
       `onnxruntime-node ${ort.env.versions.node ?? 'unknown'} ${options.device}`,
     );
-    await warmUp(engine, model.tokenizer);
+    await warmUp(engine, model.tokenizer, model.maxLengthSource);
     return engine;
   } catch (error) {
     await session.release();

@@ -73,7 +73,7 @@ export async function createTfjsEngine(model: Model, options: TfjsEngineOptions)
   const encoder = Encoder.load(runtime.tf, encoderConfig, weights);
   const engine = new TfjsEngine(runtime, encoder, model.tokenizer.padTokenId);
   try {
-    await warmUp(engine, model.tokenizer);
+    await warmUp(engine, model.tokenizer, model.maxLengthSource);
     return engine;
   } catch (error) {
     await engine.dispose();

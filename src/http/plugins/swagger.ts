@@ -18,5 +18,11 @@ export default fp(async function swaggerPlugin(app: FastifyInstance) {
       components: { securitySchemes: { [apiKeySecurityScheme]: { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // The UI's own CSP (hashes of its inline scripts) replaces helmet's on its pages, so /docs works under a CSP. No
+    // upgrade-insecure-requests: over plain HTTP it would send the UI's assets to an https:// that is not there.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 });

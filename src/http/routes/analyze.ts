@@ -9,6 +9,10 @@ export interface AnalyzeRouteOptions {
   classifier: Classifier;
   maxTextsPerRequest: number;
   requestTimeoutMs: number;
+  /** ADMISSION_WAIT_MS: how long a request may wait for room in a full queue; absent: 0, refused at once. */
+  admissionWaitMs?: number;
+  /** Most requests waiting for room at once (MAX_QUEUE). */
+  maxQueue?: number;
   isDraining(): boolean;
 }
 
@@ -22,7 +26,7 @@ class MissingTextError extends Error {
 
 export default async function analyzeRoute(app: FastifyInstance, options: AnalyzeRouteOptions) {
   const { classifier } = options;
-  const errors = Object.fromEntries([400, 413, 415, 422, 429, 503, 504].map((status) => [status, ErrorResponse]));
+  const errors = Object.fromEntries([400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, ErrorResponse]));
 
   app.post<{ Body: AnalyzeBody }>(
     '/analyze',
@@ -39,6 +43,8 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
       onRequest: async () => {
         // New work after shutdown began goes elsewhere; requests already inside are still answered.
         if (options.isDraining()) throw new DrainingError();
+        // A full queue holds the request before its body is read, then lets it in or refuses it (see waitForRoom).
+        await classifier.admission.waitForRoom(options.admissionWaitMs ?? 0, options.maxQueue ?? 0);
       },
     },
     async (request, reply) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { useProtocolErrors } from '../plugins/protocol-errors.js';
 import { HfErrorResponse, HfTextClassificationBody, HfTextClassificationResponse } from '../schemas/hf-inference.js';
-import { classifyForRequest, refuseWhileDraining, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
 
 /**
  * POST / in the Hugging Face Inference API's text-classification shape, as Inference Endpoints serve it: what
@@ -26,7 +26,7 @@ export default async function hfInferenceRoute(app: FastifyInstance, options: Pr
         body: HfTextClassificationBody,
         response: { 200: HfTextClassificationResponse, ...errors },
       },
-      onRequest: refuseWhileDraining(options),
+      onRequest: admitBeforeBody(options),
     },
     async (request, reply) => {
       const { inputs, parameters = {} } = request.body;

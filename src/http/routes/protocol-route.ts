@@ -11,13 +11,22 @@ export interface ProtocolRouteOptions {
   metrics: ServiceMetrics;
   maxTextsPerRequest: number;
   requestTimeoutMs: number;
+  /** How long a request may wait, before its body is read, for room in a full queue (ADMISSION_WAIT_MS). */
+  admissionWaitMs: number;
+  maxQueue: number;
   isDraining(): boolean;
 }
 
-/** onRequest hook for routes that take new work: refused once shutdown began, as /analyze is. */
-export function refuseWhileDraining(options: Pick<ProtocolRouteOptions, 'isDraining'>): () => Promise<void> {
+/**
+ * onRequest hook for routes that take new work, as /analyze's: refused once shutdown began, and held before the body
+ * is read while the queue is full (then let in or refused with 429).
+ */
+export function admitBeforeBody(
+  options: Pick<ProtocolRouteOptions, 'isDraining' | 'classifier' | 'admissionWaitMs' | 'maxQueue'>,
+): () => Promise<void> {
   return async () => {
     if (options.isDraining()) throw new DrainingError();
+    await options.classifier.admission.waitForRoom(options.admissionWaitMs, options.maxQueue);
   };
 }
 

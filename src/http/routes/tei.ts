@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { useProtocolErrors, type ServiceError } from '../plugins/protocol-errors.js';
 import { TeiErrorResponse, TeiPredictBody, TeiPredictResponse, type TeiErrorType } from '../schemas/tei.js';
-import { classifyForRequest, refuseWhileDraining, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
 
 /** A request TEI's own deserializer or validation would refuse, in its words where it has them. */
 class TeiValidationError extends Error {
@@ -26,7 +26,10 @@ function teiError(error: ServiceError): { statusCode: number; body: { error: str
   });
   switch (error.kind) {
     case 'queue_full':
+    case 'uploads_full':
       return body('Overloaded');
+    case 'body_timeout':
+      return body('Validation', error.statusCode);
     case 'deadline':
       return body('Overloaded', error.statusCode);
     case 'draining':
@@ -92,7 +95,7 @@ export default async function teiRoutes(app: FastifyInstance, options: ProtocolR
         body: TeiPredictBody,
         response: { 200: TeiPredictResponse, ...errors },
       },
-      onRequest: refuseWhileDraining(options),
+      onRequest: admitBeforeBody(options),
     },
     async (request, reply) => {
       const { inputs, truncate, truncation_direction: side = 'Right', raw_scores: rawScores = false } = request.body;

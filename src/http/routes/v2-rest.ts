@@ -18,7 +18,7 @@ import {
   V2ModelParams,
   V2ServerMetadata,
 } from '../schemas/v2.js';
-import { classifyForRequest, refuseWhileDraining, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
 
 const binaryRefused =
   "the binary tensor data extension is not supported: send inputs as JSON 'data' and request outputs without binary_data " +
@@ -107,7 +107,7 @@ export default async function v2RestRoutes(
           response: { 200: V2InferResponse, ...errors },
         },
         onRequest: [
-          refuseWhileDraining(options),
+          admitBeforeBody(options),
           async (request) => {
             if (request.headers['inference-header-content-length'] !== undefined) throw new OpenInferenceError(400, binaryRefused);
           },

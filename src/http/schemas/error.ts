@@ -6,4 +6,6 @@ export const ErrorResponse = Type.Object({
   code: Type.Optional(Type.String()),
   error: Type.String(),
   message: Type.String(),
+  /** On 500s: the x-request-id whose log lines hold the details. */
+  requestId: Type.Optional(Type.String()),
 });

@@ -15,7 +15,7 @@ import type { Prediction } from '../../../src/inference/postprocess.js';
 
 describe('overload, deadlines and disconnects (embedded model)', () => {
   it('refuses at once with 429 and Retry-After when the queue is full, and stays healthy', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '4', MAX_TEXTS_PER_REQUEST: '4' });
+    const { app, url, engine } = await startApp({ MAX_QUEUE: '4', MAX_TEXTS_PER_REQUEST: '4', ADMISSION_WAIT_MS: '0' });
     try {
       engine.close();
       const running = request(url).post('/analyze').send({ text: 'I love using this product!' }).then((r) => r);

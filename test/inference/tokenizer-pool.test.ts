@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TokenizerPool } from '../../src/inference/tokenizer-pool.js';
+import { loadModel, type Model } from '../../src/model/model.js';
+import { RejectionError } from '../../src/errors/rejections.js';
+import { testConfig } from '../support/config.js';
+
+let model: Model;
+let pool: TokenizerPool;
+before(async () => {
+  const config = testConfig();
+  model = await loadModel(config.modelDir, config.dtype, config.engine);
+  pool = await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, 2);
+});
+after(() => pool.close());
+
+const texts = [
+  'I love using this product!',
+  'This is the worst purchase I have ever made.',
+  '',
+  'The acting is superb, but the script lets it down badly. '.repeat(200),
+  '!'.repeat(1_000_000),
+  '漢字'.repeat(100_000),
+];
+
+describe('TokenizerPool', () => {
+  it('gives exactly the token ids the main thread gives, for both truncation sides', async () => {
+    for (const side of ['right', 'left'] as const) {
+      const fromPool = await pool.tokenize(texts, true, side);
+      assert.deepEqual(
+        fromPool,
+        texts.map((text, index) => model.tokenizer.encode(text, index, true, side)),
+      );
+    }
+    const left = await pool.tokenize(['good '.repeat(500) + 'terrible'], true, 'left');
+    const [cls, sep] = model.tokenizer.encode('', 0, true).ids;
+    const terrible = model.tokenizer.encode('terrible', 0, true).ids.slice(1, -1);
+    assert.equal(left[0]?.ids.length, model.maxLength);
+    assert.equal(left[0]?.ids[0], cls);
+    assert.deepEqual(left[0]?.ids.slice(-1 - terrible.length), [...terrible, sep], 'left truncation keeps the end');
+  });
+
+  it('refuses an over-long text with truncation off as the main thread does (a too_long rejection)', async () => {
+    await assert.rejects(pool.tokenize(['fine', 'fine '.repeat(500)], false, 'right'), (error: unknown) => {
+      assert.ok(error instanceof RejectionError);
+      assert.equal(error.reason, 'too_long');
+      assert.match(error.message, /^text 1 has (over )?\d+ tokens/);
+      return true;
+    });
+  });
+});
