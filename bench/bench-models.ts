@@ -30,7 +30,10 @@ export function prepareModel(id: BenchModel['id']): BenchModel {
   }
   const dir = join(packageRoot, '.cache', 'bench-models', 'bert-6x768');
   const script = join(packageRoot, 'bench', 'make_bench_model.py');
-  const generated = spawnSync(python(), [script, '--out', dir], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const generated = spawnSync(python(), [script, '--out', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (generated.status !== 0) {
     throw new Error(
       `could not generate the DistilBERT-size model with ${python()} ${script} (needs python3 with torch and onnx; ` +

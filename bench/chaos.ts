@@ -80,7 +80,11 @@ function punctuationAttackers(url: string, count: number, megabytesPerSecond?: n
     while (running) {
       const started = performance.now();
       try {
-        const response = await fetch(`${url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const response = await fetch(`${url}/analyze`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         await response.arrayBuffer();
         sent += 1;
       } catch {
@@ -100,7 +104,11 @@ function punctuationAttackers(url: string, count: number, megabytesPerSecond?: n
 }
 
 /** A POST /analyze that declares `length` bytes and sends `sendBytes` of them, then nothing. */
-function stalledUpload(url: string, length: number, sendBytes: number): Promise<{ socket: Socket; closed: Promise<{ status: string; at: number }> }> {
+function stalledUpload(
+  url: string,
+  length: number,
+  sendBytes: number,
+): Promise<{ socket: Socket; closed: Promise<{ status: string; at: number }> }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -111,9 +119,16 @@ function stalledUpload(url: string, length: number, sendBytes: number): Promise<
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
       socket.on('error', () => undefined);
       const closed = new Promise<{ status: string; at: number }>((done) =>
-        socket.once('close', () => done({ status: /^HTTP\/1\.1 (\d+)/.exec(answer)?.[1] ?? 'none (closed without an answer)', at: performance.now() })),
+        socket.once('close', () =>
+          done({
+            status: /^HTTP\/1\.1 (\d+)/.exec(answer)?.[1] ?? 'none (closed without an answer)',
+            at: performance.now(),
+          }),
+        ),
       );
-      socket.write(`POST /analyze HTTP/1.1\r\nHost: chaos\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+      socket.write(
+        `POST /analyze HTTP/1.1\r\nHost: chaos\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+      );
       const prefix = '{"text":"';
       socket.write(prefix + 'x'.repeat(Math.max(0, sendBytes - prefix.length)));
       resolve({ socket, closed });
@@ -122,7 +137,11 @@ function stalledUpload(url: string, length: number, sendBytes: number): Promise<
 }
 
 async function withServer<T>(env: Record<string, string>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServer({ name: 'sentiment', script: serverScript, env: { LOG_LEVEL: 'warn', ...serverEnv, ...env } });
+  const server = await startServer({
+    name: 'sentiment',
+    script: serverScript,
+    env: { LOG_LEVEL: 'warn', ...serverEnv, ...env },
+  });
   try {
     return await work(server);
   } finally {
@@ -130,7 +149,13 @@ async function withServer<T>(env: Record<string, string>, work: (server: ServerP
   }
 }
 
-async function normalLoad(url: string, bodies: readonly string[], textsPerRequest: number, connections: number, seconds = loadSeconds) {
+async function normalLoad(
+  url: string,
+  bodies: readonly string[],
+  textsPerRequest: number,
+  connections: number,
+  seconds = loadSeconds,
+) {
   return runAutocannon({ url, bodies, textsPerRequest, connections, durationSeconds: seconds, timeoutSeconds: 30 });
 }
 
@@ -150,7 +175,11 @@ await withServer({}, async (server) => {
   const healthAttacked = await prober.stop();
   report('normal req/s alone (16 connections, 1 text)', alone.reqPerSec);
   report('slowest /healthz meanwhile, ms', healthAlone);
-  report('normal req/s with 4 clients sending 1 MB of "!"', attacked.reqPerSec, `${((attacked.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`);
+  report(
+    'normal req/s with 4 clients sending 1 MB of "!"',
+    attacked.reqPerSec,
+    `${((attacked.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`,
+  );
   report('slowest /healthz meanwhile, ms', healthAttacked);
   // The same attack at the rate it reached before issue 14 (1.8 MB/s in all), when each request took ~0.6 s.
   prober = healthProber(server.url);
@@ -158,7 +187,11 @@ await withServer({}, async (server) => {
   const pacedResult = await normalLoad(server.url, single, 1, 16);
   const pacedAttacks = await paced.stop();
   const healthPaced = await prober.stop();
-  report('normal req/s with the 4 clients paced to 1.8 MB/s in all', pacedResult.reqPerSec, `${((pacedResult.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${pacedAttacks} attack requests answered`);
+  report(
+    'normal req/s with the 4 clients paced to 1.8 MB/s in all',
+    pacedResult.reqPerSec,
+    `${((pacedResult.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${pacedAttacks} attack requests answered`,
+  );
   report('slowest /healthz meanwhile, ms', healthPaced);
 
   // 2. Goodput under overload: 64-text requests at 16, then 256 connections.
@@ -169,7 +202,11 @@ await withServer({}, async (server) => {
     const slowest = await prober.stop();
     goodput[connections] = result.textsPerSec;
     const refused = result.statusCodes['429'] ?? 0;
-    report(`answered texts/s, 64-text requests, ${connections} connections`, result.textsPerSec, `${refused} refused with 429, ${result.errors + result.timeouts} errors`);
+    report(
+      `answered texts/s, 64-text requests, ${connections} connections`,
+      result.textsPerSec,
+      `${refused} refused with 429, ${result.errors + result.timeouts} errors`,
+    );
     report('slowest /healthz meanwhile, ms', slowest);
   }
   report('goodput at 256 connections / at 16', `${(((goodput[256] ?? 0) / (goodput[16] ?? 1)) * 100).toFixed(0)}%`);
@@ -189,7 +226,11 @@ await withServer({}, async (server) => {
   const signalledAt = performance.now();
   const code = await server.stop(30_000);
   const closed = await upload.closed;
-  report('SIGTERM with a stalled upload: exit code, seconds', `${code}, ${((performance.now() - signalledAt) / 1000).toFixed(2)} s`, `the upload got ${closed.status}`);
+  report(
+    'SIGTERM with a stalled upload: exit code, seconds',
+    `${code}, ${((performance.now() - signalledAt) / 1000).toFixed(2)} s`,
+    `the upload got ${closed.status}`,
+  );
 });
 
 // 5. Memory: 400 uploads of 1 MB, each stalled just before its end.
@@ -223,14 +264,22 @@ if (soak) {
   await withServer({}, async (server) => {
     const samples: [number, number][] = [];
     const startedAt = performance.now();
-    const sampler = setInterval(() => samples.push([(performance.now() - startedAt) / 60_000, rssMiB(server.pid)]), 5000);
+    const sampler = setInterval(
+      () => samples.push([(performance.now() - startedAt) / 60_000, rssMiB(server.pid)]),
+      5000,
+    );
     const result = await normalLoad(server.url, single, 1, 16, 300);
     clearInterval(sampler);
     const half = samples.slice(Math.floor(samples.length / 2));
     const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
     const mx = mean(half.map(([x]) => x));
     const my = mean(half.map(([, y]) => y));
-    const slope = half.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / half.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
-    report('5-minute soak: RSS slope over its second half, MiB/min', slope, `${result.reqPerSec.toFixed(0)} req/s, RSS ${samples[0]?.[1].toFixed(0)} -> ${samples.at(-1)?.[1].toFixed(0)} MiB`);
+    const slope =
+      half.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / half.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+    report(
+      '5-minute soak: RSS slope over its second half, MiB/min',
+      slope,
+      `${result.reqPerSec.toFixed(0)} req/s, RSS ${samples[0]?.[1].toFixed(0)} -> ${samples.at(-1)?.[1].toFixed(0)} MiB`,
+    );
   });
 }

@@ -42,8 +42,7 @@ export interface ComputeCeilingOptions {
 }
 
 function batchesOf(encoded: readonly EncodedText[], batchSize: number, order: 'arrival' | 'grouped'): EncodedText[][] {
-  const ordered =
-    order === 'arrival' ? [...encoded] : [...encoded].sort((a, b) => a.ids.length - b.ids.length);
+  const ordered = order === 'arrival' ? [...encoded] : [...encoded].sort((a, b) => a.ids.length - b.ids.length);
   const batches: EncodedText[][] = [];
   for (let i = 0; i < ordered.length; i += batchSize) batches.push(ordered.slice(i, i + batchSize));
   return batches;
@@ -93,7 +92,10 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
   const cpus = availableCpus();
   const serviceLayout = resolveEngineLayout(config, cpus);
   const layouts = [
-    { name: `1 × ${config.intraOpThreads ?? cpus} threads, this thread`, start: () => createEngine(model, { ...config, intraOpThreads: config.intraOpThreads ?? cpus }) },
+    {
+      name: `1 × ${config.intraOpThreads ?? cpus} threads, this thread`,
+      start: () => createEngine(model, { ...config, intraOpThreads: config.intraOpThreads ?? cpus }),
+    },
     {
       name: `service: ${serviceLayout.instances} × ${serviceLayout.intraOpThreads ?? 'default'} threads, ${serviceLayout.thread}`,
       start: () => startEngine(model, config, serviceLayout),

@@ -13,7 +13,10 @@ interface Rule {
   matches(functionName: string, url: string): boolean;
 }
 
-const has = (...parts: string[]) => (_: string, url: string) => parts.some((part) => url.includes(part));
+const has =
+  (...parts: string[]) =>
+  (_: string, url: string) =>
+    parts.some((part) => url.includes(part));
 
 /**
  * Rules for where one sample's time goes, tried frame by frame from the leaf up: the innermost frame that one of
@@ -22,13 +25,20 @@ const has = (...parts: string[]) => (_: string, url: string) => parts.some((part
  */
 const specificRules: Rule[] = [
   { category: 'ORT inference (session.run, native)', matches: has('onnxruntime-node/dist/backend.js') },
-  { category: 'tensor building (engine feeds, ORT JS wrapper)', matches: has('/engine/onnx-engine.js', 'onnxruntime-common') },
-  { category: 'tokenization', matches: has('@huggingface/tokenizers', '@huggingface/transformers', '/model/tokenizer.js') },
+  {
+    category: 'tensor building (engine feeds, ORT JS wrapper)',
+    matches: has('/engine/onnx-engine.js', 'onnxruntime-common'),
+  },
+  {
+    category: 'tokenization',
+    matches: has('@huggingface/tokenizers', '@huggingface/transformers', '/model/tokenizer.js'),
+  },
   { category: 'JSON parse', matches: has('secure-json-parse') },
   { category: 'validation (ajv)', matches: has('fastify/lib/validation.js', '/ajv/') },
   {
     category: 'serialization (fast-json-stringify)',
-    matches: (name, url) => url.includes('fast-json-stringify') || (url.includes('fastify/lib/') && /serializ/i.test(name)),
+    matches: (name, url) =>
+      url.includes('fast-json-stringify') || (url.includes('fastify/lib/') && /serializ/i.test(name)),
   },
   { category: 'logging (pino)', matches: has('/pino/', 'sonic-boom', 'thread-stream', '/request-log.js') },
   { category: 'metrics (prom-client)', matches: has('prom-client', '/plugins/http-metrics.js', '/src/metrics.js') },
@@ -39,7 +49,10 @@ const specificRules: Rule[] = [
 const genericRules: Rule[] = [
   { category: 'GC', matches: (name) => name === '(garbage collector)' },
   { category: 'idle', matches: (name) => name === '(idle)' },
-  { category: 'Fastify core (routing, hooks, reply)', matches: has('/fastify/', 'find-my-way', 'avvio', 'light-my-request') },
+  {
+    category: 'Fastify core (routing, hooks, reply)',
+    matches: has('/fastify/', 'find-my-way', 'avvio', 'light-my-request'),
+  },
   { category: 'Node HTTP, net, streams, timers', matches: (_, url) => url.startsWith('node:') },
   { category: 'V8/native (program)', matches: (name) => name === '(program)' },
 ];
@@ -99,7 +112,12 @@ export function breakdown(profile: CpuProfile, fromMicros: number, toMicros: num
   const busy = all - idle;
   const rows = [...totals.entries()]
     .filter(([category]) => category !== 'idle')
-    .map(([category, ms]) => ({ category, ms, share: busy === 0 ? 0 : ms / busy, microsPerText: texts === 0 ? 0 : (ms * 1000) / texts }))
+    .map(([category, ms]) => ({
+      category,
+      ms,
+      share: busy === 0 ? 0 : ms / busy,
+      microsPerText: texts === 0 ? 0 : (ms * 1000) / texts,
+    }))
     .sort((a, b) => b.ms - a.ms);
   return { windowSeconds: (toMicros - fromMicros) / 1e6, texts, busyShare: all === 0 ? 0 : busy / all, rows };
 }

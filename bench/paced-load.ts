@@ -49,7 +49,11 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
     };
     const req = request(
       target,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.once('end', () =>

@@ -27,7 +27,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: join(packageRoot, 'bench', 'results', 'profile') },
   },
 });
-if (!(benchModelIds as readonly string[]).includes(flags.model)) throw new Error(`--model: one of ${benchModelIds.join(', ')}`);
+if (!(benchModelIds as readonly string[]).includes(flags.model))
+  throw new Error(`--model: one of ${benchModelIds.join(', ')}`);
 const model = prepareModel(flags.model as BenchModel['id']);
 const seconds = Number(flags.seconds);
 const connections = Number(flags.connections);
@@ -59,10 +60,11 @@ if (file === undefined) throw new Error(`no .cpuprofile in ${profileDir}`);
 const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
 const result = breakdown(profile, from, to, stats.texts);
 
-const settings = ['INTRA_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
-  .filter((name) => process.env[name] !== undefined)
-  .map((name) => `${name}=${process.env[name]}`)
-  .join(' ') || 'default settings';
+const settings =
+  ['INTRA_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => `${name}=${process.env[name]}`)
+    .join(' ') || 'default settings';
 const lines = [
   `CPU profile of the service's main thread, ${model.label}, ${connections} clients × 1 text for ${seconds} s, ${settings}; ` +
     `${load.textsPerSec.toFixed(1)} texts/s, mean batch ${stats.meanBatchSize.toFixed(1)}, main thread busy ` +
@@ -70,11 +72,16 @@ const lines = [
   '',
   '| where | µs per text | share of busy main thread |',
   '|---|---|---|',
-  ...result.rows.map((row) => `| ${row.category} | ${row.microsPerText.toFixed(0)} | ${(row.share * 100).toFixed(1)}% |`),
+  ...result.rows.map(
+    (row) => `| ${row.category} | ${row.microsPerText.toFixed(0)} | ${(row.share * 100).toFixed(1)}% |`,
+  ),
   `| **total busy** | **${result.rows.reduce((sum, row) => sum + row.microsPerText, 0).toFixed(0)}** | |`,
 ];
 const markdown = lines.join('\n') + '\n';
 writeFileSync(join(flags.out, `profile-${model.id}.md`), markdown);
-writeFileSync(join(flags.out, `profile-${model.id}.json`), JSON.stringify({ model: model.label, settings, load, stats, breakdown: result }, null, 2) + '\n');
+writeFileSync(
+  join(flags.out, `profile-${model.id}.json`),
+  JSON.stringify({ model: model.label, settings, load, stats, breakdown: result }, null, 2) + '\n',
+);
 process.stdout.write(markdown);
 process.stderr.write(`profile: ${join(profileDir, file)}\n`);

@@ -101,27 +101,39 @@ function scenarioRow(model: string, result: ScenarioResult): string {
 export function renderMarkdown(report: BenchReport): string {
   const lines: string[] = [];
   const m = report.machine;
-  lines.push(`Measured ${report.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, no GPU), ${m.os}, Node ${m.node}, ` +
-    `onnxruntime-node ${m.onnxruntime}; commit ${report.commit}; \`${report.command}\` (${report.mode} run); service settings: ${report.settings.serviceEnv}, log level ${report.settings.logLevel}.`);
+  lines.push(
+    `Measured ${report.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, no GPU), ${m.os}, Node ${m.node}, ` +
+      `onnxruntime-node ${m.onnxruntime}; commit ${report.commit}; \`${report.command}\` (${report.mode} run); service settings: ${report.settings.serviceEnv}, log level ${report.settings.logLevel}.`,
+  );
   lines.push('');
-  lines.push('**Compute ceiling**: the service\'s tokenizer and engine in one process, no HTTP, batches formed from the whole text set; ' +
-    'each in two engine layouts (one copy using every CPU as a thread, and the service\'s own), the ceiling being the best grouped row.');
+  lines.push(
+    "**Compute ceiling**: the service's tokenizer and engine in one process, no HTTP, batches formed from the whole text set; " +
+      "each in two engine layouts (one copy using every CPU as a thread, and the service's own), the ceiling being the best grouped row.",
+  );
   lines.push('');
-  lines.push('| model | engine layout | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |');
+  lines.push(
+    '| model | engine layout | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |',
+  );
   lines.push('|---|---|---|---|---|---|---|');
   for (const model of report.models) {
     for (const row of model.compute?.rows ?? []) {
       const best = row === model.compute?.ceiling ? ' **(ceiling)**' : '';
-      lines.push(`| ${model.label} | ${row.layout} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
-        `${fixed(row.textsPerSec)}${best} | ${fixed(row.engineTextsPerSec)} | ${percent(row.paddingWasted, 1)} |`);
+      lines.push(
+        `| ${model.label} | ${row.layout} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
+          `${fixed(row.textsPerSec)}${best} | ${fixed(row.engineTextsPerSec)} | ${percent(row.paddingWasted, 1)} |`,
+      );
     }
   }
   lines.push('');
-  lines.push('**Over HTTP** (autocannon on 127.0.0.1, same machine; texts/s answered 2xx; latency in ms over 2xx answers; ' +
-    'computed texts/s, mean batch, padding (mean per batch) and engine busy (time in the engine over the run, summed over engine copies, so up to 100% × ENGINE_INSTANCES) from the ' +
-    'service\'s /metrics; load = 1-min load average after the run):');
+  lines.push(
+    '**Over HTTP** (autocannon on 127.0.0.1, same machine; texts/s answered 2xx; latency in ms over 2xx answers; ' +
+      'computed texts/s, mean batch, padding (mean per batch) and engine busy (time in the engine over the run, summed over engine copies, so up to 100% × ENGINE_INSTANCES) from the ' +
+      "service's /metrics; load = 1-min load average after the run):",
+  );
   lines.push('');
-  lines.push('| model | server | scenario | req/s | texts/s | computed texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |');
+  lines.push(
+    '| model | server | scenario | req/s | texts/s | computed texts/s | p50 | p90 | p99 | failed | mean batch | padding | engine busy | peak RSS MiB | load |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   if (report.httpCeiling !== undefined) lines.push(`| ${scenarioRow('–', report.httpCeiling)} |`);
   for (const model of report.models) {
@@ -133,7 +145,8 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push('| model | target | measured | met |');
   lines.push('|---|---|---|---|');
   for (const model of report.models) {
-    for (const check of model.targets) lines.push(`| ${model.label} | ${check.target} | ${check.measured} | ${check.met ? 'yes' : '**no**'} |`);
+    for (const check of model.targets)
+      lines.push(`| ${model.label} | ${check.target} | ${check.measured} | ${check.met ? 'yes' : '**no**'} |`);
   }
   if (report.notes.length > 0) {
     lines.push('');

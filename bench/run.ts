@@ -13,7 +13,14 @@ import { runAutocannon } from './load-test.js';
 import { runPaced } from './paced-load.js';
 import { PeakRss } from './peak-rss.js';
 import { waitForIdle } from './process-cpu.js';
-import { renderMarkdown, type BenchReport, type ModelReport, type ScenarioResult, type ServerKind, type TargetCheck } from './report.js';
+import {
+  renderMarkdown,
+  type BenchReport,
+  type ModelReport,
+  type ScenarioResult,
+  type ServerKind,
+  type TargetCheck,
+} from './report.js';
 import { requestBodies, loadSentences } from './sentences.js';
 import { scrapeMetrics, serverSideStats } from './server-metrics.js';
 import { startServer, type ServerProcess } from './server-process.js';
@@ -37,7 +44,12 @@ interface Plan {
   timeoutSeconds: number;
   perModel: Record<
     BenchModel['id'],
-    { seconds: number; computeTexts: number; computeMinSeconds: number; computeConfigs: { batchSize: number; order: 'arrival' | 'grouped' }[] }
+    {
+      seconds: number;
+      computeTexts: number;
+      computeMinSeconds: number;
+      computeConfigs: { batchSize: number; order: 'arrival' | 'grouped' }[];
+    }
   >;
 }
 
@@ -56,9 +68,19 @@ const plans: Record<'full' | 'smoke', Plan> = {
     httpCeilingSeconds: 10,
     timeoutSeconds: 10,
     perModel: {
-      embedded: { seconds: 10, computeTexts: Infinity, computeMinSeconds: 2, computeConfigs: [...issueTableConfigs, { batchSize: 64, order: 'grouped' }] },
+      embedded: {
+        seconds: 10,
+        computeTexts: Infinity,
+        computeMinSeconds: 2,
+        computeConfigs: [...issueTableConfigs, { batchSize: 64, order: 'grouped' }],
+      },
       // One pass over 320 texts per configuration keeps the ceiling under a minute at ~30-50 texts/s.
-      'distilbert-size': { seconds: 20, computeTexts: 320, computeMinSeconds: 0, computeConfigs: [...issueTableConfigs] },
+      'distilbert-size': {
+        seconds: 20,
+        computeTexts: 320,
+        computeMinSeconds: 0,
+        computeConfigs: [...issueTableConfigs],
+      },
     },
   },
   smoke: {
@@ -67,8 +89,18 @@ const plans: Record<'full' | 'smoke', Plan> = {
     httpCeilingSeconds: 1,
     timeoutSeconds: 10,
     perModel: {
-      embedded: { seconds: 1, computeTexts: 64, computeMinSeconds: 0, computeConfigs: [issueTableConfigs[0], issueTableConfigs[1], issueTableConfigs[3]] },
-      'distilbert-size': { seconds: 1, computeTexts: 16, computeMinSeconds: 0, computeConfigs: [issueTableConfigs[0], issueTableConfigs[3]] },
+      embedded: {
+        seconds: 1,
+        computeTexts: 64,
+        computeMinSeconds: 0,
+        computeConfigs: [issueTableConfigs[0], issueTableConfigs[1], issueTableConfigs[3]],
+      },
+      'distilbert-size': {
+        seconds: 1,
+        computeTexts: 16,
+        computeMinSeconds: 0,
+        computeConfigs: [issueTableConfigs[0], issueTableConfigs[3]],
+      },
     },
   },
 };
@@ -84,12 +116,20 @@ const { values: flags } = parseArgs({
   },
 });
 const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
-const baselines = new Set(flags.baselines.split(',').map((key) => key.trim()).filter((key) => key !== ''));
+const baselines = new Set(
+  flags.baselines
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== ''),
+);
 const complete = flags.scenarios === 'c1,c16,c64,c256,c16x32,open' && baselines.size === 4;
 const plan = plans[flags.smoke ? 'smoke' : 'full'];
-const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(','))).split(',').map((id) => id.trim());
+const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(',')))
+  .split(',')
+  .map((id) => id.trim());
 for (const id of modelIds) {
-  if (!(benchModelIds as readonly string[]).includes(id)) throw new Error(`--models: unknown model ${id} (${benchModelIds.join(', ')})`);
+  if (!(benchModelIds as readonly string[]).includes(id))
+    throw new Error(`--models: unknown model ${id} (${benchModelIds.join(', ')})`);
 }
 const secondsOverride = flags.seconds === undefined ? undefined : Number(flags.seconds);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
@@ -168,7 +208,14 @@ async function withServer<T>(
   const server = await startServer({ name, script, env: { LOG_LEVEL: logLevel, ...env } });
   try {
     // Warm-up: JIT, connection set-up, ONNX Runtime's first shapes; not measured.
-    await runAutocannon({ url: server.url, bodies: bodies[1], textsPerRequest: 1, connections: 8, durationSeconds: plan.warmupSeconds, timeoutSeconds: plan.timeoutSeconds });
+    await runAutocannon({
+      url: server.url,
+      bodies: bodies[1],
+      textsPerRequest: 1,
+      connections: 8,
+      durationSeconds: plan.warmupSeconds,
+      timeoutSeconds: plan.timeoutSeconds,
+    });
     return await body(server);
   } finally {
     const code = await server.stop();
@@ -183,7 +230,14 @@ const closedLoop = (seconds: number): LoadSpec[] => [
   { key: 'c256', title: '256 clients × 1 text', connections: 256, textsPerRequest: 1, seconds },
   // 512 texts in flight: on a slow model one answer takes longer than the 1-text runs' timeout, and the run must be
   // long enough for several answers per client (the server-side texts/s does not depend on that).
-  { key: 'c16x32', title: '16 clients × 32 texts', connections: 16, textsPerRequest: 32, seconds: seconds * 1.5, timeoutSeconds: 30 },
+  {
+    key: 'c16x32',
+    title: '16 clients × 32 texts',
+    connections: 16,
+    textsPerRequest: 32,
+    seconds: seconds * 1.5,
+    timeoutSeconds: 30,
+  },
 ];
 
 function ratio(a: number, b: number): number {
@@ -209,7 +263,10 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
     serviceVsHttpCeiling: ratio(service.textsPerSec, http.load.textsPerSec),
     serviceVsServiceBatch1: ratio(service.textsPerSec, batch1.textsPerSec),
     serviceBatch1VsNaive: ratio(batch1.textsPerSec, naive.textsPerSec),
-    groupedVsUnbatchedInProcess: ratio(compute.ceiling.textsPerSec, compute.rows.find((r) => r.batchSize === 1)?.textsPerSec ?? NaN),
+    groupedVsUnbatchedInProcess: ratio(
+      compute.ceiling.textsPerSec,
+      compute.rows.find((r) => r.batchSize === 1)?.textsPerSec ?? NaN,
+    ),
     combinedCeilingTextsPerSec: combined,
   };
   const x = (value: number): string => `${value.toFixed(2)}×`;
@@ -226,8 +283,16 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
       measured: `${t(service.textsPerSec)} vs naive ${t(naive.textsPerSec)} = ${x(ratios.serviceVsNaive)}`,
       met: ratios.serviceVsNaive >= 1.8,
     });
-    targets.push({ target: 'no errors', measured: `${failures(service)} failed of ${service.ok + failures(service)}`, met: failures(service) === 0 });
-    targets.push({ target: 'p99 < 3 s', measured: `p99 ${service.latencyMs.p99.toFixed(0)} ms`, met: service.latencyMs.p99 < 3000 });
+    targets.push({
+      target: 'no errors',
+      measured: `${failures(service)} failed of ${service.ok + failures(service)}`,
+      met: failures(service) === 0,
+    });
+    targets.push({
+      target: 'p99 < 3 s',
+      measured: `p99 ${service.latencyMs.p99.toFixed(0)} ms`,
+      met: service.latencyMs.p99 < 3000,
+    });
   } else {
     targets.push({
       target: '≥ 2× naive server',
@@ -242,7 +307,7 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
   }
   for (const key of ['open-paced', 'open-autocannon']) {
     const open = find('service', key).load;
-    const label = key === 'open-paced' ? 'evenly spaced' : "autocannon overallRate, bursts each second";
+    const label = key === 'open-paced' ? 'evenly spaced' : 'autocannon overallRate, bursts each second';
     targets.push({
       target: `open loop at half capacity (${label}): p99 ≤ 3× idle single-request latency`,
       measured: `${open.targetRate} req/s: p99 ${open.latencyMs.p99.toFixed(1)} ms vs 3 × ${idle.toFixed(2)} ms = ${(3 * idle).toFixed(1)} ms (${x(open.latencyMs.p99 / idle)}), ${failures(open)} failed`,
@@ -269,24 +334,69 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
   const env = { MODEL_DIR: model.dir };
   if (baselines.has('naive')) {
     await withServer(`naive ${model.label}`, naiveScript, env, async (server) => {
-      scenarios.push(await measure(server, 'naive', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
+      scenarios.push(
+        await measure(server, 'naive', {
+          key: 'c64',
+          title: '64 clients × 1 text',
+          connections: 64,
+          textsPerRequest: 1,
+          seconds,
+        }),
+      );
     });
   }
   await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
-    for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key))) scenarios.push(await measure(server, 'service', spec));
+    for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key)))
+      scenarios.push(await measure(server, 'service', spec));
     if (!scenarioKeys.has('open')) return;
-    const capacity = Math.max(...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec));
+    const capacity = Math.max(
+      ...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec),
+    );
     const rate = Math.max(1, Math.round(capacity / 2));
     const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
-    scenarios.push(await measure(server, 'service', { key: 'open-paced', title: openTitle('evenly spaced'), connections: 256, textsPerRequest: 1, seconds, open: { kind: 'paced', rate } }));
-    scenarios.push(await measure(server, 'service', { key: 'open-autocannon', title: openTitle('autocannon overallRate'), connections: 64, textsPerRequest: 1, seconds, open: { kind: 'autocannon', rate } }));
+    scenarios.push(
+      await measure(server, 'service', {
+        key: 'open-paced',
+        title: openTitle('evenly spaced'),
+        connections: 256,
+        textsPerRequest: 1,
+        seconds,
+        open: { kind: 'paced', rate },
+      }),
+    );
+    scenarios.push(
+      await measure(server, 'service', {
+        key: 'open-autocannon',
+        title: openTitle('autocannon overallRate'),
+        connections: 64,
+        textsPerRequest: 1,
+        seconds,
+        open: { kind: 'autocannon', rate },
+      }),
+    );
   });
   if (baselines.has('batch-1')) {
-    await withServer(`service MAX_BATCH_SIZE=1 ${model.label}`, serviceScript, { ...env, MAX_BATCH_SIZE: '1' }, async (server) => {
-      scenarios.push(await measure(server, 'service-batch-1', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds }));
-    });
+    await withServer(
+      `service MAX_BATCH_SIZE=1 ${model.label}`,
+      serviceScript,
+      { ...env, MAX_BATCH_SIZE: '1' },
+      async (server) => {
+        scenarios.push(
+          await measure(server, 'service-batch-1', {
+            key: 'c64',
+            title: '64 clients × 1 text',
+            connections: 64,
+            textsPerRequest: 1,
+            seconds,
+          }),
+        );
+      },
+    );
   }
-  const { ratios, targets } = complete && compute !== undefined && http !== undefined ? targetsFor(model, scenarios, compute, http) : { ratios: {}, targets: [] };
+  const { ratios, targets } =
+    complete && compute !== undefined && http !== undefined
+      ? targetsFor(model, scenarios, compute, http)
+      : { ratios: {}, targets: [] };
   return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
 }
 
@@ -300,7 +410,9 @@ async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
     minSeconds: settings.computeMinSeconds,
   });
   for (const row of compute.rows) {
-    log(`  ${row.layout}, batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`);
+    log(
+      `  ${row.layout}, batches of ${row.batchSize} ${row.order}: ${row.textsPerSec.toFixed(1)} texts/s (engine ${row.engineTextsPerSec.toFixed(1)}), padding ${(row.paddingWasted * 100).toFixed(1)}%`,
+    );
   }
 
   return compute;
@@ -309,7 +421,10 @@ async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
 function gitCommit(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: packageRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: packageRoot,
+      encoding: 'utf8',
+    }).trim();
     return dirty === '' ? commit : `${commit} (with uncommitted changes)`;
   } catch {
     return 'unknown';
@@ -322,7 +437,13 @@ async function measureAll(): Promise<{ httpCeiling: ScenarioResult | undefined; 
   const httpSeconds = secondsOverride ?? plan.httpCeilingSeconds;
   const httpCeiling = baselines.has('http')
     ? await withServer('HTTP ceiling', httpCeilingScript, {}, (server) =>
-        measure(server, 'http-ceiling', { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1, seconds: httpSeconds }),
+        measure(server, 'http-ceiling', {
+          key: 'c64',
+          title: '64 clients × 1 text',
+          connections: 64,
+          textsPerRequest: 1,
+          seconds: httpSeconds,
+        }),
       )
     : undefined;
   const modelReports: ModelReport[] = [];
@@ -347,7 +468,9 @@ function buildReport(
   );
   return {
     date: new Date().toISOString(),
-    command: flags.smoke ? 'npm run bench:smoke' : `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    command: flags.smoke
+      ? 'npm run bench:smoke'
+      : `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: plan.mode,
     commit: gitCommit(),
     machine: {
@@ -365,10 +488,18 @@ function buildReport(
       timeoutSeconds: plan.timeoutSeconds,
       warmupSeconds: plan.warmupSeconds,
       logLevel,
-      serviceEnv: ['INTRA_OP_THREADS', 'INTER_OP_THREADS', 'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS']
-        .filter((name) => process.env[name] !== undefined)
-        .map((name) => `${name}=${process.env[name]}`)
-        .join(' ') || 'defaults',
+      serviceEnv:
+        [
+          'INTRA_OP_THREADS',
+          'INTER_OP_THREADS',
+          'MAX_BATCH_SIZE',
+          'MAX_BATCH_TOKENS',
+          'MAX_PADDING_RATIO',
+          'MAX_WAIT_MS',
+        ]
+          .filter((name) => process.env[name] !== undefined)
+          .map((name) => `${name}=${process.env[name]}`)
+          .join(' ') || 'defaults',
     },
     httpCeiling,
     models: modelReports,
@@ -392,16 +523,21 @@ function writeReport(report: BenchReport): void {
 /** Stage 4: what the smoke run checks: that every part ran and answered, nothing about speed. */
 function problemsOf(report: BenchReport): string[] {
   const problems: string[] = [];
-  for (const result of [...(report.httpCeiling === undefined ? [] : [report.httpCeiling]), ...report.models.flatMap((model) => model.scenarios)]) {
+  for (const result of [
+    ...(report.httpCeiling === undefined ? [] : [report.httpCeiling]),
+    ...report.models.flatMap((model) => model.scenarios),
+  ]) {
     if (result.load.ok === 0) problems.push(`${result.server} ${result.title}: no 2xx answers`);
-    if (result.load.non2xx > 0 && result.server !== 'naive') problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
+    if (result.load.non2xx > 0 && result.server !== 'naive')
+      problems.push(`${result.server} ${result.title}: ${result.load.non2xx} non-2xx`);
   }
   for (const model of report.models) {
     if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
       problems.push(`${model.label}: compute ceiling measured nothing`);
     }
     const service = model.scenarios.find((s) => s.server === 'service');
-    if (service?.serverSide === undefined || service.serverSide.texts === 0) problems.push(`${model.label}: no batches seen in /metrics`);
+    if (service?.serverSide === undefined || service.serverSide.texts === 0)
+      problems.push(`${model.label}: no batches seen in /metrics`);
   }
   return problems;
 }
@@ -409,7 +545,8 @@ function problemsOf(report: BenchReport): string[] {
 async function main(): Promise<void> {
   const startLoad = loadavg()[0] ?? 0;
   const notes: string[] = [];
-  if (startLoad > 0.7) notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
+  if (startLoad > 0.7)
+    notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
   log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${startLoad.toFixed(2)}`);
   const { httpCeiling, modelReports } = await measureAll();
   const report = buildReport(startLoad, httpCeiling, modelReports, notes);

@@ -6,7 +6,9 @@ export const sentencesPath = join(packageRoot, 'bench', 'data', 'sentences.txt')
 
 /** The benchmark's texts in their fixed (shuffled) order; see bench/data/build_sentences.py. */
 export function loadSentences(path = sentencesPath): string[] {
-  const texts = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const texts = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   if (texts.length === 0) throw new Error(`${path}: no texts`);
   return texts;
 }

@@ -15,7 +15,11 @@ import { startServer, type ServerProcess } from './server-process.js';
  * both alike. Under a minute at the defaults. Prints a Markdown table.
  */
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, connections: { type: 'string', default: '16' } },
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '16' },
+  },
 });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -29,7 +33,11 @@ async function startSink(): Promise<{ endpoint: string; bytes: () => number; clo
     request.on('end', () => response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  return { endpoint: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`, bytes: () => bytes, close: () => sink.close() };
+  return {
+    endpoint: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+    bytes: () => bytes,
+    close: () => sink.close(),
+  };
 }
 
 const script = join(packageRoot, 'dist', 'src', 'server.js');
@@ -46,12 +54,26 @@ const bodies = requestBodies(loadSentences(), 1);
 const results: Record<'off' | 'on', LoadResult[]> = { off: [], on: [] };
 try {
   for (const kind of ['off', 'on'] as const) {
-    await runAutocannon({ url: servers[kind].url, bodies, textsPerRequest: 1, connections, durationSeconds: 2, timeoutSeconds: 10 });
+    await runAutocannon({
+      url: servers[kind].url,
+      bodies,
+      textsPerRequest: 1,
+      connections,
+      durationSeconds: 2,
+      timeoutSeconds: 10,
+    });
   }
   for (let round = 0; round < rounds; round += 1) {
     for (const kind of ['off', 'on'] as const) {
       results[kind].push(
-        await runAutocannon({ url: servers[kind].url, bodies, textsPerRequest: 1, connections, durationSeconds: seconds, timeoutSeconds: 10 }),
+        await runAutocannon({
+          url: servers[kind].url,
+          bodies,
+          textsPerRequest: 1,
+          connections,
+          durationSeconds: seconds,
+          timeoutSeconds: 10,
+        }),
       );
     }
   }
@@ -60,7 +82,8 @@ try {
   sink.close();
 }
 
-const fmt = (value: number, digits = 1): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (value: number, digits = 1): string =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`| tracing | texts/s per run | p50 / p99 ms per run | failed |`);
 console.log(`|---|---|---|---|`);
 for (const kind of ['off', 'on'] as const) {
@@ -70,4 +93,6 @@ for (const kind of ['off', 'on'] as const) {
       `${runs.map((r) => `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)}`).join(', ')} | ${runs.reduce((sum, r) => sum + failures(r), 0)} |`,
   );
 }
-console.log(`\n${connections} connections, one text per request, ${seconds} s per run, ${rounds} rounds; the sink received ${fmt(sink.bytes() / 1024, 0)} KiB of spans.`);
+console.log(
+  `\n${connections} connections, one text per request, ${seconds} s per run, ${rounds} rounds; the sink received ${fmt(sink.bytes() / 1024, 0)} KiB of spans.`,
+);

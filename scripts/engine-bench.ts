@@ -27,7 +27,11 @@ const engines = (values.engines ?? '').split(',');
 const batchSizes = (values['batch-sizes'] ?? '').split(',').map(Number);
 const seconds = Number(values.seconds);
 
-const config = loadConfig([], { LOG_LEVEL: 'silent', MODEL_DIR: process.env.MODEL_DIR ?? '', INTRA_OP_THREADS: values['onnx-threads'] ?? '' });
+const config = loadConfig([], {
+  LOG_LEVEL: 'silent',
+  MODEL_DIR: process.env.MODEL_DIR ?? '',
+  INTRA_OP_THREADS: values['onnx-threads'] ?? '',
+});
 const model = await loadModel(config.modelDir, 'fp32', 'onnx');
 const texts = readDevSet().map((row, i) => model.tokenizer.encode(row.text, i, true));
 if (values['by-length']) texts.sort((a, b) => a.ids.length - b.ids.length);
@@ -45,8 +49,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
-console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);
-console.log(`${seconds} s per measurement; ${values['by-length'] ? 'batches of similar length' : 'batches in file order (mixed lengths)'}; dev sentences average ${(texts.reduce((n, t) => n + t.ids.length, 0) / texts.length).toFixed(1)} tokens`);
+console.log(
+  `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; node ${process.version}`,
+);
+console.log(
+  `${seconds} s per measurement; ${values['by-length'] ? 'batches of similar length' : 'batches in file order (mixed lengths)'}; dev sentences average ${(texts.reduce((n, t) => n + t.ids.length, 0) / texts.length).toFixed(1)} tokens`,
+);
 // CPU time per text is the steadier figure on a shared machine: wall time also counts time spent descheduled.
 console.log('engine                          batch   texts/s   p50 ms/batch   p90 ms/batch   cpu ms/text');
 for (const name of engines) {
@@ -82,4 +92,8 @@ for (const name of engines) {
   }
   await engine.dispose();
 }
-console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -32,12 +32,16 @@ interface LabelledText {
 }
 
 function readTsv(file: string, labels: readonly string[]): LabelledText[] {
-  const lines = readFileSync(file, 'utf8').split('\n').slice(1).filter((line) => line.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim() !== '');
   return lines.map((line, index) => {
     const tab = line.indexOf('\t');
     const id = Number(line.slice(0, tab));
     const label = labels[id];
-    if (tab < 0 || label === undefined) throw new Error(`${file}:${index + 2}: expected "label<TAB>text" with a known label id`);
+    if (tab < 0 || label === undefined)
+      throw new Error(`${file}:${index + 2}: expected "label<TAB>text" with a known label id`);
     return { label, text: line.slice(tab + 1) };
   });
 }
@@ -58,7 +62,10 @@ const { values } = parseArgs({
 
 const config = loadConfig([], process.env);
 const modelDir = path.resolve(values['model-dir'] ?? config.modelDir);
-const defaultData = [path.join(packageRoot, '../shared/data/sst2/dev.tsv'), path.join(packageRoot, 'test/fixtures/domain-probes.tsv')];
+const defaultData = [
+  path.join(packageRoot, '../shared/data/sst2/dev.tsv'),
+  path.join(packageRoot, 'test/fixtures/domain-probes.tsv'),
+];
 const dataFiles = values.data ?? defaultData.filter((file) => existsSync(file));
 
 const model = await loadModel(modelDir, config.dtype, config.engine);
@@ -72,7 +79,10 @@ const firstDataTexts: string[] = [];
 const firstDataLabels: string[] = [];
 for (const file of dataFiles) {
   const rows = readTsv(file, model.labels);
-  const predictions = await classifier.classify(rows.map((row) => row.text), { truncate: true, topK: 1, deadline: far() });
+  const predictions = await classifier.classify(
+    rows.map((row) => row.text),
+    { truncate: true, topK: 1, deadline: far() },
+  );
   const correct = rows.filter((row, i) => predictions[i]?.[0]?.label === row.label).length;
   if (firstDataTexts.length === 0) {
     firstDataTexts.push(...rows.map((row) => row.text));
@@ -91,8 +101,10 @@ for (let i = 0; i < 300; i++) {
 }
 latencies.sort((a, b) => a - b);
 report.latencyMs = { sentence: LATENCY_SENTENCE, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
-console.log(`one short sentence in-process (tokenize + batcher + engine + scoring): ` +
-  `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`);
+console.log(
+  `one short sentence in-process (tokenize + batcher + engine + scoring): ` +
+    `p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`,
+);
 
 async function textsPerSecond(batchSize: number, texts: readonly string[]): Promise<number> {
   const started = performance.now();
@@ -109,8 +121,10 @@ if (firstDataTexts.length >= 32) {
     batch32: await textsPerSecond(32, firstDataTexts),
   };
   report.textsPerSecond = throughput;
-  console.log(`throughput in-process on ${path.basename(dataFiles[0] ?? '')}: batch 1 ${throughput.batch1.toFixed(0)} texts/s, ` +
-    `batch 32 ${throughput.batch32.toFixed(0)} texts/s`);
+  console.log(
+    `throughput in-process on ${path.basename(dataFiles[0] ?? '')}: batch 1 ${throughput.batch1.toFixed(0)} texts/s, ` +
+      `batch 32 ${throughput.batch32.toFixed(0)} texts/s`,
+  );
 }
 
 if (values['agreement-dtype'] !== undefined && firstDataTexts.length > 0) {
@@ -122,8 +136,10 @@ if (values['agreement-dtype'] !== undefined && firstDataTexts.length > 0) {
   const agreeing = otherPredictions.filter((p, i) => p[0]?.label === firstDataLabels[i]).length;
   const agreement = agreeing / firstDataTexts.length;
   report.agreement = { dtype: otherConfig.dtype, texts: firstDataTexts.length, agreeing, agreement };
-  console.log(`label agreement with DTYPE=${otherConfig.dtype} on ${path.basename(dataFiles[0] ?? '')}: ` +
-    `${(agreement * 100).toFixed(2)}% (${agreeing}/${firstDataTexts.length})`);
+  console.log(
+    `label agreement with DTYPE=${otherConfig.dtype} on ${path.basename(dataFiles[0] ?? '')}: ` +
+      `${(agreement * 100).toFixed(2)}% (${agreeing}/${firstDataTexts.length})`,
+  );
   await other.close();
 }
 
@@ -143,8 +159,10 @@ if (values.parity) {
   }
   parityFailed = !(maxAbsDiff < PARITY_TOLERANCE);
   report.parity = { reference: values.parity, texts: reference.texts.length, maxAbsDiff, tolerance: PARITY_TOLERANCE };
-  console.log(`parity with reference logits (${reference.texts.length} texts, padded batches of 32): ` +
-    `max abs diff ${maxAbsDiff.toExponential(2)} (${parityFailed ? 'FAIL' : 'ok'}, tolerance ${PARITY_TOLERANCE})`);
+  console.log(
+    `parity with reference logits (${reference.texts.length} texts, padded batches of 32): ` +
+      `max abs diff ${maxAbsDiff.toExponential(2)} (${parityFailed ? 'FAIL' : 'ok'}, tolerance ${PARITY_TOLERANCE})`,
+  );
 }
 
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');

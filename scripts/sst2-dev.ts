@@ -11,8 +11,11 @@ export interface LabelledText {
 }
 
 export function readDevSet(path = devSetPath): LabelledText[] {
-  const [header, ...lines] = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '');
-  if (header !== 'label\tcontent') throw new Error(`${path}: expected a "label\\tcontent" header, got ${JSON.stringify(header)}`);
+  const [header, ...lines] = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  if (header !== 'label\tcontent')
+    throw new Error(`${path}: expected a "label\\tcontent" header, got ${JSON.stringify(header)}`);
   return lines.map((line, i) => {
     const tab = line.indexOf('\t');
     const label = Number(line.slice(0, tab));

@@ -8,9 +8,13 @@ import { loadModel } from '../src/model/model.js';
 import { devSetPath, readDevSet } from './sst2-dev.js';
 import { packBatch } from '../src/engine/packed-batch.js';
 
-const { values } = parseArgs({ options: { backends: { type: 'string', default: 'auto' }, 'batch-size': { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: { backends: { type: 'string', default: 'auto' }, 'batch-size': { type: 'string', default: '32' } },
+});
 const backends = (values.backends ?? 'auto').split(',') as TfjsBackendChoice[];
-for (const b of backends) if (!(tfjsBackends as readonly string[]).includes(b)) throw new Error(`--backends: ${b} is not one of ${tfjsBackends.join(', ')}`);
+for (const b of backends)
+  if (!(tfjsBackends as readonly string[]).includes(b))
+    throw new Error(`--backends: ${b} is not one of ${tfjsBackends.join(', ')}`);
 const batchSize = Number(values['batch-size']);
 
 const config = loadConfig([], { LOG_LEVEL: 'silent', MODEL_DIR: process.env.MODEL_DIR ?? '' });
@@ -22,7 +26,8 @@ const onnx = await createEngine(model, { ...config, engine: 'onnx' });
 const labels = model.labels.length;
 async function logitsOf(run: (batch: typeof encoded) => Promise<Float32Array>): Promise<Float32Array> {
   const all = new Float32Array(encoded.length * labels);
-  for (let start = 0; start < encoded.length; start += batchSize) all.set(await run(encoded.slice(start, start + batchSize)), start * labels);
+  for (let start = 0; start < encoded.length; start += batchSize)
+    all.set(await run(encoded.slice(start, start + batchSize)), start * labels);
   return all;
 }
 function accuracy(logits: Float32Array): number {
@@ -36,7 +41,9 @@ function accuracy(logits: Float32Array): number {
 
 const reference = await logitsOf((batch) => onnx.run(packBatch(batch)));
 console.log(`model ${model.dir}`);
-console.log(`dev set ${devSetPath}: ${dev.length} sentences, batches of ${batchSize} in file order (mixed lengths, padded)`);
+console.log(
+  `dev set ${devSetPath}: ${dev.length} sentences, batches of ${batchSize} in file order (mixed lengths, padded)`,
+);
 console.log(`onnx  ${onnx.backend}: accuracy ${(accuracy(reference) * 100).toFixed(2)}%`);
 let worstOverall = 0;
 for (const choice of backends) {

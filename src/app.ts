@@ -57,7 +57,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   let logReloadError = (_error: Error): void => {};
   const apiKeys =
     (config.apiKeys ?? []).length > 0 || config.apiKeyFile !== undefined
-      ? new ApiKeyStore({ keys: config.apiKeys, file: config.apiKeyFile, onReloadError: (error) => logReloadError(error) })
+      ? new ApiKeyStore({
+          keys: config.apiKeys,
+          file: config.apiKeyFile,
+          onReloadError: (error) => logReloadError(error),
+        })
       : undefined;
   // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
   const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
@@ -76,7 +80,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const observer = allObservers(
     metrics,
     { batchCompleted: recordBatchTimings },
-    tracing?.batchSpans(options.tracer as Tracer, { kind: engine.kind, device: engine.device, backend: engine.backend }),
+    tracing?.batchSpans(options.tracer as Tracer, {
+      kind: engine.kind,
+      device: engine.device,
+      backend: engine.backend,
+    }),
   );
   const tokenizerPool =
     config.tokenizerThreads > 0
@@ -87,7 +95,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      serializers: { req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedUrl(request.url) }) },
+      serializers: {
+        req: (request: { method: string; url: string }) => ({ method: request.method, url: loggedUrl(request.url) }),
+      },
     },
     // Slow clients: headers and body must arrive within BODY_TIMEOUT_MS (Node answers 408 and closes), checked every
     // second rather than Node's 30 s; idle keep-alive connections close after KEEP_ALIVE_TIMEOUT_MS.
@@ -166,7 +176,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(securityHeaders);
   if (apiKeys !== undefined) {
-    logReloadError = (error) => app.log.warn({ file: config.apiKeyFile, reason: error.message }, 'API key file unreadable; keeping the keys in force');
+    logReloadError = (error) =>
+      app.log.warn(
+        { file: config.apiKeyFile, reason: error.message },
+        'API key file unreadable; keeping the keys in force',
+      );
     app.log.info({ keys: apiKeys.size, file: config.apiKeyFile ?? null }, 'API keys required on inference routes');
   }
   // CORS first: a preflight is answered before any other hook. The key check goes in before any route is added.

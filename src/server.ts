@@ -39,7 +39,9 @@ closeWithGrace(
     else app.log.info({ signal }, 'shutting down: draining accepted requests');
     await app.close();
     // Spans still buffered go out now; a collector that does not answer costs at most 2 s, within the grace period.
-    await tracing?.shutdown(2000).catch((error: unknown) => app.log.warn({ err: error }, 'trace export at shutdown failed'));
+    await tracing
+      ?.shutdown(2000)
+      .catch((error: unknown) => app.log.warn({ err: error }, 'trace export at shutdown failed'));
     app.log.info('shut down cleanly');
   },
 );

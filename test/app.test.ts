@@ -49,8 +49,14 @@ describe('closing the app (what SIGTERM triggers)', () => {
     engine.release();
     await closed;
     // Both keep-alive connections were closed by the server after their answer.
-    assert.match(await computing.closed, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"POSITIVE","score":[\d.e-]+\}\]$/i);
-    assert.match(await queued.closed, /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
+    assert.match(
+      await computing.closed,
+      /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"POSITIVE","score":[\d.e-]+\}\]$/i,
+    );
+    assert.match(
+      await queued.closed,
+      /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i,
+    );
     assert.equal(await refusesConnections(port), true, 'no new connections once drained');
   });
 

@@ -58,7 +58,12 @@ describe('the server process (node dist/src/server.js)', () => {
   it('on SIGTERM answers every accepted request, then exits 0', { timeout: 60_000 }, async () => {
     // A long MAX_WAIT_MS holds the requests in the queue, so they are surely in flight when the signal comes; with
     // length grouping off they all fit one batch, so none of them is run before it.
-    const server = await startServer({ HOST: '127.0.0.1', MAX_WAIT_MS: '60000', MAX_BATCH_SIZE: '64', MAX_PADDING_RATIO: '1' });
+    const server = await startServer({
+      HOST: '127.0.0.1',
+      MAX_WAIT_MS: '60000',
+      MAX_BATCH_SIZE: '64',
+      MAX_PADDING_RATIO: '1',
+    });
     const texts = Array.from({ length: 8 }, (_, i) =>
       i % 2 === 0 ? 'I love using this product!' : 'This is the worst purchase I have ever made.',
     );
@@ -85,7 +90,9 @@ describe('the server process (node dist/src/server.js)', () => {
     await assert.rejects(fetch(`${server.url}/healthz`), 'no new connections after shutdown');
   });
 
-  it('on SIGTERM keeps listening until drained: no connection is reset, new requests get 503, accepted ones 200, exit 0', { timeout: 120_000 }, async (t) => {
+  it('on SIGTERM keeps listening until drained: no connection is reset, new requests get 503, accepted ones 200, exit 0', {
+    timeout: 120_000,
+  }, async (t) => {
     // MAX_WAIT_MS holds the burst in the queue until the signal (length grouping off, so it is one batch that
     // nothing completes early); generous timeouts keep a loaded machine from turning a slow drain into 504s or exit 1.
     const server = await startServer({
@@ -177,7 +184,10 @@ describe('the server process (node dist/src/server.js)', () => {
     clearInterval(trickle);
     held.write(' '.repeat(padding - trickled) + heldBody);
     const heldAnswer = await heldRecord.closed;
-    assert.match(heldAnswer, /HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i);
+    assert.match(
+      heldAnswer,
+      /HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i,
+    );
     // Everything accepted is answered, yet the server waits for that request (SHUTDOWN_TIMEOUT_MS / 2 at most)
     // rather than reset it, and refuses it.
     const lateRequest = analyzeRequest(positive);
@@ -206,7 +216,9 @@ describe('the server process (node dist/src/server.js)', () => {
     assert.match(exit.stderr, new RegExp(`cannot start: MODEL_DIR ${missing}: directory does not exist`));
   });
 
-  it(`exits non-zero, saying which file is missing, when MODEL_DIR lacks the file ENGINE=${testEngine} loads`, { timeout: 60_000 }, async () => {
+  it(`exits non-zero, saying which file is missing, when MODEL_DIR lacks the file ENGINE=${testEngine} loads`, {
+    timeout: 60_000,
+  }, async () => {
     const partial = join(scratch, 'no-weights');
     const weights = testEngine === 'tfjs' ? '.safetensors' : '.onnx';
     cpSync(testConfig().modelDir, partial, { recursive: true, filter: (source) => !source.endsWith(weights) });
@@ -214,7 +226,9 @@ describe('the server process (node dist/src/server.js)', () => {
     assert.equal(exit.code, 1);
     assert.match(
       exit.stderr,
-      testEngine === 'tfjs' ? /model\.safetensors is missing \(ENGINE=tfjs loads/ : /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
+      testEngine === 'tfjs'
+        ? /model\.safetensors is missing \(ENGINE=tfjs loads/
+        : /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
     );
   });
 
@@ -229,9 +243,14 @@ describe('the server process (node dist/src/server.js)', () => {
 
   it(`exits non-zero with DEVICE=cuda when ENGINE=${testEngine} cannot use a GPU`, { timeout: 60_000 }, async (t) => {
     // ONNX Runtime needs its CUDA provider binaries; TensorFlow.js needs tfjs-node-gpu, a visible GPU and CUDA 11.2.
-    const gpuRuntimeInstalled = testEngine === 'onnx' ? cudaProviderInstalled(onnxRuntimeBinaryDir()) : packageInstalled('@tensorflow/tfjs-node-gpu');
+    const gpuRuntimeInstalled =
+      testEngine === 'onnx'
+        ? cudaProviderInstalled(onnxRuntimeBinaryDir())
+        : packageInstalled('@tensorflow/tfjs-node-gpu');
     if (gpuRuntimeInstalled) {
-      t.diagnostic('a GPU runtime is installed here: the server may start on the GPU, so only a refusal is checked for clarity');
+      t.diagnostic(
+        'a GPU runtime is installed here: the server may start on the GPU, so only a refusal is checked for clarity',
+      );
     }
     const server = startServer({ HOST: '127.0.0.1', DEVICE: 'cuda' });
     try {
@@ -247,8 +266,15 @@ describe('the server process (node dist/src/server.js)', () => {
         assert.match(String(error), /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda: /);
         if (!gpuRuntimeInstalled) assert.match(String(error), /ONNXRUNTIME_NODE_INSTALL=cuda12/);
       } else {
-        assert.match(String(error), /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda with ENGINE=tfjs: tfjs-node-gpu: /);
-        if (!gpuRuntimeInstalled) assert.match(String(error), /tfjs-node-gpu: (no NVIDIA GPU is visible|@tensorflow\/tfjs-node-gpu is not installed)/);
+        assert.match(
+          String(error),
+          /exited \(1\) before listening: sentiment-inference: cannot start: DEVICE=cuda with ENGINE=tfjs: tfjs-node-gpu: /,
+        );
+        if (!gpuRuntimeInstalled)
+          assert.match(
+            String(error),
+            /tfjs-node-gpu: (no NVIDIA GPU is visible|@tensorflow\/tfjs-node-gpu is not installed)/,
+          );
       }
     }
   });

@@ -8,12 +8,16 @@ import { startServer } from './support/spawned-server.js';
 async function stalledUpload(port: number, length: number): Promise<ReturnType<typeof transcript>> {
   const socket = await openConnection(port);
   const seen = transcript(socket);
-  socket.write(`POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"text":"`);
+  socket.write(
+    `POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"text":"`,
+  );
   return seen;
 }
 
 describe('slow and stalled clients (server process)', () => {
-  it('SIGTERM with a stalled upload open: the upload gets 408, the process exits 0 long before SHUTDOWN_TIMEOUT_MS', { timeout: 60_000 }, async (t) => {
+  it('SIGTERM with a stalled upload open: the upload gets 408, the process exits 0 long before SHUTDOWN_TIMEOUT_MS', {
+    timeout: 60_000,
+  }, async (t) => {
     // BODY_TIMEOUT_MS far away: it is the drain, not the read timeout, that cuts the stalled upload.
     const server = await startServer({ HOST: '127.0.0.1', BODY_TIMEOUT_MS: '120000', SHUTDOWN_TIMEOUT_MS: '15000' });
     t.after(() => {
@@ -44,13 +48,20 @@ describe('slow and stalled clients (server process)', () => {
     assert.equal((await fetch(`${server.url}/healthz?text=my+secret+review`)).status, 200);
     const holder = await stalledUpload(Number(new URL(server.url).port), 900);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const refused = await fetch(`${server.url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'x'.repeat(400) }) });
+    const refused = await fetch(`${server.url}/analyze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'x'.repeat(400) }),
+    });
     assert.equal(refused.status, 429);
     await holder.closed;
     server.child.kill('SIGTERM');
     const exit = await server.exited;
     assert.equal(exit.code, 0, exit.stderr);
-    const lines = exit.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = exit.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.doesNotMatch(exit.stdout, /secret/);
     const health = lines.find((line) => line.url === '/healthz');
     assert.equal(health?.level, 30, 'a completed request at info, its path alone');

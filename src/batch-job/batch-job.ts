@@ -102,7 +102,8 @@ export function checkPaths(options: Pick<BatchJobOptions, 'input' | 'output' | '
     if (input.isDirectory()) throw new BatchJobError(`input ${options.input} is a directory`);
   }
   if (options.output === '-') {
-    if (options.resume) throw new BatchJobError('--resume needs an output file (--output); it cannot resume standard output');
+    if (options.resume)
+      throw new BatchJobError('--resume needs an output file (--output); it cannot resume standard output');
     return;
   }
   const output = statOf(options.output);
@@ -122,13 +123,16 @@ async function openOutput(
   options: BatchJobOptions,
   io: BatchJobIO,
 ): Promise<{ sink: OutputSink; resumePoint: ResumePoint | undefined }> {
-  if (options.output === '-') return { sink: new OutputSink('standard output', io.stdout, false), resumePoint: undefined };
+  if (options.output === '-')
+    return { sink: new OutputSink('standard output', io.stdout, false), resumePoint: undefined };
   let resumePoint: ResumePoint | undefined;
   if (options.resume && statOf(options.output) !== undefined) {
     resumePoint = await findResumePoint(options.output, options.outputFormat, options.fields.text);
     if (resumePoint.partialBytes > 0) {
       await truncate(options.output, resumePoint.keepBytes);
-      io.log(`resume: removed ${resumePoint.partialBytes} bytes of a record cut off mid-write at the end of ${options.output}`);
+      io.log(
+        `resume: removed ${resumePoint.partialBytes} bytes of a record cut off mid-write at the end of ${options.output}`,
+      );
     }
   }
   try {
@@ -163,8 +167,14 @@ class JobProgress {
   }
 
   summary(interrupted: boolean): BatchSummary {
-    const seconds = this.scoringStartedAt === undefined ? 0 : Math.max(0, (this.lastWrittenAt - this.scoringStartedAt) / 1000);
-    return { ...this.stats, scoringSeconds: seconds, textsPerSecond: seconds > 0 ? this.stats.scored / seconds : 0, interrupted };
+    const seconds =
+      this.scoringStartedAt === undefined ? 0 : Math.max(0, (this.lastWrittenAt - this.scoringStartedAt) / 1000);
+    return {
+      ...this.stats,
+      scoringSeconds: seconds,
+      textsPerSecond: seconds > 0 ? this.stats.scored / seconds : 0,
+      interrupted,
+    };
   }
 
   snapshot(input: JobInput): ProgressSnapshot {
@@ -289,7 +299,9 @@ async function writeInOrder(
       continue;
     }
     if (outcome === undefined || !outcome.ok) {
-      throw new BatchJobError(`scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`);
+      throw new BatchJobError(
+        `scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`,
+      );
     }
     sink.write(writer.format(item.fields, outcome.value));
     progress.stats.scored += 1;
@@ -321,7 +333,14 @@ export async function runBatchJob(
   let failure: unknown;
   try {
     const admitted = admitRecords(input.items, writer, sink, resumePoint, progress, options, io);
-    await writeInOrder(inArrivalOrder(admitted, scoreRecord(classifier, progress), options.window), writer, sink, progress, options, io);
+    await writeInOrder(
+      inArrivalOrder(admitted, scoreRecord(classifier, progress), options.window),
+      writer,
+      sink,
+      progress,
+      options,
+      io,
+    );
   } catch (error) {
     failure = error;
   } finally {

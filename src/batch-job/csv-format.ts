@@ -1,7 +1,6 @@
 /** One field as RFC 4180 writes it: quoted when it holds the delimiter, a quote or a line break. */
 export function csvField(value: string, delimiter: string): string {
-  const needsQuotes =
-    value.includes(delimiter) || value.includes('"') || value.includes('\n') || value.includes('\r');
+  const needsQuotes = value.includes(delimiter) || value.includes('"') || value.includes('\n') || value.includes('\r');
   return needsQuotes ? `"${value.replaceAll('"', '""')}"` : value;
 }
 

@@ -33,7 +33,10 @@ const CR = 0x0d;
  * a quote never closed, a record over the length limit; such a record is reported with the line it starts on,
  * and reading resumes at the next record (after an over-long one, at the next line).
  */
-export async function* readCsv(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, options: CsvReaderOptions): AsyncGenerator<CsvRow> {
+export async function* readCsv(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  options: CsvReaderOptions,
+): AsyncGenerator<CsvRow> {
   const delimiter = options.delimiter.charCodeAt(0);
   if (options.delimiter.length !== 1 || delimiter === QUOTE || delimiter === LF || delimiter === CR) {
     throw new Error(`invalid delimiter ${JSON.stringify(options.delimiter)}`);

@@ -64,7 +64,8 @@ export async function* inArrivalOrder<T, R>(
         () => true,
         () => true,
       );
-      const nextArrived = oldest?.settled === undefined ? await arrived : await Promise.race([arrived, oldest.settled.then(() => false)]);
+      const nextArrived =
+        oldest?.settled === undefined ? await arrived : await Promise.race([arrived, oldest.settled.then(() => false)]);
       if (!nextArrived) continue;
       const current = next;
       next = undefined;

@@ -44,7 +44,11 @@ export async function* jsonlRecords(lines: AsyncIterable<Line>, names: FieldName
   for await (const entry of lines) {
     const { line } = entry;
     if (entry.kind === 'too-long') {
-      yield { kind: 'malformed', line, message: `line is ${entry.bytes} bytes, more than the limit (--max-record-bytes)` };
+      yield {
+        kind: 'malformed',
+        line,
+        message: `line is ${entry.bytes} bytes, more than the limit (--max-record-bytes)`,
+      };
       continue;
     }
     if (entry.text.trim() === '') continue;
@@ -119,7 +123,9 @@ function checkedHeader(header: string[], line: number, names: FieldNames): strin
     ['--score-field', names.score],
   ] as const) {
     if (seen.has(name)) {
-      throw new InputFormatError(`${where}: already has a column "${name}", which the result would overwrite; name the result column with ${flag}`);
+      throw new InputFormatError(
+        `${where}: already has a column "${name}", which the result would overwrite; name the result column with ${flag}`,
+      );
     }
   }
   return header;

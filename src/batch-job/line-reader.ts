@@ -22,7 +22,10 @@ function decode(parts: Buffer[], line: number): string {
  * newline byte never occurs inside a multi-byte UTF-8 character, so a character cut between two chunks is whole
  * again once its line is decoded. A final line without a newline is a line too.
  */
-export async function* readLines(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* readLines(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  maxLineBytes: number,
+): AsyncGenerator<Line> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let tooLong = false;

@@ -99,7 +99,9 @@ export async function findResumePoint(path: string, format: RecordFormat, textFi
     }
     const text = (record as Record<string, unknown> | null)?.[textField];
     if (typeof text !== 'string') {
-      throw new OutputMismatchError(`the last record of ${path} has no string field "${textField}"; not the output of this job?`);
+      throw new OutputMismatchError(
+        `the last record of ${path} has no string field "${textField}"; not the output of this job?`,
+      );
     }
     return { records: scan.ends, keepBytes: scan.lastEnd, partialBytes, header: undefined, lastText: text };
   }
@@ -112,7 +114,9 @@ export async function findResumePoint(path: string, format: RecordFormat, textFi
   const last = await parseCsvRecord(await readRange(path, scan.previousEnd, scan.lastEnd), delimiter);
   const textColumn = header.indexOf(textField);
   if (textColumn === -1 || last.length !== header.length) {
-    throw new OutputMismatchError(`${path} does not have the columns this job writes (no "${textField}", or a record of another width)`);
+    throw new OutputMismatchError(
+      `${path} does not have the columns this job writes (no "${textField}", or a record of another width)`,
+    );
   }
   return { records: scan.ends - 1, keepBytes: scan.lastEnd, partialBytes, header, lastText: last[textColumn] };
 }

@@ -1,5 +1,15 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, flagOf, integer, InvalidValue, loadConfig, oneOf, settingsOf, type Config, type Parser } from '../config/config.js';
+import {
+  ConfigError,
+  flagOf,
+  integer,
+  InvalidValue,
+  loadConfig,
+  oneOf,
+  settingsOf,
+  type Config,
+  type Parser,
+} from '../config/config.js';
 import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch-job/batch-job.js';
 import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch-job/formats.js';
 import { progressModes, type ProgressMode } from '../batch-job/progress.js';
@@ -81,7 +91,8 @@ function flagValue<T>(raw: string, flag: string, parse: Parser<T>): T {
 
 function formatFlag(raw: string | undefined, flag: string): RecordFormat | undefined {
   if (raw === undefined) return undefined;
-  if (!isRecordFormat(raw)) throw new UsageError(`${flag} must be one of: ${recordFormats.join(', ')}; got ${JSON.stringify(raw)}`);
+  if (!isRecordFormat(raw))
+    throw new UsageError(`${flag} must be one of: ${recordFormats.join(', ')}; got ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -135,7 +146,8 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
   const output = str('output') ?? '-';
 
-  const inputFormat = formatFlag(str('input-format'), '--input-format') ?? (input === '-' ? undefined : formatOfPath(input));
+  const inputFormat =
+    formatFlag(str('input-format'), '--input-format') ?? (input === '-' ? undefined : formatOfPath(input));
   if (inputFormat === undefined) {
     throw new UsageError(
       input === '-'
@@ -144,7 +156,9 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     );
   }
   const outputFormat =
-    formatFlag(str('output-format'), '--output-format') ?? (output === '-' ? undefined : formatOfPath(output)) ?? inputFormat;
+    formatFlag(str('output-format'), '--output-format') ??
+    (output === '-' ? undefined : formatOfPath(output)) ??
+    inputFormat;
 
   const fields = {
     text: fieldName(str('text-field'), '--text-field', 'text'),
@@ -162,7 +176,11 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   const onError: OnError = flagValue(str('on-error') ?? 'fail', '--on-error', oneOf(onErrorPolicies));
   const progress = flagValue(str('progress') ?? 'auto', '--progress', oneOf(progressModes));
   const progressIntervalMs =
-    flagValue(str('progress-interval') ?? String(defaultProgressIntervalSeconds), '--progress-interval', integer(1, 86_400)) * 1000;
+    flagValue(
+      str('progress-interval') ?? String(defaultProgressIntervalSeconds),
+      '--progress-interval',
+      integer(1, 86_400),
+    ) * 1000;
   const window = flagValue(str('window') ?? String(defaultWindow), '--window', integer(1, 1_000_000));
   const maxRecordBytes = flagValue(
     str('max-record-bytes') ?? String(defaultMaxRecordBytes),

@@ -23,7 +23,8 @@ function summaryLine(summary: BatchSummary): string {
   const parts = [`${formatCount(summary.scored)} records scored`];
   if (summary.resumed > 0) parts.push(`${formatCount(summary.resumed)} already done (resumed)`);
   parts.push(`${formatCount(summary.malformed)} malformed${summary.malformed > 0 ? ' (skipped)' : ''}`);
-  if (summary.malformedResumed > 0) parts.push(`${formatCount(summary.malformedResumed)} malformed in the resumed part`);
+  if (summary.malformedResumed > 0)
+    parts.push(`${formatCount(summary.malformedResumed)} malformed in the resumed part`);
   const rate = `${formatCount(summary.textsPerSecond)} texts/s (${summary.scoringSeconds.toFixed(2)} s scoring)`;
   const wall = `wall ${((performance.now() - startedAt) / 1000).toFixed(2)} s`;
   const rss = `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`;
@@ -40,7 +41,9 @@ async function run(options: BatchCliOptions): Promise<number> {
     const layout = resolveEngineLayout(config, availableCpus());
     const engine = await startEngine(model, config, layout);
     // What actually started, so a job's log shows the layout its settings gave (ENGINE_INSTANCES and the rest).
-    say(`engine: ${engine.backend}, ${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`);
+    say(
+      `engine: ${engine.backend}, ${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`,
+    );
     classifier = new Classifier(model, engine, config);
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);
@@ -74,7 +77,12 @@ async function run(options: BatchCliOptions): Promise<number> {
       log,
       signal: stop.signal,
       onStart: (snapshot) => {
-        progress = new ProgressReporter({ mode, stream: process.stderr, intervalMs: options.progressIntervalMs, snapshot });
+        progress = new ProgressReporter({
+          mode,
+          stream: process.stderr,
+          intervalMs: options.progressIntervalMs,
+          snapshot,
+        });
         progress.start();
       },
     });
@@ -92,7 +100,8 @@ async function run(options: BatchCliOptions): Promise<number> {
     say(error.message);
     if (error.summary !== undefined) {
       say(`stopped: ${summaryLine(error.summary)}`);
-      if (error.summary.scored > 0 && options.job.output !== '-') say('fix the cause and run again with --resume to continue');
+      if (error.summary.scored > 0 && options.job.output !== '-')
+        say('fix the cause and run again with --resume to continue');
     }
     return 1;
   } finally {

@@ -161,7 +161,11 @@ function httpUrl(): Parser<string> {
 
 /** Comma-separated, blanks dropped; an unset variable is the empty list. */
 function list(): Parser<string[]> {
-  return (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return (raw) =>
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
 }
 
 function file(): Parser<string> {
@@ -184,7 +188,9 @@ function originList(): Parser<string[]> {
         parsed = undefined;
       }
       if (parsed === undefined || parsed.origin !== origin) {
-        throw new InvalidValue(`\`*\` or comma-separated origins like https://app.example.com (scheme, host, port; no path or trailing slash): ${JSON.stringify(origin)} is not one`);
+        throw new InvalidValue(
+          `\`*\` or comma-separated origins like https://app.example.com (scheme, host, port; no path or trailing slash): ${JSON.stringify(origin)} is not one`,
+        );
       }
     }
     return origins;
@@ -335,12 +341,19 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
       );
     }
   }
-  if (problems.length === 0 && checked.apiKeyForDocs && (checked.apiKeys ?? []).length === 0 && checked.apiKeyFile === undefined) {
+  if (
+    problems.length === 0 &&
+    checked.apiKeyForDocs &&
+    (checked.apiKeys ?? []).length === 0 &&
+    checked.apiKeyFile === undefined
+  ) {
     problems.push('API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE: there is no key to ask for');
   }
   if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
   if (checked.modelId !== undefined && explicit.has('modelDir')) {
-    problems.push(`MODEL_ID (${checked.modelId}) and MODEL_DIR are both set: give one, the Hub id or the local directory`);
+    problems.push(
+      `MODEL_ID (${checked.modelId}) and MODEL_DIR are both set: give one, the Hub id or the local directory`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return checked;
@@ -350,7 +363,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
 function tfjsProblems(config: Config): string[] {
   const problems: string[] = [];
   if (config.dtype !== 'fp32') {
-    problems.push(`DTYPE=${config.dtype} selects a quantized ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32`);
+    problems.push(
+      `DTYPE=${config.dtype} selects a quantized ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32`,
+    );
   }
   if (config.intraOpThreads !== undefined || config.interOpThreads !== undefined) {
     problems.push('INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only; unset them for ENGINE=tfjs');

@@ -29,7 +29,10 @@ function cgroupV2Limit(read: ReadText): number | undefined {
 }
 
 function cgroupV1Limit(read: ReadText): number | undefined {
-  return ratioOf(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim(), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim());
+  return ratioOf(
+    read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')?.trim(),
+    read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')?.trim(),
+  );
 }
 
 function ratioOf(quota: string | undefined, period: string | undefined): number | undefined {

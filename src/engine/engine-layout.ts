@@ -35,7 +35,6 @@ export function resolveEngineLayout(
   if (config.engineInstances !== 'auto') instances = config.engineInstances;
   else if (!onnxOnCpu || thread === 'main') instances = 1;
   else instances = Math.min(maxAutoInstances, Math.max(1, Math.floor(cpus / (config.intraOpThreads ?? 1))));
-  const intraOpThreads =
-    config.intraOpThreads ?? (onnxOnCpu ? Math.max(1, Math.floor(cpus / instances)) : undefined);
+  const intraOpThreads = config.intraOpThreads ?? (onnxOnCpu ? Math.max(1, Math.floor(cpus / instances)) : undefined);
   return { thread, instances, intraOpThreads: config.engine === 'onnx' ? intraOpThreads : undefined };
 }

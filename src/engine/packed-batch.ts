@@ -49,7 +49,11 @@ export function unpackBatch(packed: PackedBatch): EncodedText[] {
 
 /** The buffers postMessage may transfer. */
 export function buffersOf(packed: PackedBatch): ArrayBuffer[] {
-  return [packed.lengths.buffer, packed.ids.buffer, ...(packed.typeIds ? [packed.typeIds.buffer] : [])] as ArrayBuffer[];
+  return [
+    packed.lengths.buffer,
+    packed.ids.buffer,
+    ...(packed.typeIds ? [packed.typeIds.buffer] : []),
+  ] as ArrayBuffer[];
 }
 
 /** A batch padded to its longest text: row-major [rows × columns] matrices. */

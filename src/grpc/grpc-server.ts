@@ -89,7 +89,10 @@ function grpcStatusOf(httpStatus: number): grpc.status {
 function inputTensorsOf(request: ModelInferRequest): InputTensor[] {
   const raw = request.raw_input_contents;
   if (raw.length > 0 && raw.length !== request.inputs.length) {
-    throw new OpenInferenceError(400, `raw_input_contents has ${raw.length} entries for ${request.inputs.length} inputs`);
+    throw new OpenInferenceError(
+      400,
+      `raw_input_contents has ${raw.length} entries for ${request.inputs.length} inputs`,
+    );
   }
   return request.inputs.map((input, index) => {
     let texts: string[] = [];
@@ -115,7 +118,13 @@ function inputTensorsOf(request: ModelInferRequest): InputTensor[] {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const { classifier, metrics } = options;
   const { model } = classifier;
-  const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const definition = protoLoader.loadSync(protoPath, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   const proto = grpc.loadPackageDefinition(definition) as unknown as {
     inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
   };
@@ -160,7 +169,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     checkModel(model, request.model_name, request.model_version);
     const texts = textsOf(inputTensorsOf(request));
     const outputs = requestedOutputs(request.outputs.map((output) => output.name));
-    if (texts.length > options.maxTextsPerRequest) throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
+    if (texts.length > options.maxTextsPerRequest)
+      throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
     const clientGone = new AbortController();
     call.once('cancelled', () => clientGone.abort());
     const callDeadline = call.getDeadline();
@@ -178,7 +188,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       id: request.id,
       outputs: tensors.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
       raw_output_contents: tensors.map((tensor) =>
-        tensor.datatype === 'BYTES' ? encodeBytesTensor(tensor.data as string[]) : encodeFp32Tensor(tensor.data as number[]),
+        tensor.datatype === 'BYTES'
+          ? encodeBytesTensor(tensor.data as string[])
+          : encodeFp32Tensor(tensor.data as number[]),
       ),
     };
   };
@@ -187,21 +199,29 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(proto.inference.GRPCInferenceService.service, {
     ServerLive: observed('ServerLive', async () => ({ live: options.engineFailure() === undefined })),
     ServerReady: observed('ServerReady', async () => ({ ready: ready() })),
-    ModelReady: observed('ModelReady', async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
-      checkModel(model, call.request.name, call.request.version);
-      return { ready: ready() };
-    }),
+    ModelReady: observed(
+      'ModelReady',
+      async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
+        checkModel(model, call.request.name, call.request.version);
+        return { ready: ready() };
+      },
+    ),
     ServerMetadata: observed('ServerMetadata', async () => serverMetadata()),
-    ModelMetadata: observed('ModelMetadata', async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
-      checkModel(model, call.request.name, call.request.version);
-      return metadata;
-    }),
+    ModelMetadata: observed(
+      'ModelMetadata',
+      async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
+        checkModel(model, call.request.name, call.request.version);
+        return metadata;
+      },
+    ),
     ModelInfer: observed('ModelInfer', modelInfer),
   });
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(new Error(`cannot listen for gRPC on ${options.host}:${options.port}: ${error.message}`)) : resolve(bound),
+      error
+        ? reject(new Error(`cannot listen for gRPC on ${options.host}:${options.port}: ${error.message}`))
+        : resolve(bound),
     );
   });
   const address = `${options.host}:${port}`;

@@ -6,10 +6,12 @@ export function decodeBytesTensor(raw: Buffer): string[] | { error: string } {
   const texts: string[] = [];
   let offset = 0;
   while (offset < raw.length) {
-    if (offset + 4 > raw.length) return { error: `raw BYTES content ends inside an element's 4-byte length at byte ${offset}` };
+    if (offset + 4 > raw.length)
+      return { error: `raw BYTES content ends inside an element's 4-byte length at byte ${offset}` };
     const length = raw.readUInt32LE(offset);
     offset += 4;
-    if (offset + length > raw.length) return { error: `raw BYTES element at byte ${offset - 4} claims ${length} bytes; ${raw.length - offset} remain` };
+    if (offset + length > raw.length)
+      return { error: `raw BYTES element at byte ${offset - 4} claims ${length} bytes; ${raw.length - offset} remain` };
     texts.push(raw.toString('utf8', offset, offset + length));
     offset += length;
   }

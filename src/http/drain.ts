@@ -75,7 +75,8 @@ export class HttpDrain {
     do {
       const acceptedBefore = this.accepted;
       await sleep(settleRoundMs);
-      if (this.accepted === acceptedBefore && this.awaitingFirstRequest.size === 0 && this.inProgress.size === 0) return;
+      if (this.accepted === acceptedBefore && this.awaitingFirstRequest.size === 0 && this.inProgress.size === 0)
+        return;
     } while (performance.now() < settleUntil);
     for (const socket of this.awaitingFirstRequest) socket.destroy();
   }

@@ -13,7 +13,12 @@ const lockPollMs = 250;
  * undefined when the blob appeared meanwhile. The lock saves bandwidth; correctness does not rest on it (downloads
  * go to process-unique names and are renamed into place), so a lock lost to a stale check is only logged.
  */
-async function lockBlob(cache: RepoCache, etag: string, path: string, log: HubLog): Promise<(() => Promise<void>) | undefined> {
+async function lockBlob(
+  cache: RepoCache,
+  etag: string,
+  path: string,
+  log: HubLog,
+): Promise<(() => Promise<void>) | undefined> {
   const lockPath = cache.lockPath(etag);
   mkdirSync(dirname(lockPath), { recursive: true });
   let waiting = false;
@@ -26,7 +31,8 @@ async function lockBlob(cache: RepoCache, etag: string, path: string, log: HubLo
         // A holder refreshes the lock every 5 s; one not refreshed for 30 s belongs to a process that died.
         stale: 30_000,
         update: 5_000,
-        onCompromised: (error) => log.warn({ file: path, reason: error.message }, 'lost the download lock; downloading on'),
+        onCompromised: (error) =>
+          log.warn({ file: path, reason: error.message }, 'lost the download lock; downloading on'),
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
@@ -38,7 +44,13 @@ async function lockBlob(cache: RepoCache, etag: string, path: string, log: HubLo
 }
 
 /** Makes sure blobs/<etag> holds the file, downloading it once however many processes share the cache. */
-export async function storeBlob(cache: RepoCache, client: HubClient, file: FileMetadata, path: string, log: HubLog): Promise<void> {
+export async function storeBlob(
+  cache: RepoCache,
+  client: HubClient,
+  file: FileMetadata,
+  path: string,
+  log: HubLog,
+): Promise<void> {
   const blob = cache.blobPath(file.etag);
   if (existsSync(blob)) return;
   mkdirSync(dirname(blob), { recursive: true });

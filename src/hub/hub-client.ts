@@ -40,7 +40,12 @@ export interface RetryPolicy {
   stallTimeoutMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 5, firstDelayMs: 500, requestTimeoutMs: 10_000, stallTimeoutMs: 60_000 };
+export const defaultRetryPolicy: RetryPolicy = {
+  attempts: 5,
+  firstDelayMs: 500,
+  requestTimeoutMs: 10_000,
+  stallTimeoutMs: 60_000,
+};
 
 /** Files at least this big log their progress at info. */
 const progressLogBytes = 10 * 1024 * 1024;
@@ -95,12 +100,16 @@ export class HubClient {
       } catch (error) {
         if (!(error instanceof Transient)) throw error;
         if (n >= this.retry.attempts) {
-          if (error.kind === 'network') throw new HubUnreachableError(this.ref.endpoint, `${error.message}, ${n} attempts`);
+          if (error.kind === 'network')
+            throw new HubUnreachableError(this.ref.endpoint, `${error.message}, ${n} attempts`);
           if (error.kind === 'damaged') throw hubErrors.corrupt(this.ref, path, error.message, n);
           throw hubErrors.serverError(this.ref, path, error.status ?? 0, n);
         }
         const delayMs = this.retry.firstDelayMs * 2 ** (n - 1);
-        this.log.warn({ file: path, attempt: n, retryInMs: delayMs, reason: error.message }, 'Hub request failed, retrying');
+        this.log.warn(
+          { file: path, attempt: n, retryInMs: delayMs, reason: error.message },
+          'Hub request failed, retrying',
+        );
         await sleep(delayMs);
       }
     }
@@ -117,14 +126,19 @@ export class HubClient {
     if (code === 'RepoNotFound' || (response.status === 401 && !/invalid credentials/i.test(message))) {
       return hubErrors.repoNotFound(ref, response.status, hadToken);
     }
-    if (response.status === 401 || response.status === 403) return hubErrors.tokenRefused(ref, response.status, hadToken);
+    if (response.status === 401 || response.status === 403)
+      return hubErrors.tokenRefused(ref, response.status, hadToken);
     if (response.status === 404) return hubErrors.fileNotFound(ref, path, '');
     return hubErrors.notTheHub(ref, path, `HTTP ${response.status}${message === '' ? '' : ` (${message})`}`);
   }
 
   private async request(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
     try {
-      return await fetch(url, { ...init, headers: { ...this.headers(url), ...(init.headers as Record<string, string>) }, signal });
+      return await fetch(url, {
+        ...init,
+        headers: { ...this.headers(url), ...(init.headers as Record<string, string>) },
+        signal,
+      });
     } catch (error) {
       throw new Transient(networkReason(error), 'network');
     }
@@ -135,25 +149,40 @@ export class HubClient {
     return this.withRetries(path, async () => {
       let url = this.resolveUrl(revision, path);
       for (let hops = 0; ; hops++) {
-        const response = await this.request(url, { method: 'HEAD', redirect: 'manual' }, AbortSignal.timeout(this.retry.requestTimeoutMs));
+        const response = await this.request(
+          url,
+          { method: 'HEAD', redirect: 'manual' },
+          AbortSignal.timeout(this.retry.requestTimeoutMs),
+        );
         const location = response.headers.get('location');
-        if (response.status >= 300 && response.status < 400 && location !== null && !/^[a-z][a-z0-9+.-]*:/i.test(location) && hops < 5) {
+        if (
+          response.status >= 300 &&
+          response.status < 400 &&
+          location !== null &&
+          !/^[a-z][a-z0-9+.-]*:/i.test(location) &&
+          hops < 5
+        ) {
           url = new URL(location, url).href;
           continue;
         }
-        if (response.status >= 500 || response.status === 429) throw new Transient(`HTTP ${response.status}`, 'status', response.status);
+        if (response.status >= 500 || response.status === 429)
+          throw new Transient(`HTTP ${response.status}`, 'status', response.status);
         const commit = response.headers.get('x-repo-commit') ?? undefined;
-        if (response.status === 404 && response.headers.get('x-error-code') === 'EntryNotFound') return { missing: true, commit };
+        if (response.status === 404 && response.headers.get('x-error-code') === 'EntryNotFound')
+          return { missing: true, commit };
         if (response.status >= 400) throw this.refusal(response, path, revision);
         const linkedEtag = response.headers.get('x-linked-etag');
         const etag = linkedEtag ?? response.headers.get('etag');
         const ref = { ...this.ref, revision };
-        if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit)) throw hubErrors.notTheHub(ref, path, 'no X-Repo-Commit header with a commit');
+        if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit))
+          throw hubErrors.notTheHub(ref, path, 'no X-Repo-Commit header with a commit');
         if (etag === null || normalizeEtag(etag) === '' || /[/\\]/.test(normalizeEtag(etag))) {
           throw hubErrors.notTheHub(ref, path, 'no usable ETag header');
         }
         // A redirect's own Content-Length is its body's, not the file's.
-        const sizeHeader = response.headers.get('x-linked-size') ?? (response.status < 300 ? response.headers.get('content-length') : null);
+        const sizeHeader =
+          response.headers.get('x-linked-size') ??
+          (response.status < 300 ? response.headers.get('content-length') : null);
         const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
         const normalized = normalizeEtag(etag);
         return {
@@ -161,7 +190,8 @@ export class HubClient {
           etag: normalized,
           size,
           // Asked for at the commit, not the branch, so the content is the one this ETag names.
-          downloadUrl: response.status >= 300 && location !== null ? new URL(location, url).href : this.resolveUrl(commit, path),
+          downloadUrl:
+            response.status >= 300 && location !== null ? new URL(location, url).href : this.resolveUrl(commit, path),
           sha256: linkedEtag !== null && /^[0-9a-f]{64}$/.test(normalized) ? normalized : undefined,
         };
       }
@@ -201,7 +231,8 @@ export class HubClient {
             { method: 'GET', redirect: 'follow', headers: written > 0 ? { range: `bytes=${written}-` } : {} },
             abort.signal,
           );
-          if (response.status >= 500 || response.status === 429) throw new Transient(`HTTP ${response.status}`, 'status', response.status);
+          if (response.status >= 500 || response.status === 429)
+            throw new Transient(`HTTP ${response.status}`, 'status', response.status);
           if (response.status >= 400) throw this.refusal(response, path, file.commit);
           // A server that ignores Range sends everything again.
           if (written > 0 && response.status !== 206) await restart();
@@ -213,7 +244,10 @@ export class HubClient {
               hash?.update(chunk);
               written += chunk.length;
               if (loud && file.size !== undefined && written / file.size >= nextReport) {
-                this.log.info({ file: path, bytes: written, of: file.size, percent: Math.floor((100 * written) / file.size) }, 'download progress');
+                this.log.info(
+                  { file: path, bytes: written, of: file.size, percent: Math.floor((100 * written) / file.size) },
+                  'download progress',
+                );
                 while (written / file.size >= nextReport) nextReport += 0.1;
               }
             }
@@ -244,7 +278,12 @@ export class HubClient {
     }
     const seconds = (performance.now() - started) / 1000;
     (loud ? this.log.info.bind(this.log) : this.log.debug.bind(this.log))(
-      { file: path, bytes: written, seconds: Number(seconds.toFixed(2)), verified: file.sha256 === undefined ? 'size' : 'sha256' },
+      {
+        file: path,
+        bytes: written,
+        seconds: Number(seconds.toFixed(2)),
+        verified: file.sha256 === undefined ? 'size' : 'sha256',
+      },
       'downloaded from the Hub',
     );
   }

@@ -47,15 +47,21 @@ export const hubErrors = {
         : `${where(ref)} refused access (HTTP ${status}): HF_TOKEN is needed`,
     ),
   revisionNotFound: (ref: RepoRef) =>
-    new HubError(`revision ${ref.revision} not found in ${ref.repoId} on ${ref.endpoint}: check REVISION (a branch, tag or commit)`),
+    new HubError(
+      `revision ${ref.revision} not found in ${ref.repoId} on ${ref.endpoint}: check REVISION (a branch, tag or commit)`,
+    ),
   fileNotFound: (ref: RepoRef, path: string, hint: string) =>
     new HubError(`${where(ref)} has no ${path}${hint === '' ? '' : `: ${hint}`}`),
   notTheHub: (ref: RepoRef, path: string, problem: string) =>
     new HubError(`HF_ENDPOINT ${ref.endpoint} did not answer for ${ref.repoId}/${path} as the Hub does: ${problem}`),
   serverError: (ref: RepoRef, path: string, status: number, attempts: number) =>
-    new HubError(`HF_ENDPOINT ${ref.endpoint} answered HTTP ${status} for ${ref.repoId}/${path}, ${attempts} times: try again later`),
+    new HubError(
+      `HF_ENDPOINT ${ref.endpoint} answered HTTP ${status} for ${ref.repoId}/${path}, ${attempts} times: try again later`,
+    ),
   corrupt: (ref: RepoRef, path: string, problem: string, attempts: number) =>
-    new HubError(`${ref.repoId}/${path} from ${ref.endpoint} arrived damaged ${attempts} times (${problem}); nothing was cached`),
+    new HubError(
+      `${ref.repoId}/${path} from ${ref.endpoint} arrived damaged ${attempts} times (${problem}); nothing was cached`,
+    ),
   offlineNotCached: (ref: RepoRef, cacheDir: string, missing: readonly string[]) =>
     new HubError(
       `HF_HUB_OFFLINE is set and ${ref.repoId} (revision ${ref.revision}) is not in the cache ${cacheDir}` +

@@ -58,7 +58,10 @@ export async function resolveHubSnapshot(
   const cachedComplete = cachedCommit !== undefined && missingFrom(cache, cachedCommit, files).length === 0;
   if (settings.hfHubOffline) {
     if (!cachedComplete) throw hubErrors.offlineNotCached(ref, cacheDir, missingFrom(cache, cachedCommit, files));
-    log.info({ modelId, revision, commit: cachedCommit, cache: cacheDir }, 'HF_HUB_OFFLINE: serving the model from the cache');
+    log.info(
+      { modelId, revision, commit: cachedCommit, cache: cacheDir },
+      'HF_HUB_OFFLINE: serving the model from the cache',
+    );
     return snapshot(cachedCommit);
   }
   // A commit's files never change: nothing to ask the Hub.
@@ -70,12 +73,21 @@ export async function resolveHubSnapshot(
   } catch (error) {
     if (!(error instanceof HubUnreachableError)) throw error;
     if (!cachedComplete) throw hubErrors.unreachableNotCached(ref, cacheDir, error);
-    log.warn({ modelId, revision, commit: cachedCommit, reason: error.message }, 'the Hub is unreachable: serving the cached snapshot');
+    log.warn(
+      { modelId, revision, commit: cachedCommit, reason: error.message },
+      'the Hub is unreachable: serving the cached snapshot',
+    );
     return snapshot(cachedCommit);
   }
 }
 
-async function download(cache: RepoCache, client: HubClient, ref: RepoRef, files: readonly WantedFile[], log: HubLog): Promise<string> {
+async function download(
+  cache: RepoCache,
+  client: HubClient,
+  ref: RepoRef,
+  files: readonly WantedFile[],
+  log: HubLog,
+): Promise<string> {
   tagCacheDir(cache.cacheDir);
   // The first answer fixes the commit; every later file is asked for at that commit, so a push to the branch
   // during the download cannot mix two versions in one snapshot.

@@ -104,9 +104,17 @@ export class Classifier {
     } finally {
       release();
     }
-    options.timing?.tokenized(tokenizationStartedAt, performance.now(), encoded.map((text) => text.ids.length));
+    options.timing?.tokenized(
+      tokenizationStartedAt,
+      performance.now(),
+      encoded.map((text) => text.ids.length),
+    );
     // Queue and batch: the batcher's own capacity check passes, as the admitted texts were counted until now.
-    const logits = await this.batcher.submit(encoded, { deadline: options.deadline, signal: options.signal, tag: options.timing });
+    const logits = await this.batcher.submit(encoded, {
+      deadline: options.deadline,
+      signal: options.signal,
+      tag: options.timing,
+    });
     return logits.map((row) => predictionsOf(row, this.model, options.topK, options.scoring));
   }
 

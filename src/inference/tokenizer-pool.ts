@@ -73,7 +73,8 @@ export class TokenizerPool {
     const ready = workers.map(
       (worker) =>
         new Promise<void>((resolve, reject) => {
-          const onExit = (code: number): void => reject(new Error(`a tokenizer thread stopped during start-up: exit code ${code}`));
+          const onExit = (code: number): void =>
+            reject(new Error(`a tokenizer thread stopped during start-up: exit code ${code}`));
           worker.once('error', reject);
           worker.once('exit', onExit);
           worker.once('message', (message: FromTokenizerThread) => {
@@ -81,7 +82,10 @@ export class TokenizerPool {
             worker.off('error', reject);
             worker.off('exit', onExit);
             if (message.type === 'ready') resolve();
-            else reject(new Error(message.type === 'failed' ? message.message : `tokenizer thread: unexpected ${message.type}`));
+            else
+              reject(
+                new Error(message.type === 'failed' ? message.message : `tokenizer thread: unexpected ${message.type}`),
+              );
           });
         }),
     );
@@ -103,7 +107,10 @@ export class TokenizerPool {
 
   tokenize(texts: readonly string[], truncate: boolean, side: TruncationSide): Promise<EncodedText[]> {
     const live = this.threads.filter((thread) => thread.stopped === undefined);
-    const thread = live.reduce<TokenizerThread | undefined>((best, t) => (best === undefined || t.load < best.load ? t : best), undefined);
+    const thread = live.reduce<TokenizerThread | undefined>(
+      (best, t) => (best === undefined || t.load < best.load ? t : best),
+      undefined,
+    );
     if (thread === undefined) return Promise.reject(new Error('no tokenizer thread left'));
     return thread.tokenize({
       id: this.nextId++,

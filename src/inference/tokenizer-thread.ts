@@ -21,12 +21,20 @@ try {
   send({ type: 'ready' });
   port.on('message', (job: TokenizeJob) => {
     try {
-      const packed = packBatch(job.texts.map((text, index) => tokenizer.encode(text, index, job.truncate, job.side, job.fullLengths[index])));
+      const packed = packBatch(
+        job.texts.map((text, index) => tokenizer.encode(text, index, job.truncate, job.side, job.fullLengths[index])),
+      );
       const transfer = [packed.lengths.buffer, packed.ids.buffer, ...(packed.typeIds ? [packed.typeIds.buffer] : [])];
       send({ type: 'result', id: job.id, encoded: packed }, transfer as ArrayBuffer[]);
     } catch (error) {
       const { name, message } = error as Error;
-      send({ type: 'error', id: job.id, reason: error instanceof RejectionError ? error.reason : undefined, name, message });
+      send({
+        type: 'error',
+        id: job.id,
+        reason: error instanceof RejectionError ? error.reason : undefined,
+        name,
+        message,
+      });
     }
   });
 } catch (error) {

@@ -35,7 +35,10 @@ export async function verifyChecksumManifest(dir: string): Promise<string[]> {
     if (entry.trim() === '') continue;
     const match = line.exec(entry);
     if (match === null) {
-      throw new ModelDirError(dir, `${checksumManifestFile} line ${index + 1} is not "<sha256 hex>  <file>" (sha256sum format)`);
+      throw new ModelDirError(
+        dir,
+        `${checksumManifestFile} line ${index + 1} is not "<sha256 hex>  <file>" (sha256sum format)`,
+      );
     }
     const [, expected, file] = match as unknown as [string, string, string];
     const relative = normalize(file);

@@ -16,8 +16,17 @@ export async function loadConfiguredModel(config: Config, makeLog: () => HubLog)
     model = await loadModel(snapshot.dir, config.dtype, config.engine);
   } catch (error) {
     if (!(error instanceof ModelDirError)) throw error;
-    throw new Error(error.message.replace(`MODEL_DIR ${snapshot.dir}`, `MODEL_ID ${snapshot.modelId} at ${snapshot.commit} (${snapshot.dir})`));
+    throw new Error(
+      error.message.replace(
+        `MODEL_DIR ${snapshot.dir}`,
+        `MODEL_ID ${snapshot.modelId} at ${snapshot.commit} (${snapshot.dir})`,
+      ),
+    );
   }
   // Named by its id (in /info and the metrics' model label), not by the snapshot folder's commit.
-  return { ...model, name: snapshot.modelId, hub: { modelId: snapshot.modelId, revision: snapshot.revision, commit: snapshot.commit } };
+  return {
+    ...model,
+    name: snapshot.modelId,
+    hub: { modelId: snapshot.modelId, revision: snapshot.revision, commit: snapshot.commit },
+  };
 }

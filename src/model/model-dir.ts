@@ -72,7 +72,10 @@ function labelsOf(dir: string, config: Record<string, unknown>): string[] {
   for (let id = 0; id < entries.length; id++) {
     const label = (id2label as Record<string, unknown>)[String(id)];
     if (typeof label !== 'string' || label === '') {
-      throw new ModelDirError(dir, `config.json id2label must map ids 0..${entries.length - 1} to names; id ${id} has none`);
+      throw new ModelDirError(
+        dir,
+        `config.json id2label must map ids 0..${entries.length - 1} to names; id ${id} has none`,
+      );
     }
     labels.push(label);
   }
@@ -101,7 +104,10 @@ function maxLengthOf(
     );
   }
   if (fromTokenizer === undefined || (fromPositions !== undefined && fromPositions <= fromTokenizer)) {
-    return { maxLength: fromPositions as number, maxLengthSource: `config.json max_position_embeddings (${String(positions)})` };
+    return {
+      maxLength: fromPositions as number,
+      maxLengthSource: `config.json max_position_embeddings (${String(positions)})`,
+    };
   }
   return { maxLength: fromTokenizer, maxLengthSource: `tokenizer_config.json model_max_length (${fromTokenizer})` };
 }

@@ -21,7 +21,18 @@ export class SafetensorsError extends ServiceError {
   }
 }
 
-const bytesPerElement: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const bytesPerElement: Record<string, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 const convertible = new Set(['F32', 'F16', 'BF16']);
 const littleEndian = endianness() === 'LE';
 
@@ -93,7 +104,9 @@ export class SafetensorsFile {
       const { dtype, shape, data_offsets: offsets } = (value ?? {}) as Record<string, unknown>;
       const validShape = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
       const validOffsets =
-        Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0);
+        Array.isArray(offsets) &&
+        offsets.length === 2 &&
+        offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0);
       if (typeof dtype !== 'string' || !validShape || !validOffsets) {
         throw new SafetensorsError(path, `tensor "${name}" has no valid dtype, shape and data_offsets`);
       }
@@ -101,7 +114,10 @@ export class SafetensorsFile {
       const count = (shape as number[]).reduce((a, b) => a * b, 1);
       const width = bytesPerElement[dtype];
       if (end < begin || end > dataLength || (width !== undefined && end - begin !== count * width)) {
-        throw new SafetensorsError(path, `tensor "${name}": data_offsets [${begin}, ${end}] do not fit its ${dtype} ${JSON.stringify(shape)}`);
+        throw new SafetensorsError(
+          path,
+          `tensor "${name}": data_offsets [${begin}, ${end}] do not fit its ${dtype} ${JSON.stringify(shape)}`,
+        );
       }
       entries.set(name, { dtype, shape: shape as number[], begin, end });
     }

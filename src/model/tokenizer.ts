@@ -24,7 +24,11 @@ export class TextTokenizer {
     private readonly specialSuffix: number,
   ) {}
 
-  static async load(dir: string, maxLength: number, { fastPaths = true }: { fastPaths?: boolean } = {}): Promise<TextTokenizer> {
+  static async load(
+    dir: string,
+    maxLength: number,
+    { fastPaths = true }: { fastPaths?: boolean } = {},
+  ): Promise<TextTokenizer> {
     // The service never downloads anything: a model directory is complete or start-up fails.
     env.allowRemoteModels = false;
     let tokenizer: PreTrainedTokenizer;
@@ -32,7 +36,9 @@ export class TextTokenizer {
       tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
     } catch (error) {
       // transformers.js names neither the directory nor the file it could not use.
-      throw new Error(`${join(dir, 'tokenizer.json')} (with tokenizer_config.json): cannot load the tokenizer: ${(error as Error).message}`);
+      throw new Error(
+        `${join(dir, 'tokenizer.json')} (with tokenizer_config.json): cannot load the tokenizer: ${(error as Error).message}`,
+      );
     }
     if (fastPaths) installBertFastPaths(tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0]);
     const marker = '\u0000text\u0000';

@@ -68,9 +68,13 @@ export function modelMetadata(model: Pick<Model, 'name' | 'labels'>, platform: s
 
 /** Refuses a model name or version this server does not serve. */
 export function checkModel(model: Pick<Model, 'name'>, name: string, version: string | undefined): void {
-  if (name !== model.name) throw new OpenInferenceError(404, `unknown model '${name}': this server serves '${model.name}'`);
+  if (name !== model.name)
+    throw new OpenInferenceError(404, `unknown model '${name}': this server serves '${model.name}'`);
   if (version !== undefined && version !== '' && version !== modelVersion) {
-    throw new OpenInferenceError(404, `unknown version '${version}' of model '${name}': the served version is '${modelVersion}'`);
+    throw new OpenInferenceError(
+      404,
+      `unknown version '${version}' of model '${name}': the served version is '${modelVersion}'`,
+    );
   }
 }
 
@@ -88,13 +92,18 @@ export function textsOf(inputs: readonly InputTensor[]): string[] {
     throw new OpenInferenceError(400, `expected exactly one input, '${inputName}'; got ${inputs.length}`);
   }
   const input = inputs[0];
-  if (input.name !== inputName) throw new OpenInferenceError(400, `unexpected input '${input.name}': the model's input is '${inputName}'`);
+  if (input.name !== inputName)
+    throw new OpenInferenceError(400, `unexpected input '${input.name}': the model's input is '${inputName}'`);
   if (input.datatype !== 'BYTES') {
-    throw new OpenInferenceError(400, `input '${inputName}' must have datatype BYTES (UTF-8 texts); got ${input.datatype}`);
+    throw new OpenInferenceError(
+      400,
+      `input '${inputName}' must have datatype BYTES (UTF-8 texts); got ${input.datatype}`,
+    );
   }
   const { shape } = input;
   const validShape =
-    (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) && shape.every((size) => Number.isInteger(size) && size >= 0);
+    (shape.length === 1 || (shape.length === 2 && shape[1] === 1)) &&
+    shape.every((size) => Number.isInteger(size) && size >= 0);
   if (!validShape) {
     throw new OpenInferenceError(400, `input '${inputName}' must have shape [N] or [N, 1]; got [${shape.join(', ')}]`);
   }
@@ -146,7 +155,9 @@ export function outputTensors(
           name,
           datatype: 'FP32',
           shape: [count, labels.length],
-          data: predictions.flatMap((row) => labels.map((label) => Math.fround(row.find((p) => p.label === label)?.score ?? NaN))),
+          data: predictions.flatMap((row) =>
+            labels.map((label) => Math.fround(row.find((p) => p.label === label)?.score ?? NaN)),
+          ),
         };
     }
   });

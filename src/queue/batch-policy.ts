@@ -22,7 +22,12 @@ export function shapeOf(lengths: readonly number[]): BatchShape {
   const longest = size === 0 ? 0 : Math.max(...lengths);
   const paddedTokens = longest * size;
   const realTokens = lengths.reduce((sum, length) => sum + length, 0);
-  return { size, paddedTokens, realTokens, paddingRatio: paddedTokens === 0 ? 0 : (paddedTokens - realTokens) / paddedTokens };
+  return {
+    size,
+    paddedTokens,
+    realTokens,
+    paddingRatio: paddedTokens === 0 ? 0 : (paddedTokens - realTokens) / paddedTokens,
+  };
 }
 
 /**

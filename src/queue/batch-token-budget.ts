@@ -12,7 +12,11 @@ const gpuBatchTokens = 16_384;
 const fallbackBatchTokens = 8192;
 
 /** MAX_BATCH_TOKENS as given, or for `auto` the budget that suits this model on this device. */
-export function resolveMaxBatchTokens(setting: number | 'auto', device: Device, hiddenSize: number | undefined): number {
+export function resolveMaxBatchTokens(
+  setting: number | 'auto',
+  device: Device,
+  hiddenSize: number | undefined,
+): number {
   if (setting !== 'auto') return setting;
   if (device === 'cuda') return gpuBatchTokens;
   if (hiddenSize === undefined || hiddenSize <= 0) return fallbackBatchTokens;

@@ -2,7 +2,13 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { BatchReport } from '../queue/batcher.js';
 
 /** The headers TEI's router sends with each answer, in whole milliseconds (it truncates, so under 1 ms reads 0). */
-export const timingHeaderNames = ['x-total-time', 'x-tokenization-time', 'x-queue-time', 'x-inference-time', 'x-compute-tokens'] as const;
+export const timingHeaderNames = [
+  'x-total-time',
+  'x-tokenization-time',
+  'x-queue-time',
+  'x-inference-time',
+  'x-compute-tokens',
+] as const;
 
 export interface BatchRun {
   /** performance.now() instants. */
@@ -57,7 +63,8 @@ export class RequestTiming {
   headers(totalMs: number): Record<(typeof timingHeaderNames)[number], string> | undefined {
     if (this.textsRan === 0) return undefined;
     const ms = (value: number): string => String(Math.max(0, Math.floor(value)));
-    const tokenizationMs = this.tokenizedAt === undefined ? 0 : this.tokenizedAt - (this.tokenizationStartedAt ?? this.tokenizedAt);
+    const tokenizationMs =
+      this.tokenizedAt === undefined ? 0 : this.tokenizedAt - (this.tokenizationStartedAt ?? this.tokenizedAt);
     return {
       'x-total-time': ms(totalMs),
       'x-tokenization-time': ms(tokenizationMs),

@@ -26,7 +26,10 @@ export function batchSpans(tracer: Tracer, engine: EngineLabels): Pick<BatcherOb
         else texts.set(context.spanId, { link: { context }, count: 1 });
       }
       if (texts.size === 0) return;
-      const links = [...texts.values()].map(({ link, count }) => ({ ...link, attributes: { 'sentiment.batch.texts_of_request': count } }));
+      const links = [...texts.values()].map(({ link, count }) => ({
+        ...link,
+        attributes: { 'sentiment.batch.texts_of_request': count },
+      }));
       const span = tracer.startSpan(
         'batch',
         {

@@ -23,7 +23,8 @@ export async function startTracing(env: NodeJS.ProcessEnv): Promise<Tracing | un
   if (!tracingRequested(env)) return undefined;
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const { trace } = await import('@opentelemetry/api');
-  const named = (env.OTEL_SERVICE_NAME ?? '').trim() !== '' || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  const named =
+    (env.OTEL_SERVICE_NAME ?? '').trim() !== '' || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
   const sdk = new NodeSDK({
     serviceName: named ? undefined : defaultServiceName,
     metricReaders: [],

@@ -14,7 +14,8 @@ describe('ApiKeyStore', () => {
     try {
       assert.equal(store.size, 3);
       for (const key of ['alpha', 'beta', 'gamma']) assert.ok(store.accepts(key), key);
-      for (const key of ['', 'alph', 'alpha ', '# team A', 'Alpha', 'gammagamma']) assert.ok(!store.accepts(key), JSON.stringify(key));
+      for (const key of ['', 'alph', 'alpha ', '# team A', 'Alpha', 'gammagamma'])
+        assert.ok(!store.accepts(key), JSON.stringify(key));
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

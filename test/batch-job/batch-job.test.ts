@@ -46,7 +46,11 @@ async function reference(texts: readonly string[]): Promise<{ label: string; sco
   return predictions.map((best) => best[0] as { label: string; score: number });
 }
 
-function assertScoresMatch(records: Record<string, unknown>[], expected: { label: string; score: number }[], fields = { label: 'label', score: 'score' }) {
+function assertScoresMatch(
+  records: Record<string, unknown>[],
+  expected: { label: string; score: number }[],
+  fields = { label: 'label', score: 'score' },
+) {
   assert.equal(records.length, expected.length);
   records.forEach((record, i) => {
     assert.equal(record[fields.label], expected[i]?.label, `record ${i} label`);
@@ -78,7 +82,10 @@ describe('batch job (real model)', () => {
       const { summary, stdout } = await runJob(classifier, {}, input);
       const records = parseJsonl(stdout);
       assert.deepEqual(Object.keys(records[0] ?? {}), ['id', 'text', 'meta', 'label', 'score']);
-      assert.deepEqual(records.map((r) => r.id), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        records.map((r) => r.id),
+        [0, 1, 2, 3, 4, 5],
+      );
       assert.deepEqual(records[0]?.meta, { source: 'test' });
       assertScoresMatch(records, await reference(reviews));
       assert.equal(summary.scored, 6);
@@ -90,12 +97,19 @@ describe('batch job (real model)', () => {
       const input = `review,stars\n${texts.map((t, i) => `"${t.replaceAll('"', '""')}",${i + 1}`).join('\r\n')}\n`;
       const { stdout } = await runJob(
         classifier,
-        { inputFormat: 'csv', outputFormat: 'csv', fields: { text: 'review', label: 'sentiment', score: 'confidence' } },
+        {
+          inputFormat: 'csv',
+          outputFormat: 'csv',
+          fields: { text: 'review', label: 'sentiment', score: 'confidence' },
+        },
         input,
       );
       assert.ok(stdout.startsWith('review,stars,sentiment,confidence\n'));
       const records = await csvRecords(stdout);
-      assert.deepEqual(records.map((r) => [r.review, r.stars]), texts.map((t, i) => [t, String(i + 1)]));
+      assert.deepEqual(
+        records.map((r) => [r.review, r.stars]),
+        texts.map((t, i) => [t, String(i + 1)]),
+      );
       assertScoresMatch(records, await reference(texts), { label: 'sentiment', score: 'confidence' });
     });
 
@@ -107,19 +121,30 @@ describe('batch job (real model)', () => {
         input,
       );
       const records = parseJsonl(stdout);
-      assert.deepEqual(records[1], { label: '1', sentence: reviews[1], predicted: records[1]?.predicted, score: records[1]?.score });
+      assert.deepEqual(records[1], {
+        label: '1',
+        sentence: reviews[1],
+        predicted: records[1]?.predicted,
+        score: records[1]?.score,
+      });
       assertScoresMatch(records, await reference(reviews), { label: 'predicted', score: 'score' });
     });
 
     it('JSONL in, CSV and TSV out: columns from the first record, nested values as JSON', async () => {
-      const input = reviews.slice(0, 2).map((text, id) => JSON.stringify({ id, text, tags: ['a', 'b'] })).join('\n');
+      const input = reviews
+        .slice(0, 2)
+        .map((text, id) => JSON.stringify({ id, text, tags: ['a', 'b'] }))
+        .join('\n');
       const csv = (await runJob(classifier, { outputFormat: 'csv' }, input)).stdout;
       const records = await csvRecords(csv);
       assert.deepEqual(Object.keys(records[0] ?? {}), ['id', 'text', 'tags', 'label', 'score']);
       assert.equal(records[1]?.tags, '["a","b"]');
       assertScoresMatch(records, await reference(reviews.slice(0, 2)));
       const tsv = (await runJob(classifier, { outputFormat: 'tsv' }, input)).stdout;
-      assert.deepEqual(await csvRecords(tsv, '\t'), records.map((r) => ({ ...r, score: r.score })));
+      assert.deepEqual(
+        await csvRecords(tsv, '\t'),
+        records.map((r) => ({ ...r, score: r.score })),
+      );
     });
 
     it('reads and writes files', async () => {
@@ -136,12 +161,23 @@ describe('batch job (real model)', () => {
   });
 
   describe('malformed records', () => {
-    const input = ['{"text":"good"}', '{"text":"fine"}', '{"text": broken', '{"text":"great"}', '{"body":"no text"}', '{"text":"bad"}'].join('\n');
+    const input = [
+      '{"text":"good"}',
+      '{"text":"fine"}',
+      '{"text": broken',
+      '{"text":"great"}',
+      '{"body":"no text"}',
+      '{"text":"bad"}',
+    ].join('\n');
 
     it('--on-error fail (default) stops at the first, with its line number, after writing every record before it', async () => {
       const output = scratch.file('fail.jsonl');
       await assert.rejects(
-        runBatchJob(classifier, jobOptions({ output }), { stdin: streamOf(input), stdout: process.stdout, log: () => undefined }),
+        runBatchJob(classifier, jobOptions({ output }), {
+          stdin: streamOf(input),
+          stdout: process.stdout,
+          log: () => undefined,
+        }),
         (error: unknown) => {
           assert.ok(error instanceof MalformedRecordError);
           assert.equal(error.line, 3);
@@ -151,12 +187,18 @@ describe('batch job (real model)', () => {
           return true;
         },
       );
-      assert.deepEqual(parseJsonl(scratch.read(output)).map((r) => r.text), ['good', 'fine']);
+      assert.deepEqual(
+        parseJsonl(scratch.read(output)).map((r) => r.text),
+        ['good', 'fine'],
+      );
     });
 
     it('--on-error skip reports each with its line number, counts it, and leaves it out', async () => {
       const { summary, stdout, messages } = await runJob(classifier, { onError: 'skip' }, input);
-      assert.deepEqual(parseJsonl(stdout).map((r) => r.text), ['good', 'fine', 'great', 'bad']);
+      assert.deepEqual(
+        parseJsonl(stdout).map((r) => r.text),
+        ['good', 'fine', 'great', 'bad'],
+      );
       assert.equal(summary.malformed, 2);
       assert.equal(summary.scored, 4);
       assert.equal(messages.length, 2);
@@ -168,7 +210,10 @@ describe('batch job (real model)', () => {
       const csv = 'id,text\n1,good\n2,too,many\n3,"multi\nline"\n4,bad\n';
       await assert.rejects(runJob(classifier, { inputFormat: 'csv' }, csv), /line 3: has 3 fields, the header has 2/);
       const { stdout, messages } = await runJob(classifier, { inputFormat: 'csv', onError: 'skip' }, csv);
-      assert.deepEqual(parseJsonl(stdout).map((r) => r.id), ['1', '3', '4']);
+      assert.deepEqual(
+        parseJsonl(stdout).map((r) => r.id),
+        ['1', '3', '4'],
+      );
       assert.deepEqual(messages, ['line 3: has 3 fields, the header has 2 (skipped)']);
     });
 
@@ -192,12 +237,21 @@ describe('batch job (real model)', () => {
     gated.close();
     const run = runJob(grouping, { window: 64 }, texts.map((text, id) => JSON.stringify({ id, text })).join('\n'));
     // Hold the first batch until every other text waits in the queue, so the next batches are chosen from all.
-    await waitUntil(() => gated.waitingBatches === 1 && grouping.batcher.depth === texts.length - (gated.batchSizes[0] ?? 0));
+    await waitUntil(
+      () => gated.waitingBatches === 1 && grouping.batcher.depth === texts.length - (gated.batchSizes[0] ?? 0),
+    );
     gated.release();
     const { stdout } = await run;
-    assert.deepEqual(parseJsonl(stdout).map((r) => r.id), texts.map((_, id) => id));
+    assert.deepEqual(
+      parseJsonl(stdout).map((r) => r.id),
+      texts.map((_, id) => id),
+    );
     const engineOrder = gated.batches.flat().map((text) => indexOfLength.get(text.ids.length));
-    assert.notDeepEqual(engineOrder, [...engineOrder].sort((a, b) => (a ?? 0) - (b ?? 0)), 'the engine saw them out of order');
+    assert.notDeepEqual(
+      engineOrder,
+      [...engineOrder].sort((a, b) => (a ?? 0) - (b ?? 0)),
+      'the engine saw them out of order',
+    );
     assertScoresMatch(parseJsonl(stdout), await reference(texts));
   });
 
@@ -208,7 +262,10 @@ describe('batch job (real model)', () => {
       const input =
         format === 'jsonl'
           ? scratch.file('in.jsonl', many.map((text, id) => JSON.stringify({ id, text })).join('\n') + '\n')
-          : scratch.file('in.csv', `id,text\n${many.map((t, id) => `${id},"${id % 5 === 0 ? `${t}\nsecond line` : t}"`).join('\n')}\n`);
+          : scratch.file(
+              'in.csv',
+              `id,text\n${many.map((t, id) => `${id},"${id % 5 === 0 ? `${t}\nsecond line` : t}"`).join('\n')}\n`,
+            );
       const output = scratch.file(`expected.${format}`);
       await runBatchJob(classifier, jobOptions({ input, output, inputFormat: format, outputFormat: format }), {
         stdin: process.stdin,
@@ -222,18 +279,24 @@ describe('batch job (real model)', () => {
       const output = scratch.file(`resumed.${format}`);
       writeFileSync(output, partialOutput);
       const messages: string[] = [];
-      const summary = await runBatchJob(classifier, jobOptions({ input, output, inputFormat: format, outputFormat: format, resume: true }), {
-        stdin: process.stdin,
-        stdout: process.stdout,
-        log: (line) => messages.push(line),
-      });
+      const summary = await runBatchJob(
+        classifier,
+        jobOptions({ input, output, inputFormat: format, outputFormat: format, resume: true }),
+        {
+          stdin: process.stdin,
+          stdout: process.stdout,
+          log: (line) => messages.push(line),
+        },
+      );
       return { summary, messages, output: scratch.read(output) };
     }
 
     it('JSONL: after a crash that left a partial last line, continues after the last complete record', async () => {
       const { input, expected } = await fullRun('jsonl');
       const bytes = Buffer.from(expected);
-      const lineEnds = [...expected.matchAll(/\n/g)].map((m) => Buffer.byteLength(expected.slice(0, (m.index ?? 0) + 1)));
+      const lineEnds = [...expected.matchAll(/\n/g)].map((m) =>
+        Buffer.byteLength(expected.slice(0, (m.index ?? 0) + 1)),
+      );
       for (const [cut, done] of [
         [(lineEnds[16] ?? 0) + 25, 17],
         [lineEnds[9] ?? 0, 10],
@@ -245,7 +308,11 @@ describe('batch job (real model)', () => {
         assertSameOutput(parseJsonl(output), parseJsonl(expected));
         assert.equal(summary.resumed, done, `cut at ${cut}`);
         assert.equal(summary.scored, 40 - done);
-        assert.equal(messages.length, cut === lineEnds[done - 1] || cut === 0 ? 0 : 1, `cut at ${cut}: ${messages.join()}`);
+        assert.equal(
+          messages.length,
+          cut === lineEnds[done - 1] || cut === 0 ? 0 : 1,
+          `cut at ${cut}: ${messages.join()}`,
+        );
       }
     });
 
@@ -264,10 +331,19 @@ describe('batch job (real model)', () => {
 
     it('refuses to resume an output made from another input, or with more records than the input', async () => {
       const { input, expected } = await fullRun('jsonl');
-      const other = scratch.file('other.jsonl', many.map((text, id) => JSON.stringify({ id, text: `${text}!` })).join('\n'));
-      await assert.rejects(resumeFrom(other, 'jsonl', Buffer.from(expected).subarray(0, 300)), /is not input record .*Not resuming/);
+      const other = scratch.file(
+        'other.jsonl',
+        many.map((text, id) => JSON.stringify({ id, text: `${text}!` })).join('\n'),
+      );
+      await assert.rejects(
+        resumeFrom(other, 'jsonl', Buffer.from(expected).subarray(0, 300)),
+        /is not input record .*Not resuming/,
+      );
       const shorter = scratch.file('short.jsonl', readFileSync(input, 'utf8').split('\n').slice(0, 5).join('\n'));
-      await assert.rejects(resumeFrom(shorter, 'jsonl', Buffer.from(expected)), /already has 40 records but the input has only 5/);
+      await assert.rejects(
+        resumeFrom(shorter, 'jsonl', Buffer.from(expected)),
+        /already has 40 records but the input has only 5/,
+      );
     });
 
     it('creates the output directory when it does not exist (a fresh volume), and says why it cannot write', async () => {
@@ -288,11 +364,17 @@ describe('batch job (real model)', () => {
       const input = scratch.file('in.jsonl', '{"text":"good"}\n');
       const output = scratch.file('exists.jsonl', 'precious\n');
       const io = { stdin: process.stdin, stdout: process.stdout, log: () => undefined };
-      await assert.rejects(runBatchJob(classifier, jobOptions({ input, output }), io), /exists: add --resume .* or --overwrite/);
+      await assert.rejects(
+        runBatchJob(classifier, jobOptions({ input, output }), io),
+        /exists: add --resume .* or --overwrite/,
+      );
       assert.equal(scratch.read(output), 'precious\n');
       await runBatchJob(classifier, jobOptions({ input, output, overwrite: true }), io);
       assert.equal(parseJsonl(scratch.read(output))[0]?.text, 'good');
-      await assert.rejects(runBatchJob(classifier, jobOptions({ input, output: input, overwrite: true }), io), /the output is the input/);
+      await assert.rejects(
+        runBatchJob(classifier, jobOptions({ input, output: input, overwrite: true }), io),
+        /the output is the input/,
+      );
     });
 
     it('stopped by a signal, writes what it read, and a resumed run completes the output', async () => {
@@ -356,7 +438,10 @@ describe('batch job (real model)', () => {
     held = [];
     const summary = await run;
     assert.equal(summary.scored, total);
-    assert.deepEqual(parseJsonl(written).map((r) => r.id), Array.from({ length: total }, (_, id) => id));
+    assert.deepEqual(
+      parseJsonl(written).map((r) => r.id),
+      Array.from({ length: total }, (_, id) => id),
+    );
   });
 
   it('an output that fails (a closed pipe) stops the job with the reason', async () => {
@@ -367,30 +452,43 @@ describe('batch job (real model)', () => {
     });
     const input = new PassThrough();
     input.end(reviews.map((text) => JSON.stringify({ text })).join('\n'));
-    await assert.rejects(runBatchJob(classifier, jobOptions({}), { stdin: input, stdout: output, log: () => undefined }), (error: unknown) => {
-      assert.ok(error instanceof BatchJobError);
-      assert.equal(error.message, 'writing standard output failed: write EPIPE (the reading end of the pipe was closed)');
-      return true;
-    });
+    await assert.rejects(
+      runBatchJob(classifier, jobOptions({}), { stdin: input, stdout: output, log: () => undefined }),
+      (error: unknown) => {
+        assert.ok(error instanceof BatchJobError);
+        assert.equal(
+          error.message,
+          'writing standard output failed: write EPIPE (the reading end of the pipe was closed)',
+        );
+        return true;
+      },
+    );
   });
 
   it('an engine failure stops the job with the line of the record it was scoring; what was written stays', async () => {
     let calls = 0;
-    const failing = new Classifier(model, {
-      ...engine,
-      kind: engine.kind,
-      device: engine.device,
-      backend: engine.backend,
-      numLabels: engine.numLabels,
-      run: (batch) => (++calls > 1 ? Promise.reject(new Error('device lost')) : engine.run(batch)),
-      dispose: async () => undefined,
-    }, { ...batching, maxBatchSize: 1 });
-    await assert.rejects(runJob(failing, { window: 1 }, reviews.map((text) => JSON.stringify({ text })).join('\n')), (error: unknown) => {
-      assert.ok(error instanceof BatchJobError);
-      assert.match(error.message, /scoring the record on line 2 failed: device lost/);
-      assert.equal(error.summary?.scored, 1);
-      return true;
-    });
+    const failing = new Classifier(
+      model,
+      {
+        ...engine,
+        kind: engine.kind,
+        device: engine.device,
+        backend: engine.backend,
+        numLabels: engine.numLabels,
+        run: (batch) => (++calls > 1 ? Promise.reject(new Error('device lost')) : engine.run(batch)),
+        dispose: async () => undefined,
+      },
+      { ...batching, maxBatchSize: 1 },
+    );
+    await assert.rejects(
+      runJob(failing, { window: 1 }, reviews.map((text) => JSON.stringify({ text })).join('\n')),
+      (error: unknown) => {
+        assert.ok(error instanceof BatchJobError);
+        assert.match(error.message, /scoring the record on line 2 failed: device lost/);
+        assert.equal(error.summary?.scored, 1);
+        return true;
+      },
+    );
   });
 });
 

@@ -49,7 +49,9 @@ async function checkOrder(path: string): Promise<{ lines: number; inOrder: boole
 const mib = (kib: number): number => Math.round(kib / 1024);
 
 describe('bounded memory', () => {
-  it('1,000,000 records through the whole pipeline (engine answering at once): peak RSS does not grow with the input', { timeout: 600_000 }, async (t) => {
+  it('1,000,000 records through the whole pipeline (engine answering at once): peak RSS does not grow with the input', {
+    timeout: 600_000,
+  }, async (t) => {
     const records = 1_000_000;
     const checkpoint = 100_000;
     const input = await generate('million.jsonl', records);

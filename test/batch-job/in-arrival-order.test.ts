@@ -63,7 +63,9 @@ async function* from<T>(items: T[]): AsyncGenerator<T> {
 }
 
 const values = (finished: Finished<number, string>[]) =>
-  finished.map(({ item, outcome }) => (outcome === undefined ? `${item}:none` : outcome.ok ? outcome.value : `${item}:${outcome.error.message}`));
+  finished.map(({ item, outcome }) =>
+    outcome === undefined ? `${item}:none` : outcome.ok ? outcome.value : `${item}:${outcome.error.message}`,
+  );
 
 describe('inArrivalOrder', () => {
   it('yields in arrival order even when work finishes in reverse order', async () => {

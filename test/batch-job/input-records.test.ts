@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readCsv } from '../../src/batch-job/csv-reader.js';
-import { delimitedRecords, InputFormatError, jsonlRecords, type FieldNames } from '../../src/batch-job/input-records.js';
+import {
+  delimitedRecords,
+  InputFormatError,
+  jsonlRecords,
+  type FieldNames,
+} from '../../src/batch-job/input-records.js';
 import { readLines } from '../../src/batch-job/line-reader.js';
 import { chunked, collect } from '../support/collect.js';
 
@@ -50,7 +55,9 @@ describe('jsonlRecords', () => {
   });
 
   it('reports an over-long line as malformed', async () => {
-    const items = await collect(jsonlRecords(readLines(chunked(`{"text":"${'x'.repeat(100)}"}\n{"text":"ok"}\n`, 7), 50), names));
+    const items = await collect(
+      jsonlRecords(readLines(chunked(`{"text":"${'x'.repeat(100)}"}\n{"text":"ok"}\n`, 7), 50), names),
+    );
     assert.equal(items[0]?.kind, 'malformed');
     assert.match(items[0]?.kind === 'malformed' ? items[0].message : '', /more than the limit/);
     assert.equal(items[1]?.kind, 'record');
@@ -82,7 +89,10 @@ describe('delimitedRecords', () => {
   it('refuses a header without the text column, with a duplicate column, or with a result column', async () => {
     await assert.rejects(delimited('id,body\n1,x\n'), (error: Error) => {
       assert.ok(error instanceof InputFormatError);
-      assert.match(error.message, /header \(line 1\): no column "text" \(columns: "id", "body"\); set the text column with --text-field/);
+      assert.match(
+        error.message,
+        /header \(line 1\): no column "text" \(columns: "id", "body"\); set the text column with --text-field/,
+      );
       return true;
     });
     await assert.rejects(delimited('text,text\nx,y\n'), /column "text" appears twice/);

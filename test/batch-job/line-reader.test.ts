@@ -17,14 +17,18 @@ describe('readLines', () => {
   it('gives the same lines whatever the chunk boundaries, multi-byte characters cut in two included', async () => {
     const text = '{"text":"héllo wörld ✓"}\r\n{"text":"日本語のテキスト"}\n\uFEFFnot a BOM here\n';
     const whole = await collect(readLines([Buffer.from(text)], 1000));
-    for (const size of [1, 2, 3, 5, 7]) assert.deepEqual(await collect(readLines(chunked(text, size), 1000)), whole, `chunks of ${size}`);
+    for (const size of [1, 2, 3, 5, 7])
+      assert.deepEqual(await collect(readLines(chunked(text, size), 1000)), whole, `chunks of ${size}`);
     assert.equal(whole.length, 3);
     assert.equal((whole[1] as { text: string }).text, '{"text":"日本語のテキスト"}');
   });
 
   it('drops a UTF-8 byte-order mark at the start of the input', async () => {
     const lines = await collect(readLines(chunked('\uFEFFfirst\nsecond\n', 2), 100));
-    assert.deepEqual(lines.map((l) => (l.kind === 'line' ? l.text : '')), ['first', 'second']);
+    assert.deepEqual(
+      lines.map((l) => (l.kind === 'line' ? l.text : '')),
+      ['first', 'second'],
+    );
   });
 
   it('reports a line over the limit without keeping it, and goes on with the next line', async () => {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { formatDuration, progressBar, progressLine, ProgressReporter, type ProgressSnapshot } from '../../src/batch-job/progress.js';
+import {
+  formatDuration,
+  progressBar,
+  progressLine,
+  ProgressReporter,
+  type ProgressSnapshot,
+} from '../../src/batch-job/progress.js';
 
 // A 1 MB file of which 250 kB (2,500 records) were read, 1,200 records done in 10 s.
 const snapshot = (overrides: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({

@@ -12,7 +12,10 @@ describe('record writers', () => {
   it('JSONL: the input fields in their order, then label and score', () => {
     const writer = createRecordWriter('jsonl', names, undefined);
     assert.deepEqual(writer.admit({ b: 1, text: 'x' }), {});
-    assert.equal(writer.format({ b: 1, text: 'x', nested: { a: [1] } }, positive), '{"b":1,"text":"x","nested":{"a":[1]},"label":"POSITIVE","score":0.75}\n');
+    assert.equal(
+      writer.format({ b: 1, text: 'x', nested: { a: [1] } }, positive),
+      '{"b":1,"text":"x","nested":{"a":[1]},"label":"POSITIVE","score":0.75}\n',
+    );
   });
 
   it('CSV: a header from the first record plus the result columns, quoting only what needs it', async () => {
@@ -34,7 +37,10 @@ describe('record writers', () => {
     assert.equal(writer.format({ id: 1, text: 'x', tags: ['a'] }, positive), '1,x,"[""a""]",POSITIVE,0.75\n');
     assert.deepEqual(writer.admit({ text: 'y' }), {});
     assert.equal(writer.format({ text: 'y' }, positive), ',y,,POSITIVE,0.75\n');
-    assert.match(writer.admit({ text: 'z', extra: true }).refusal ?? '', /has field "extra", which is not among the output columns \(taken from the first record: id, text, tags\)/);
+    assert.match(
+      writer.admit({ text: 'z', extra: true }).refusal ?? '',
+      /has field "extra", which is not among the output columns \(taken from the first record: id, text, tags\)/,
+    );
   });
 
   it('TSV: tab-separated, quoting fields that hold tabs or newlines', () => {

@@ -20,11 +20,23 @@ describe('findResumePoint', () => {
     const complete = '{"text":"a","label":"POSITIVE","score":0.9}\n{"text":"b","label":"NEGATIVE","score":0.8}\n';
     const partial = '{"text":"c","lab';
     const point = await findResumePoint(file(complete + partial), 'jsonl', 'text');
-    assert.deepEqual(point, { records: 2, keepBytes: Buffer.byteLength(complete), partialBytes: partial.length, header: undefined, lastText: 'b' });
+    assert.deepEqual(point, {
+      records: 2,
+      keepBytes: Buffer.byteLength(complete),
+      partialBytes: partial.length,
+      header: undefined,
+      lastText: 'b',
+    });
   });
 
   it('JSONL: an empty output, or one partial line, starts from the beginning', async () => {
-    assert.deepEqual(await findResumePoint(file(''), 'jsonl', 'text'), { records: 0, keepBytes: 0, partialBytes: 0, header: undefined, lastText: undefined });
+    assert.deepEqual(await findResumePoint(file(''), 'jsonl', 'text'), {
+      records: 0,
+      keepBytes: 0,
+      partialBytes: 0,
+      header: undefined,
+      lastText: undefined,
+    });
     assert.equal((await findResumePoint(file('{"te'), 'jsonl', 'text')).partialBytes, 4);
   });
 
@@ -51,7 +63,13 @@ describe('findResumePoint', () => {
 
   it('CSV: a header alone resumes with no records; a partial header starts over', async () => {
     const headerOnly = await findResumePoint(file('text\tlabel\tscore\n'), 'tsv', 'text');
-    assert.deepEqual(headerOnly, { records: 0, keepBytes: 17, partialBytes: 0, header: ['text', 'label', 'score'], lastText: undefined });
+    assert.deepEqual(headerOnly, {
+      records: 0,
+      keepBytes: 17,
+      partialBytes: 0,
+      header: ['text', 'label', 'score'],
+      lastText: undefined,
+    });
     assert.deepEqual(await findResumePoint(file('text,la'), 'csv', 'text'), {
       records: 0,
       keepBytes: 0,

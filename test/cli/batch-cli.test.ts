@@ -12,7 +12,9 @@ after(() => scratch.remove());
 
 const reviews = ['I loved it.', 'Terrible, a waste of time.', 'Pretty good overall.', 'Not for me.'];
 const jsonl = (count: number, from = 0) =>
-  Array.from({ length: count }, (_, i) => JSON.stringify({ id: from + i, text: `${reviews[(from + i) % reviews.length]} #${from + i}` })).join('\n') + '\n';
+  Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ id: from + i, text: `${reviews[(from + i) % reviews.length]} #${from + i}` }),
+  ).join('\n') + '\n';
 const completeLines = (path: string): number => {
   try {
     return readFileSync(path, 'utf8').split('\n').length - 1;
@@ -42,7 +44,10 @@ describe('sentiment-batch (the built command)', () => {
     assert.match(help.stdout, /^Usage: sentiment-batch \[options\] \[INPUT\]/);
     assert.match(help.stdout, /--on-error fail\|skip/);
     const version = await runCli(['--version']);
-    assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version);
+    assert.equal(
+      version.stdout.trim(),
+      (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version,
+    );
   });
 
   it('bad usage exits 2 and says what is wrong', async () => {
@@ -78,7 +83,10 @@ describe('sentiment-batch (the built command)', () => {
     const result = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(10));
     assert.equal(result.code, 0, result.stderr);
     const records = parseJsonl(result.stdout);
-    assert.deepEqual(records.map((r) => r.id), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      records.map((r) => r.id),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.ok(records.every((r) => (r.label === 'POSITIVE' || r.label === 'NEGATIVE') && typeof r.score === 'number'));
     assert.match(
       result.stderr,
@@ -94,7 +102,10 @@ describe('sentiment-batch (the built command)', () => {
     const main = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), { ENGINE_THREAD: 'main' });
     assert.equal(main.code, 0, main.stderr);
     assert.match(main.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 1 on the main thread\n/);
-    const tfjs = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), { ENGINE: 'tfjs', TFJS_BACKEND: 'cpu' });
+    const tfjs = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), {
+      ENGINE: 'tfjs',
+      TFJS_BACKEND: 'cpu',
+    });
     assert.equal(tfjs.code, 0, tfjs.stderr);
     assert.match(tfjs.stderr, /^sentiment-batch: engine: tfjs-cpu [^\n]*\n/);
   });
@@ -105,7 +116,10 @@ describe('sentiment-batch (the built command)', () => {
     const lines = result.stdout.split('\n');
     assert.equal(lines[0], 'id,product,review,label,score');
     assert.match(result.stderr, /done: 16 records scored/);
-    assert.match(result.stdout, /^12,board game,"Boring after the first round;\nthe rules are confusing and the pieces feel cheap.",(POSITIVE|NEGATIVE),0\.\d+$/m);
+    assert.match(
+      result.stdout,
+      /^12,board game,"Boring after the first round;\nthe rules are confusing and the pieces feel cheap.",(POSITIVE|NEGATIVE),0\.\d+$/m,
+    );
   });
 
   it('malformed lines: fail stops at the first with its line (exit 1); a rerun with skip and --resume finishes', async () => {
@@ -116,14 +130,20 @@ describe('sentiment-batch (the built command)', () => {
     assert.match(failed.stderr, /sentiment-batch: line 4: not valid JSON/);
     assert.match(failed.stderr, /stopped: 3 records scored, 1 malformed/);
     assert.match(failed.stderr, /run again with --resume/);
-    assert.deepEqual(parseJsonl(readFileSync(output, 'utf8')).map((r) => r.id), [0, 1, 2]);
+    assert.deepEqual(
+      parseJsonl(readFileSync(output, 'utf8')).map((r) => r.id),
+      [0, 1, 2],
+    );
 
     const skipped = await runCli([input, '-o', output, '--resume', '--on-error', 'skip', '--progress', 'none']);
     assert.equal(skipped.code, 0, skipped.stderr);
     assert.match(skipped.stderr, /line 4: not valid JSON .*\(skipped\)/);
     assert.match(skipped.stderr, /line 7: has no field "text" .*\(skipped\)/);
     assert.match(skipped.stderr, /done: 4 records scored, 3 already done \(resumed\), 2 malformed \(skipped\)/);
-    assert.deepEqual(parseJsonl(readFileSync(output, 'utf8')).map((r) => r.id), [0, 1, 2, 3, 4, 6, 7]);
+    assert.deepEqual(
+      parseJsonl(readFileSync(output, 'utf8')).map((r) => r.id),
+      [0, 1, 2, 3, 4, 6, 7],
+    );
   });
 
   it('writes plain progress lines to stderr when it is not a terminal', async () => {

@@ -36,7 +36,12 @@ const run = (argv: string[], env: NodeJS.ProcessEnv) => {
 
 describe('sentiment-batch options', () => {
   it('has a sample for every engine-scope setting (a new one must be added here)', () => {
-    assert.deepEqual(Object.keys(samples).sort(), settingsOf('engine').map((s) => s.env).sort());
+    assert.deepEqual(
+      Object.keys(samples).sort(),
+      settingsOf('engine')
+        .map((s) => s.env)
+        .sort(),
+    );
   });
 
   it('reads every engine-scope setting from the environment and from its flag, as the server does', () => {

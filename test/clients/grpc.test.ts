@@ -9,7 +9,11 @@ import { waitUntil } from '../support/wait-until.js';
 
 // The Open Inference Protocol over gRPC (GRPC_PORT), called with a grpc-js client built from the committed proto.
 
-type Unary = (request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: any) => void) => void;
+type Unary = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: any) => void,
+) => void;
 type InferenceClient = grpc.Client & Record<string, Unary>;
 
 const positive = 'I love using this product!';
@@ -22,21 +26,41 @@ let labels: string[];
 let grpcAddress: string;
 
 function clientFor(address: string): InferenceClient {
-  const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  return new proto.inference.GRPCInferenceService(address, grpc.credentials.createInsecure()) as unknown as InferenceClient;
+  const definition = protoLoader.loadSync(protoPath, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const proto = grpc.loadPackageDefinition(definition) as unknown as {
+    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+  };
+  return new proto.inference.GRPCInferenceService(
+    address,
+    grpc.credentials.createInsecure(),
+  ) as unknown as InferenceClient;
 }
 
 function call(method: string, request: object, target: InferenceClient = client): Promise<any> {
   return new Promise((resolve, reject) => {
-    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) => (error ? reject(error) : resolve(response)));
+    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 
 function inferRequest(texts: string[], extra: object = {}) {
   return {
     model_name: name,
-    inputs: [{ name: 'text', datatype: 'BYTES', shape: [texts.length], contents: { bytes_contents: texts.map((t) => Buffer.from(t)) } }],
+    inputs: [
+      {
+        name: 'text',
+        datatype: 'BYTES',
+        shape: [texts.length],
+        contents: { bytes_contents: texts.map((t) => Buffer.from(t)) },
+      },
+    ],
     ...extra,
   };
 }
@@ -69,7 +93,11 @@ describe('gRPC inference.GRPCInferenceService', () => {
     assert.deepEqual(metadata.inputs, [{ name: 'text', datatype: 'BYTES', shape: [-1] }]);
     assert.deepEqual(
       metadata.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
-      [['label', [-1]], ['score', [-1]], ['probabilities', [-1, labels.length]]],
+      [
+        ['label', [-1]],
+        ['score', [-1]],
+        ['probabilities', [-1, labels.length]],
+      ],
     );
   });
 
@@ -96,7 +124,11 @@ describe('gRPC inference.GRPCInferenceService', () => {
       assert.equal(response.model_name, name);
       assert.deepEqual(
         response.outputs.map((o: { name: string; datatype: string; shape: number[] }) => [o.name, o.datatype, o.shape]),
-        [['label', 'BYTES', [2]], ['score', 'FP32', [2]], ['probabilities', 'FP32', [2, labels.length]]],
+        [
+          ['label', 'BYTES', [2]],
+          ['score', 'FP32', [2]],
+          ['probabilities', 'FP32', [2, labels.length]],
+        ],
       );
       assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE', 'NEGATIVE']);
       const scores = new Float32Array(new Uint8Array(response.raw_output_contents[1]).buffer);
@@ -109,7 +141,10 @@ describe('gRPC inference.GRPCInferenceService', () => {
 
   it('returns only the outputs asked for', async () => {
     const response = await call('ModelInfer', inferRequest([negative], { outputs: [{ name: 'label' }] }));
-    assert.deepEqual(response.outputs.map((o: { name: string }) => o.name), ['label']);
+    assert.deepEqual(
+      response.outputs.map((o: { name: string }) => o.name),
+      ['label'],
+    );
     assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['NEGATIVE']);
   });
 
@@ -117,16 +152,26 @@ describe('gRPC inference.GRPCInferenceService', () => {
     for (const request of [
       inferRequest(['a'], { inputs: [{ name: 'text', datatype: 'FP32', shape: [1] }] }),
       inferRequest(['a', 'b'], { outputs: [{ name: 'logits' }] }),
-      { model_name: name, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [Buffer.from([9, 0, 0, 0, 97])] },
+      {
+        model_name: name,
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+        raw_input_contents: [Buffer.from([9, 0, 0, 0, 97])],
+      },
     ]) {
-      await assert.rejects(call('ModelInfer', request), (error: grpc.ServiceError) => error.code === grpc.status.INVALID_ARGUMENT);
+      await assert.rejects(
+        call('ModelInfer', request),
+        (error: grpc.ServiceError) => error.code === grpc.status.INVALID_ARGUMENT,
+      );
     }
     const before = await metricValue(running.url, 'sentiment_rejections_total{reason="too_many_texts"}');
-    await assert.rejects(call('ModelInfer', inferRequest(Array.from({ length: 65 }, () => 'fine'))), (error: grpc.ServiceError) => {
-      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
-      assert.match(error.details, /65 texts; at most 64/);
-      return true;
-    });
+    await assert.rejects(
+      call('ModelInfer', inferRequest(Array.from({ length: 65 }, () => 'fine'))),
+      (error: grpc.ServiceError) => {
+        assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(error.details, /65 texts; at most 64/);
+        return true;
+      },
+    );
     assert.equal(await metricValue(running.url, 'sentiment_rejections_total{reason="too_many_texts"}'), before + 1);
     const observed = await metricValue(
       running.url,
@@ -143,7 +188,10 @@ describe('gRPC with API keys', () => {
     try {
       assert.equal((await call('ServerReady', {}, ownClient)).ready, true);
       for (const authorization of [undefined, 'Bearer wrong-key']) {
-        await assert.rejects(callWithMetadata(ownClient, authorization), (error: grpc.ServiceError) => error.code === grpc.status.UNAUTHENTICATED);
+        await assert.rejects(
+          callWithMetadata(ownClient, authorization),
+          (error: grpc.ServiceError) => error.code === grpc.status.UNAUTHENTICATED,
+        );
       }
       const answer = await callWithMetadata(ownClient, 'Bearer grpc-key-4d1f');
       assert.equal(answer.model_name, name);
@@ -158,8 +206,11 @@ function callWithMetadata(target: InferenceClient, authorization: string | undef
   const metadata = new grpc.Metadata();
   if (authorization !== undefined) metadata.set('authorization', authorization);
   return new Promise((resolve, reject) => {
-    (target as any).ModelInfer(inferRequest([positive]), metadata, { deadline: Date.now() + 30_000 }, (error: grpc.ServiceError | null, response: any) =>
-      error ? reject(error) : resolve(response),
+    (target as any).ModelInfer(
+      inferRequest([positive]),
+      metadata,
+      { deadline: Date.now() + 30_000 },
+      (error: grpc.ServiceError | null, response: any) => (error ? reject(error) : resolve(response)),
     );
   });
 }
@@ -184,12 +235,18 @@ describe('gRPC on shutdown', () => {
           return (error as grpc.ServiceError).code === grpc.status.UNAVAILABLE;
         }
       });
-      await assert.rejects(call('ModelInfer', inferRequest([negative]), ownClient), (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE);
+      await assert.rejects(
+        call('ModelInfer', inferRequest([negative]), ownClient),
+        (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
+      );
       own.engine.release();
       const response = await inProgress;
       assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE']);
       await closed;
-      await assert.rejects(call('ServerLive', {}, ownClient), (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE);
+      await assert.rejects(
+        call('ServerLive', {}, ownClient),
+        (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
+      );
     } finally {
       own.engine.release();
       ownClient.close();

@@ -34,7 +34,10 @@ describe('POST / with @huggingface/inference (textClassification with endpointUr
     const good = await client.textClassification({ endpointUrl: url, inputs: positive });
     assert.equal(good[0]?.label, 'POSITIVE');
     assert.deepEqual(good.map((p) => p.label).sort(), [...labels].sort());
-    assert.ok(good.every((p, i) => i === 0 || p.score <= (good[i - 1]?.score ?? 0)), 'best first');
+    assert.ok(
+      good.every((p, i) => i === 0 || p.score <= (good[i - 1]?.score ?? 0)),
+      'best first',
+    );
     const bad = await client.textClassification({ endpointUrl: url, inputs: negative });
     assert.equal(bad[0]?.label, 'NEGATIVE');
   });
@@ -43,21 +46,37 @@ describe('POST / with @huggingface/inference (textClassification with endpointUr
     const viaClient = await client.textClassification({ endpointUrl: url, inputs: positive });
     const viaAnalyze = (await request(url).post('/analyze').send({ text: positive, top_k: labels.length }).expect(200))
       .body as Prediction[];
-    assert.deepEqual(viaClient.map((p) => p.label), viaAnalyze.map((p) => p.label));
+    assert.deepEqual(
+      viaClient.map((p) => p.label),
+      viaAnalyze.map((p) => p.label),
+    );
     assert.ok(viaClient.every((p, i) => close(p.score, viaAnalyze[i]?.score)));
   });
 
   it('honours parameters.top_k and function_to_apply', async () => {
     const best = await client.textClassification({ endpointUrl: url, inputs: negative, parameters: { top_k: 1 } });
-    assert.deepEqual(best.map((p) => p.label), ['NEGATIVE']);
+    assert.deepEqual(
+      best.map((p) => p.label),
+      ['NEGATIVE'],
+    );
 
     const softmax = await client.textClassification({ endpointUrl: url, inputs: positive });
-    const raw = await client.textClassification({ endpointUrl: url, inputs: positive, parameters: { function_to_apply: 'none' } });
-    const sigmoid = await client.textClassification({ endpointUrl: url, inputs: positive, parameters: { function_to_apply: 'sigmoid' } });
+    const raw = await client.textClassification({
+      endpointUrl: url,
+      inputs: positive,
+      parameters: { function_to_apply: 'none' },
+    });
+    const sigmoid = await client.textClassification({
+      endpointUrl: url,
+      inputs: positive,
+      parameters: { function_to_apply: 'sigmoid' },
+    });
     const logitOf = (label: string): number => raw.find((p) => p.label === label)?.score ?? NaN;
     const sum = labels.reduce((total, label) => total + Math.exp(logitOf(label)), 0);
-    for (const p of softmax) assert.ok(close(p.score, Math.exp(logitOf(p.label)) / sum), `softmax of raw logits for ${p.label}`);
-    for (const p of sigmoid) assert.ok(close(p.score, 1 / (1 + Math.exp(-logitOf(p.label)))), `sigmoid of raw logits for ${p.label}`);
+    for (const p of softmax)
+      assert.ok(close(p.score, Math.exp(logitOf(p.label)) / sum), `softmax of raw logits for ${p.label}`);
+    for (const p of sigmoid)
+      assert.ok(close(p.score, 1 / (1 + Math.exp(-logitOf(p.label)))), `sigmoid of raw logits for ${p.label}`);
   });
 
   it('surfaces a refused request as the client’s API error with the server’s message', async () => {
@@ -75,8 +94,12 @@ describe('POST / with @huggingface/inference (textClassification with endpointUr
 
 describe('POST / wire shape', () => {
   it('answers a list of texts with one list of labels per text, in order', async () => {
-    const body = (await post({ inputs: [negative, positive], parameters: { top_k: 1 } }).expect(200)).body as Prediction[][];
-    assert.deepEqual(body.map((best) => best.map((p) => p.label)), [['NEGATIVE'], ['POSITIVE']]);
+    const body = (await post({ inputs: [negative, positive], parameters: { top_k: 1 } }).expect(200))
+      .body as Prediction[][];
+    assert.deepEqual(
+      body.map((best) => best.map((p) => p.label)),
+      [['NEGATIVE'], ['POSITIVE']],
+    );
   });
 
   it('accepts what huggingface_hub sends: "parameters": {}', async () => {
@@ -110,7 +133,10 @@ describe('POST / wire shape', () => {
 
   it('is measured under its own route label', async () => {
     await post({ inputs: positive }).expect(200);
-    const count = await metricValue(url, 'sentiment_http_request_duration_seconds_count{route="/",method="POST",status_code="200"}');
+    const count = await metricValue(
+      url,
+      'sentiment_http_request_duration_seconds_count{route="/",method="POST",status_code="200"}',
+    );
     assert.ok(count >= 1);
   });
 });

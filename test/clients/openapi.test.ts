@@ -9,11 +9,17 @@ before(async () => {
 });
 after(() => running.app.close());
 
-type Operation = { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown>; tags?: string[] };
+type Operation = {
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, unknown>;
+  tags?: string[];
+};
 
 describe('GET /docs/json lists every client protocol route', () => {
   it('with its request schema and its success and error responses', async () => {
-    const document = (await request(running.url).get('/docs/json').expect(200)).body as { paths: Record<string, Record<string, Operation>> };
+    const document = (await request(running.url).get('/docs/json').expect(200)).body as {
+      paths: Record<string, Record<string, Operation>>;
+    };
     const posts: [string, string[]][] = [
       ['/', ['200', '400', '413', '429', '503', '504']],
       ['/predict', ['200', '413', '422', '424', '429', '503']],

@@ -12,9 +12,15 @@ describe('one queue for every protocol', () => {
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
-      const running = request(url).post('/').send({ inputs: 'I love using this product!' }).then((r) => r);
+      const running = request(url)
+        .post('/')
+        .send({ inputs: 'I love using this product!' })
+        .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
-      const queued = request(url).post('/predict').send({ inputs: [['good'], ['bad']] }).then((r) => r);
+      const queued = request(url)
+        .post('/predict')
+        .send({ inputs: [['good'], ['bad']] })
+        .then((r) => r);
       await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 2);
       const before = await metricValue(url, 'sentiment_rejections_total{reason="queue_full"}');
 
@@ -49,7 +55,10 @@ describe('shutdown for every protocol', () => {
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
-      const accepted = request(url).post('/predict').send({ inputs: 'I love using this product!' }).then((r) => r);
+      const accepted = request(url)
+        .post('/predict')
+        .send({ inputs: 'I love using this product!' })
+        .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
       const closed = app.close();
       await waitUntil(async () => (await request(url).get('/readyz')).status === 503);
@@ -65,7 +74,10 @@ describe('shutdown for every protocol', () => {
         assert.match((response.body as { error: string }).error, /shutting down/);
       }
       assert.equal((tei.body as { error_type: string }).error_type, 'Unhealthy');
-      assert.deepEqual((await request(url).get('/health').expect(503)).body, { error: 'unhealthy', error_type: 'Unhealthy' });
+      assert.deepEqual((await request(url).get('/health').expect(503)).body, {
+        error: 'unhealthy',
+        error_type: 'Unhealthy',
+      });
       await request(url).get('/v2/health/ready').expect(400);
       await request(url).get(`/v2/models/${name}/ready`).expect(400);
       await request(url).get('/v2/health/live').expect(200);

@@ -39,7 +39,10 @@ function assertTeiError(body: unknown, errorType: string): string {
 
 function assertAllLabelsBestFirst(predictions: TeiPrediction[]): void {
   assert.deepEqual(predictions.map((p) => p.label).sort(), [...labels].sort());
-  assert.ok(predictions.every((p, i) => i === 0 || p.score <= (predictions[i - 1]?.score ?? 0)), 'best first');
+  assert.ok(
+    predictions.every((p, i) => i === 0 || p.score <= (predictions[i - 1]?.score ?? 0)),
+    'best first',
+  );
 }
 
 describe('TEI POST /predict', () => {
@@ -55,7 +58,10 @@ describe('TEI POST /predict', () => {
     const body = (await predict({ inputs: [[negative], [positive]] }).expect(200)).body as TeiPrediction[][];
     assert.equal(body.length, 2);
     for (const predictions of body) assertAllLabelsBestFirst(predictions);
-    assert.deepEqual(body.map((p) => p[0]?.label), ['NEGATIVE', 'POSITIVE']);
+    assert.deepEqual(
+      body.map((p) => p[0]?.label),
+      ['NEGATIVE', 'POSITIVE'],
+    );
   });
 
   it('gives raw logits with raw_scores: their softmax is the default score', async () => {
@@ -75,10 +81,12 @@ describe('TEI POST /predict', () => {
     const text = `${half(positive)} ${half(negative)}`;
     const right = (await predict({ inputs: text }).expect(200)).body as TeiPrediction[];
     assert.equal(right[0]?.label, 'POSITIVE');
-    const alsoRight = (await predict({ inputs: text, truncate: true, truncation_direction: 'Right' }).expect(200)).body as TeiPrediction[];
+    const alsoRight = (await predict({ inputs: text, truncate: true, truncation_direction: 'Right' }).expect(200))
+      .body as TeiPrediction[];
     assert.deepEqual(alsoRight, right);
     for (const direction of ['Left', 'left']) {
-      const left = (await predict({ inputs: text, truncation_direction: direction }).expect(200)).body as TeiPrediction[];
+      const left = (await predict({ inputs: text, truncation_direction: direction }).expect(200))
+        .body as TeiPrediction[];
       assert.equal(left[0]?.label, 'NEGATIVE', direction);
     }
     const refused = await predict({ inputs: [[positive], [text]], truncate: false }).expect(422);
@@ -86,7 +94,10 @@ describe('TEI POST /predict', () => {
   });
 
   it('refuses a text pair with 422, saying why', async () => {
-    for (const inputs of [[positive, negative], [[positive], [positive, negative]]]) {
+    for (const inputs of [
+      [positive, negative],
+      [[positive], [positive, negative]],
+    ]) {
       const refused = await predict({ inputs }).expect(422);
       assert.match(assertTeiError(refused.body, 'Validation'), /text pairs are not supported/);
     }
@@ -117,7 +128,11 @@ describe('TEI POST /predict', () => {
   });
 
   it('answers malformed JSON with 400 in its error shape', async () => {
-    const response = await request(url).post('/predict').set('content-type', 'application/json').send('{"inputs": ').expect(400);
+    const response = await request(url)
+      .post('/predict')
+      .set('content-type', 'application/json')
+      .send('{"inputs": ')
+      .expect(400);
     assertTeiError(response.body, 'Validation');
   });
 });

@@ -55,7 +55,11 @@ function assertV2Error(body: unknown, pattern?: RegExp): void {
 
 describe('Open Inference Protocol: server and model endpoints', () => {
   it('GET /v2 gives the server metadata', async () => {
-    const body = (await request(url).get('/v2').expect(200)).body as { name: string; version: string; extensions: string[] };
+    const body = (await request(url).get('/v2').expect(200)).body as {
+      name: string;
+      version: string;
+      extensions: string[];
+    };
     assert.equal(typeof body.name, 'string');
     assert.equal(typeof body.version, 'string');
     assert.deepEqual(body.extensions, []);
@@ -92,31 +96,48 @@ describe('Open Inference Protocol: server and model endpoints', () => {
 
 describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
   it('labels texts, echoes the id, and scores agree with /analyze', async () => {
-    const body = (await infer({ id: 'req-42', inputs: [textInput([positive, negative])] }).expect(200)).body as InferResponse;
+    const body = (await infer({ id: 'req-42', inputs: [textInput([positive, negative])] }).expect(200))
+      .body as InferResponse;
     assert.equal(body.model_name, name);
     assert.equal(body.model_version, '1');
     assert.equal(body.id, 'req-42');
-    assert.deepEqual(body.outputs.map((t) => t.name), ['label', 'score', 'probabilities']);
-    assert.deepEqual(output(body, 'label'), { name: 'label', datatype: 'BYTES', shape: [2], data: ['POSITIVE', 'NEGATIVE'] });
+    assert.deepEqual(
+      body.outputs.map((t) => t.name),
+      ['label', 'score', 'probabilities'],
+    );
+    assert.deepEqual(output(body, 'label'), {
+      name: 'label',
+      datatype: 'BYTES',
+      shape: [2],
+      data: ['POSITIVE', 'NEGATIVE'],
+    });
     const score = output(body, 'score');
     assert.deepEqual([score.datatype, score.shape], ['FP32', [2]]);
     const probabilities = output(body, 'probabilities');
     assert.deepEqual([probabilities.datatype, probabilities.shape], ['FP32', [2, labels.length]]);
 
-    const analyzed = (await request(url).post('/analyze').send({ text: [positive, negative], top_k: labels.length }).expect(200))
-      .body as { label: string; score: number }[][];
+    const analyzed = (
+      await request(url)
+        .post('/analyze')
+        .send({ text: [positive, negative], top_k: labels.length })
+        .expect(200)
+    ).body as { label: string; score: number }[][];
     for (const [row, predictions] of analyzed.entries()) {
       assert.ok(Math.abs((score.data[row] as number) - (predictions[0]?.score ?? 0)) < 1e-6);
       for (const [column, label] of labels.entries()) {
         const expected = predictions.find((p) => p.label === label)?.score ?? NaN;
-        assert.ok(Math.abs((probabilities.data[row * labels.length + column] as number) - expected) < 1e-6, `${row} ${label}`);
+        assert.ok(
+          Math.abs((probabilities.data[row * labels.length + column] as number) - expected) < 1e-6,
+          `${row} ${label}`,
+        );
       }
     }
   });
 
   it('takes shape [N, 1] with nested data, the versioned path, and a body without Content-Type (as tritonclient sends)', async () => {
-    const nested = (await infer({ inputs: [textInput([[negative]], [1, 1])] }, `/v2/models/${name}/versions/1/infer`).expect(200))
-      .body as InferResponse;
+    const nested = (
+      await infer({ inputs: [textInput([[negative]], [1, 1])] }, `/v2/models/${name}/versions/1/infer`).expect(200)
+    ).body as InferResponse;
     assert.deepEqual(output(nested, 'label').data, ['NEGATIVE']);
     assert.equal(nested.id, undefined, 'no id asked, none answered');
 
@@ -129,9 +150,15 @@ describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
   });
 
   it('returns only the outputs asked for, in that order', async () => {
-    const body = (await infer({ inputs: [textInput([positive])], outputs: [{ name: 'probabilities' }, { name: 'label' }] }).expect(200))
-      .body as InferResponse;
-    assert.deepEqual(body.outputs.map((t) => t.name), ['probabilities', 'label']);
+    const body = (
+      await infer({ inputs: [textInput([positive])], outputs: [{ name: 'probabilities' }, { name: 'label' }] }).expect(
+        200,
+      )
+    ).body as InferResponse;
+    assert.deepEqual(
+      body.outputs.map((t) => t.name),
+      ['probabilities', 'label'],
+    );
   });
 
   const refusals: [string, unknown, RegExp][] = [
@@ -143,9 +170,21 @@ describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
     ['two inputs', { inputs: [textInput(['a']), textInput(['b'])] }, /exactly one input/],
     ['no texts', { inputs: [textInput([])] }, /no texts/],
     ['an unknown output', { inputs: [textInput(['a'])], outputs: [{ name: 'logits' }] }, /unknown output 'logits'/],
-    ['binary outputs for the whole request', { inputs: [textInput(['a'])], parameters: { binary_data_output: true } }, /binary tensor data/],
-    ['a binary output', { inputs: [textInput(['a'])], outputs: [{ name: 'label', parameters: { binary_data: true } }] }, /binary tensor data/],
-    ['a binary input', { inputs: [{ ...textInput(['a']), parameters: { binary_data_size: 5 } }] }, /binary tensor data/],
+    [
+      'binary outputs for the whole request',
+      { inputs: [textInput(['a'])], parameters: { binary_data_output: true } },
+      /binary tensor data/,
+    ],
+    [
+      'a binary output',
+      { inputs: [textInput(['a'])], outputs: [{ name: 'label', parameters: { binary_data: true } }] },
+      /binary tensor data/,
+    ],
+    [
+      'a binary input',
+      { inputs: [{ ...textInput(['a']), parameters: { binary_data_size: 5 } }] },
+      /binary tensor data/,
+    ],
     ['no inputs field', { id: 'x' }, /inputs/],
   ];
   for (const [what, body, pattern] of refusals) {
@@ -166,7 +205,10 @@ describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
   });
 
   it('answers 404 for another model, with nothing queued', async () => {
-    assertV2Error((await infer({ inputs: [textInput(['a'])] }, '/v2/models/other/infer').expect(404)).body, /unknown model/);
+    assertV2Error(
+      (await infer({ inputs: [textInput(['a'])] }, '/v2/models/other/infer').expect(404)).body,
+      /unknown model/,
+    );
   });
 
   it('applies the service’s limits: 413 over MAX_TEXTS_PER_REQUEST, counted as a rejection', async () => {

@@ -60,40 +60,62 @@ describe('loadConfig', () => {
   });
 
   it('takes a Hub model id with its revision, and refuses it beside an explicitly set MODEL_DIR', () => {
-    const config = loadConfig(['--revision', 'v1.0'], { MODEL_ID: 'org/some-model_v2.1', HF_HUB_OFFLINE: 'yes', HF_ENDPOINT: 'http://hub.local:8080/' });
+    const config = loadConfig(['--revision', 'v1.0'], {
+      MODEL_ID: 'org/some-model_v2.1',
+      HF_HUB_OFFLINE: 'yes',
+      HF_ENDPOINT: 'http://hub.local:8080/',
+    });
     assert.equal(config.modelId, 'org/some-model_v2.1');
     assert.equal(config.revision, 'v1.0');
     assert.equal(config.hfHubOffline, true);
     assert.equal(config.hfEndpoint, 'http://hub.local:8080');
     // The default MODEL_DIR is no clash; one the user gave is.
     assert.equal(loadConfig([], { MODEL_ID: 'org/name' }).modelDir, loadConfig([], {}).modelDir);
-    assert.match(problemsOf([], { MODEL_ID: 'org/name', MODEL_DIR: '/models/x' }).join(), /MODEL_ID \(org\/name\) and MODEL_DIR are both set/);
-    assert.match(problemsOf(['--model-dir', 'x'], { MODEL_ID: 'org/name' }).join(), /MODEL_ID \(org\/name\) and MODEL_DIR are both set/);
+    assert.match(
+      problemsOf([], { MODEL_ID: 'org/name', MODEL_DIR: '/models/x' }).join(),
+      /MODEL_ID \(org\/name\) and MODEL_DIR are both set/,
+    );
+    assert.match(
+      problemsOf(['--model-dir', 'x'], { MODEL_ID: 'org/name' }).join(),
+      /MODEL_ID \(org\/name\) and MODEL_DIR are both set/,
+    );
     for (const bad of ['org/name/extra', '../x', 'org--x/name', 'org/na me']) {
       assert.match(problemsOf([], { MODEL_ID: bad }).join(), /MODEL_ID must be a Hugging Face Hub model id/, bad);
     }
     assert.match(problemsOf([], { REVISION: 'refs/../../x' }).join(), /REVISION must be a branch, tag or commit/);
     assert.equal(loadConfig([], { REVISION: 'refs/pr/1' }).revision, 'refs/pr/1');
-    assert.match(problemsOf([], { HF_ENDPOINT: 'ftp://hub' }).join(), /HF_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(
+      problemsOf([], { HF_ENDPOINT: 'ftp://hub' }).join(),
+      /HF_ENDPOINT must be an http:\/\/ or https:\/\/ URL/,
+    );
     assert.match(problemsOf([], { HF_HUB_OFFLINE: 'maybe' }).join(), /HF_HUB_OFFLINE must be one of: 1, true/);
     assert.equal(loadConfig([], { HF_HUB_OFFLINE: '0' }).hfHubOffline, false);
   });
 
-
   it('reads API keys, the key file and CORS origins, and refuses origins a browser would never send', () => {
-    const config = loadConfig([], { API_KEYS: ' a, b ,,', API_KEY_FILE: 'keys.txt', API_KEY_FOR_DOCS: 'TRUE', CORS_ORIGINS: 'https://a.example, http://localhost:3000' });
+    const config = loadConfig([], {
+      API_KEYS: ' a, b ,,',
+      API_KEY_FILE: 'keys.txt',
+      API_KEY_FOR_DOCS: 'TRUE',
+      CORS_ORIGINS: 'https://a.example, http://localhost:3000',
+    });
     assert.deepEqual(config.apiKeys, ['a', 'b']);
     assert.equal(config.apiKeyFile, resolve('keys.txt'));
     assert.equal(config.apiKeyForDocs, true);
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:3000']);
     assert.deepEqual(loadConfig([], { CORS_ORIGINS: '*' }).corsOrigins, ['*']);
-    assert.match(problemsOf([], { CORS_ORIGINS: 'https://a.example/' }).join(), /CORS_ORIGINS must be .*"https:\/\/a\.example\/" is not one/);
+    assert.match(
+      problemsOf([], { CORS_ORIGINS: 'https://a.example/' }).join(),
+      /CORS_ORIGINS must be .*"https:\/\/a\.example\/" is not one/,
+    );
     assert.match(problemsOf([], { CORS_ORIGINS: 'a.example' }).join(), /CORS_ORIGINS must be/);
     assert.match(problemsOf([], { CORS_ORIGINS: '*,https://a.example' }).join(), /CORS_ORIGINS must be `\*` alone/);
     assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'maybe' }).join(), /API_KEY_FOR_DOCS must be one of: 1, true/);
-    assert.match(problemsOf([], { API_KEY_FOR_DOCS: 'true' }).join(), /API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE/);
+    assert.match(
+      problemsOf([], { API_KEY_FOR_DOCS: 'true' }).join(),
+      /API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE/,
+    );
   });
-
 
   it('refuses a BODY_BUFFER_LIMIT_BYTES below BODY_LIMIT_BYTES', () => {
     assert.match(
@@ -106,9 +128,18 @@ describe('loadConfig', () => {
   it('takes ENGINE_INSTANCES as auto or a count, and refuses several copies on the main thread', () => {
     assert.equal(loadConfig([], { ENGINE_INSTANCES: '3' }).engineInstances, 3);
     assert.equal(loadConfig([], { ENGINE_INSTANCES: 'AUTO' }).engineInstances, 'auto');
-    assert.match(problemsOf([], { ENGINE_INSTANCES: 'two' }).join(), /ENGINE_INSTANCES must be auto or an integer from 1 to 64/);
-    assert.match(problemsOf([], { ENGINE_INSTANCES: '2', ENGINE_THREAD: 'main' }).join(), /ENGINE_INSTANCES=2 needs ENGINE_THREAD=worker/);
-    assert.match(problemsOf([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs' }).join(), /ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker/);
+    assert.match(
+      problemsOf([], { ENGINE_INSTANCES: 'two' }).join(),
+      /ENGINE_INSTANCES must be auto or an integer from 1 to 64/,
+    );
+    assert.match(
+      problemsOf([], { ENGINE_INSTANCES: '2', ENGINE_THREAD: 'main' }).join(),
+      /ENGINE_INSTANCES=2 needs ENGINE_THREAD=worker/,
+    );
+    assert.match(
+      problemsOf([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs' }).join(),
+      /ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker/,
+    );
     assert.equal(loadConfig([], { ENGINE_INSTANCES: '2', ENGINE: 'tfjs', ENGINE_THREAD: 'worker' }).engineInstances, 2);
     assert.match(problemsOf([], { ENGINE_THREAD: 'gpu' }).join(), /ENGINE_THREAD must be one of: auto, worker, main/);
   });
@@ -121,7 +152,13 @@ describe('loadConfig', () => {
   });
 
   it('reads environment variables', () => {
-    const config = loadConfig([], { PORT: '8080', MAX_BATCH_SIZE: '8', DEVICE: 'CUDA', INTRA_OP_THREADS: '2', MAX_PADDING_RATIO: '1' });
+    const config = loadConfig([], {
+      PORT: '8080',
+      MAX_BATCH_SIZE: '8',
+      DEVICE: 'CUDA',
+      INTRA_OP_THREADS: '2',
+      MAX_PADDING_RATIO: '1',
+    });
     assert.equal(config.port, 8080);
     assert.equal(config.maxBatchSize, 8);
     assert.equal(config.device, 'cuda');
@@ -145,7 +182,10 @@ describe('loadConfig', () => {
     assert.equal(problems.length, 4);
     assert.match(problems.join('\n'), /MAX_BATCH_SIZE must be an integer from 1 to 4096; got "lots"/);
     assert.match(problems.join('\n'), /DEVICE must be one of: cpu, cuda; got "tpu"/);
-    assert.match(problems.join('\n'), /LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent; got "loud"/);
+    assert.match(
+      problems.join('\n'),
+      /LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent; got "loud"/,
+    );
     assert.match(problems.join('\n'), /PORT must be an integer from 0 to 65535; got "70000"/);
   });
 
@@ -161,7 +201,10 @@ describe('loadConfig', () => {
 
   it('refuses an engine, a dtype or a padding ratio outside the allowed values', () => {
     assert.match(problemsOf([], { ENGINE: 'torch' }).join(), /ENGINE must be one of: onnx, tfjs; got "torch"/);
-    assert.match(problemsOf([], { TFJS_BACKEND: 'webgl' }).join(), /TFJS_BACKEND must be one of: auto, tfjs-node-gpu, tfjs-node, wasm, cpu/);
+    assert.match(
+      problemsOf([], { TFJS_BACKEND: 'webgl' }).join(),
+      /TFJS_BACKEND must be one of: auto, tfjs-node-gpu, tfjs-node, wasm, cpu/,
+    );
     assert.match(problemsOf([], { DTYPE: 'fp8' }).join(), /DTYPE must be one of: fp32, q8, int8/);
     assert.match(problemsOf([], { MAX_PADDING_RATIO: '1.5' }).join(), /MAX_PADDING_RATIO must be a number from 0 to 1/);
   });
@@ -170,10 +213,22 @@ describe('loadConfig', () => {
     assert.equal(loadConfig([], { ENGINE: 'tfjs' }).tfjsBackend, 'auto');
     assert.equal(loadConfig(['--tfjs-backend', 'wasm'], { ENGINE: 'tfjs' }).tfjsBackend, 'wasm');
     assert.equal(loadConfig([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'tfjs-node-gpu' }).device, 'cuda');
-    assert.match(problemsOf([], { ENGINE: 'tfjs', DTYPE: 'q8' }).join(), /DTYPE=q8 selects a quantized ONNX file, which ENGINE=tfjs does not read/);
-    assert.match(problemsOf([], { ENGINE: 'tfjs', INTRA_OP_THREADS: '2' }).join(), /INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only/);
-    assert.match(problemsOf([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'wasm' }).join(), /DEVICE=cuda needs TFJS_BACKEND=tfjs-node-gpu \(or auto\)/);
-    assert.match(problemsOf([], { ENGINE: 'tfjs', TFJS_BACKEND: 'tfjs-node-gpu' }).join(), /TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda/);
+    assert.match(
+      problemsOf([], { ENGINE: 'tfjs', DTYPE: 'q8' }).join(),
+      /DTYPE=q8 selects a quantized ONNX file, which ENGINE=tfjs does not read/,
+    );
+    assert.match(
+      problemsOf([], { ENGINE: 'tfjs', INTRA_OP_THREADS: '2' }).join(),
+      /INTRA_OP_THREADS and INTER_OP_THREADS apply to ENGINE=onnx only/,
+    );
+    assert.match(
+      problemsOf([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'wasm' }).join(),
+      /DEVICE=cuda needs TFJS_BACKEND=tfjs-node-gpu \(or auto\)/,
+    );
+    assert.match(
+      problemsOf([], { ENGINE: 'tfjs', TFJS_BACKEND: 'tfjs-node-gpu' }).join(),
+      /TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda/,
+    );
     // TFJS_BACKEND means nothing to the ONNX engine, and is no error there.
     assert.equal(loadConfig([], { TFJS_BACKEND: 'cpu', DTYPE: 'q8' }).engine, 'onnx');
   });
@@ -183,7 +238,10 @@ describe('loadConfig', () => {
   });
 
   it('refuses MAX_TEXTS_PER_REQUEST above MAX_QUEUE, since such a request could never be queued', () => {
-    assert.match(problemsOf([], { MAX_QUEUE: '10', MAX_TEXTS_PER_REQUEST: '11' }).join(), /MAX_TEXTS_PER_REQUEST \(11\) must not exceed MAX_QUEUE \(10\)/);
+    assert.match(
+      problemsOf([], { MAX_QUEUE: '10', MAX_TEXTS_PER_REQUEST: '11' }).join(),
+      /MAX_TEXTS_PER_REQUEST \(11\) must not exceed MAX_QUEUE \(10\)/,
+    );
   });
 
   it('derives each flag from its variable name', () => {

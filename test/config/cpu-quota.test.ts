@@ -22,7 +22,10 @@ describe('availableCpus', () => {
 
   it('reads a cgroup v1 limit, where -1 means none', () => {
     const v1 = (quota: string) =>
-      files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': `${quota}\n`, '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' });
+      files({
+        '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': `${quota}\n`,
+        '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
+      });
     assert.equal(availableCpus(v1('300000'), 16), 3);
     assert.equal(availableCpus(v1('-1'), 16), 16);
   });

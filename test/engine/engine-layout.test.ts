@@ -4,7 +4,13 @@ import type { Config } from '../../src/config/config.js';
 import { maxAutoInstances, resolveEngineLayout } from '../../src/engine/engine-layout.js';
 
 type LayoutConfig = Parameters<typeof resolveEngineLayout>[0];
-const auto: LayoutConfig = { engine: 'onnx', device: 'cpu', engineThread: 'auto', engineInstances: 'auto', intraOpThreads: undefined };
+const auto: LayoutConfig = {
+  engine: 'onnx',
+  device: 'cpu',
+  engineThread: 'auto',
+  engineInstances: 'auto',
+  intraOpThreads: undefined,
+};
 const layout = (overrides: Partial<Pick<Config, keyof LayoutConfig>>, cpus: number) =>
   resolveEngineLayout({ ...auto, ...overrides }, cpus);
 
@@ -15,14 +21,22 @@ describe('resolveEngineLayout', () => {
   });
 
   it('caps the automatic copies and shares the CPUs out among them as threads', () => {
-    assert.deepEqual(layout({}, 16), { thread: 'worker', instances: maxAutoInstances, intraOpThreads: 16 / maxAutoInstances });
+    assert.deepEqual(layout({}, 16), {
+      thread: 'worker',
+      instances: maxAutoInstances,
+      intraOpThreads: 16 / maxAutoInstances,
+    });
   });
 
   it('fits the copies to INTRA_OP_THREADS, and the threads to ENGINE_INSTANCES, when one is set', () => {
     assert.deepEqual(layout({ intraOpThreads: 2 }, 4), { thread: 'worker', instances: 2, intraOpThreads: 2 });
     assert.deepEqual(layout({ intraOpThreads: 8 }, 4), { thread: 'worker', instances: 1, intraOpThreads: 8 });
     assert.deepEqual(layout({ engineInstances: 1 }, 4), { thread: 'worker', instances: 1, intraOpThreads: 4 });
-    assert.deepEqual(layout({ engineInstances: 3, intraOpThreads: 2 }, 2), { thread: 'worker', instances: 3, intraOpThreads: 2 });
+    assert.deepEqual(layout({ engineInstances: 3, intraOpThreads: 2 }, 2), {
+      thread: 'worker',
+      instances: 3,
+      intraOpThreads: 2,
+    });
   });
 
   it('keeps one copy on a GPU, with ONNX Runtime choosing its CPU threads', () => {
@@ -35,6 +49,10 @@ describe('resolveEngineLayout', () => {
 
   it('runs TensorFlow.js once, on the main thread, with no ONNX Runtime threads', () => {
     assert.deepEqual(layout({ engine: 'tfjs' }, 8), { thread: 'main', instances: 1, intraOpThreads: undefined });
-    assert.deepEqual(layout({ engine: 'tfjs', engineThread: 'worker' }, 8), { thread: 'worker', instances: 1, intraOpThreads: undefined });
+    assert.deepEqual(layout({ engine: 'tfjs', engineThread: 'worker' }, 8), {
+      thread: 'worker',
+      instances: 1,
+      intraOpThreads: undefined,
+    });
   });
 });

@@ -28,7 +28,13 @@ describe('packed batch', () => {
   });
 
   it('gives zero segment ids when the texts have none', () => {
-    const padded = padBatch(packBatch([{ ids: [5, 6], typeIds: undefined }, { ids: [5], typeIds: undefined }]), 0);
+    const padded = padBatch(
+      packBatch([
+        { ids: [5, 6], typeIds: undefined },
+        { ids: [5], typeIds: undefined },
+      ]),
+      0,
+    );
     assert.deepEqual(Array.from(padded.typeIds), [0, 0, 0, 0]);
     assert.deepEqual(Array.from(padded.attentionMask), [1, 1, 1, 0]);
   });

@@ -46,7 +46,10 @@ describe('error registry', () => {
   });
 
   it('counts rejections under exactly the listed reasons', async () => {
-    const metrics = new ServiceMetrics({ queueCapacity: 1, model: { model: 'm', engine: 'e', device: 'd', backend: 'b' } });
+    const metrics = new ServiceMetrics({
+      queueCapacity: 1,
+      model: { model: 'm', engine: 'e', device: 'd', backend: 'b' },
+    });
     const counter = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'sentiment_rejections_total');
     assert.deepEqual(counter?.values.map((v) => v.labels.reason).sort(), [...rejectionReasons].sort());
   });
@@ -62,7 +65,11 @@ describe('error registry', () => {
   it('posts an error with its code, and a foreign error without one', () => {
     const error = new ModelDirError('/x', 'config.json is missing');
     assert.ok(error instanceof ServiceError);
-    assert.deepEqual(postedError(error), { code: 'SENTIMENT_MODEL_DIR', name: 'ModelDirError', message: error.message });
+    assert.deepEqual(postedError(error), {
+      code: 'SENTIMENT_MODEL_DIR',
+      name: 'ModelDirError',
+      message: error.message,
+    });
     assert.deepEqual(postedError(new TypeError('boom')), { code: undefined, name: 'TypeError', message: 'boom' });
     assert.equal(isErrorCode('SENTIMENT_NOPE'), false);
   });

@@ -48,11 +48,21 @@ async function stop(server: SpawnedServer): Promise<string> {
 }
 
 function hubEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { HOST: '127.0.0.1', MODEL_ID: 'test-org/sentiment', HF_ENDPOINT: hub.url, HF_HOME: home, HF_HUB_CACHE: '', HF_TOKEN: '', ...extra };
+  return {
+    HOST: '127.0.0.1',
+    MODEL_ID: 'test-org/sentiment',
+    HF_ENDPOINT: hub.url,
+    HF_HOME: home,
+    HF_HUB_CACHE: '',
+    HF_TOKEN: '',
+    ...extra,
+  };
 }
 
 describe('MODEL_ID: the server loads a model by Hub id', () => {
-  it('downloads, caches and serves it, reports id, revision and sha in /info, and never logs HF_TOKEN', { timeout: 90_000 }, async () => {
+  it('downloads, caches and serves it, reports id, revision and sha in /info, and never logs HF_TOKEN', {
+    timeout: 90_000,
+  }, async () => {
     const home = join(scratch, 'first-start');
     const server = await startServer(hubEnv(home, { HF_TOKEN: HUB_TOKEN }));
     let output: string;
@@ -103,7 +113,9 @@ describe('MODEL_ID: the server loads a model by Hub id', () => {
     }
   });
 
-  it('two servers starting at once on one empty cache both serve, and each file is downloaded once', { timeout: 120_000 }, async () => {
+  it('two servers starting at once on one empty cache both serve, and each file is downloaded once', {
+    timeout: 120_000,
+  }, async () => {
     const home = join(scratch, 'shared');
     const key = 'test-org/minimal/onnx/model.onnx';
     const before = hub.contentGets(key);
@@ -122,7 +134,10 @@ describe('MODEL_ID: the server loads a model by Hub id', () => {
   it('exits non-zero with the reason: a gated model without HF_TOKEN', { timeout: 60_000 }, async () => {
     const exit = await runUntilExit(hubEnv(join(scratch, 'gated'), { MODEL_ID: 'test-org/gated-sentiment' }));
     assert.equal(exit.code, 1);
-    assert.match(exit.stderr, /cannot start: model repository test-org\/gated-sentiment .* is gated \(HTTP 401\): HF_TOKEN is needed/);
+    assert.match(
+      exit.stderr,
+      /cannot start: model repository test-org\/gated-sentiment .* is gated \(HTTP 401\): HF_TOKEN is needed/,
+    );
   });
 
   it('exits with a configuration error when MODEL_ID and MODEL_DIR are both given', { timeout: 60_000 }, async () => {
@@ -137,22 +152,37 @@ describe('sentiment-model pull', () => {
   const pull = (args: string[], env: Record<string, string>) =>
     run(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
 
-  it('fills the cache with a gated model (token from HF_TOKEN) and prints the snapshot directory', { timeout: 60_000 }, async () => {
+  it('fills the cache with a gated model (token from HF_TOKEN) and prints the snapshot directory', {
+    timeout: 60_000,
+  }, async () => {
     const home = join(scratch, 'pull');
     const env = { HF_ENDPOINT: hub.url, HF_HOME: home, HF_TOKEN: HUB_TOKEN, MODEL_ID: '', MODEL_DIR: '' };
     const { stdout, stderr } = await pull(['pull', 'test-org/gated-sentiment', '--revision', 'main'], env);
     const dir = stdout.trim();
-    assert.match(dir, new RegExp(`^${join(home, 'hub', 'models--test-org--gated-sentiment', 'snapshots')}/[0-9a-f]{40}$`));
+    assert.match(
+      dir,
+      new RegExp(`^${join(home, 'hub', 'models--test-org--gated-sentiment', 'snapshots')}/[0-9a-f]{40}$`),
+    );
     assert.ok(existsSync(join(dir, 'onnx', 'model.onnx')));
     assert.match(stderr, /model pulled/);
     assert.ok(!stderr.includes(HUB_TOKEN));
     // Offline, the pulled model is found again without the Hub.
-    const again = await pull(['pull', 'test-org/gated-sentiment'], { ...env, HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_OFFLINE: '1' });
+    const again = await pull(['pull', 'test-org/gated-sentiment'], {
+      ...env,
+      HF_ENDPOINT: 'http://127.0.0.1:9',
+      HF_HUB_OFFLINE: '1',
+    });
     assert.equal(again.stdout.trim(), dir);
   });
 
   it('exits 1 with the reason, and 2 on a usage error', { timeout: 60_000 }, async () => {
-    const env = { HF_ENDPOINT: hub.url, HF_HOME: join(scratch, 'pull-errors'), HF_TOKEN: '', MODEL_ID: '', MODEL_DIR: '' };
+    const env = {
+      HF_ENDPOINT: hub.url,
+      HF_HOME: join(scratch, 'pull-errors'),
+      HF_TOKEN: '',
+      MODEL_ID: '',
+      MODEL_DIR: '',
+    };
     await assert.rejects(pull(['pull', 'test-org/no-onnx'], env), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 1);
       assert.match(error.stderr, /optimum-cli export onnx --task text-classification/);

@@ -9,7 +9,10 @@ describe('Admission', () => {
     const admission = new Admission(10, () => queued);
     const first = admission.admit(6);
     assert.equal(admission.inTokenization, 6);
-    assert.throws(() => admission.admit(5), (error: unknown) => error instanceof QueueFullError && /6 texts waiting, 5 more/.test(error.message));
+    assert.throws(
+      () => admission.admit(5),
+      (error: unknown) => error instanceof QueueFullError && /6 texts waiting, 5 more/.test(error.message),
+    );
     // The first request's texts move into the queue: still counted, now by the queue.
     first();
     queued = 6;

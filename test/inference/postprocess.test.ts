@@ -14,7 +14,10 @@ describe('predictionsOf', () => {
   });
 
   it('keeps the top k', () => {
-    assert.deepEqual(predictionsOf(Float32Array.of(3, 0), sentiment, 1).map((p) => p.label), ['NEGATIVE']);
+    assert.deepEqual(
+      predictionsOf(Float32Array.of(3, 0), sentiment, 1).map((p) => p.label),
+      ['NEGATIVE'],
+    );
     assert.equal(predictionsOf(Float32Array.of(3, 0), sentiment, 5).length, 2);
   });
 

@@ -13,8 +13,8 @@ type Any = any;
 
 const fixture = 'test/k8s/fixtures/cpu-hub-model';
 
-
-const envValue = (container: Any, name: string): Any => (container.env as Any[] | undefined)?.find((e) => e.name === name);
+const envValue = (container: Any, name: string): Any =>
+  (container.env as Any[] | undefined)?.find((e) => e.name === name);
 
 describe('kubernetes hub-model component (k8s/components/hub-model)', { skip: kubectlSkipReason() }, () => {
   let objs: K8sObject[] = [];
@@ -34,7 +34,12 @@ describe('kubernetes hub-model component (k8s/components/hub-model)', { skip: ku
     for (const obj of objs) {
       const prefix = schemaModules[obj.apiVersion];
       assert.ok(prefix, `no schema package for ${obj.apiVersion}`);
-      const mod = (await import(`${prefix}/${obj.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+      const mod = (await import(`${prefix}/${obj.kind}`)) as Record<
+        string,
+        new (
+          data: unknown,
+        ) => { validate(): void }
+      >;
       new (mod[obj.kind] as new (data: unknown) => { validate(): void })(obj).validate();
     }
     assert.deepEqual(unknownFieldErrors(objs, schemaModules), []);
@@ -57,8 +62,14 @@ describe('kubernetes hub-model component (k8s/components/hub-model)', { skip: ku
     assert.deepEqual(pull.command, ['node', 'dist/src/cli/model.js', 'pull']);
     assert.deepEqual(pull.envFrom, server.envFrom);
     assert.equal(envValue(pull, 'HF_HUB_OFFLINE')?.value, '0');
-    assert.deepEqual(envValue(pull, 'HF_TOKEN')?.valueFrom, { secretKeyRef: { name: 'hf-token', key: 'token', optional: true } });
-    assert.equal(server.env.find((e: Any) => e.name === 'HF_TOKEN'), undefined, 'the server never holds the token');
+    assert.deepEqual(envValue(pull, 'HF_TOKEN')?.valueFrom, {
+      secretKeyRef: { name: 'hf-token', key: 'token', optional: true },
+    });
+    assert.equal(
+      server.env.find((e: Any) => e.name === 'HF_TOKEN'),
+      undefined,
+      'the server never holds the token',
+    );
     assert.deepEqual(pull.resources.requests, pull.resources.limits, 'requests == limits keeps the pod Guaranteed');
     assert.equal(pull.securityContext.readOnlyRootFilesystem, true);
   });
@@ -78,7 +89,8 @@ describe('kubernetes hub-model component (k8s/components/hub-model)', { skip: ku
   it('lets the pods reach the Hub over HTTPS (the base policy allows no egress)', () => {
     const labels = findOne(objs, 'Deployment', 'sentiment').spec.template.metadata.labels as Record<string, string>;
     const egress = findAll(objs, 'NetworkPolicy').filter(
-      (p) => Object.entries(p.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v) &&
+      (p) =>
+        Object.entries(p.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v) &&
         (p.spec.egress as Any[] | undefined)?.some((rule) => rule.ports?.some((port: Any) => port.port === 443)),
     );
     assert.equal(egress.length, 1);

@@ -22,7 +22,11 @@ describe('Dockerfiles', () => {
         const user = /^USER (\S+)$/m.exec(final)?.[1];
         assert.ok(user && /^[1-9]\d*:[1-9]\d*$/.test(user), `USER ${user} is a numeric non-root uid:gid`);
         for (const id of user.split(':')) assert.ok(Number(id) >= 10000, `USER ${user}: ids >= 10000`);
-        assert.match(final, /^CMD \["node", "dist\/src\/server\.js"\]$/m, 'exec-form CMD with node, no npm/shell wrapper');
+        assert.match(
+          final,
+          /^CMD \["node", "dist\/src\/server\.js"\]$/m,
+          'exec-form CMD with node, no npm/shell wrapper',
+        );
         assert.match(final, new RegExp(`^EXPOSE ${serverContract.defaultPort}$`, 'm'));
         assert.match(final, /COPY models \.\/models/, 'model baked in');
       });
@@ -36,7 +40,11 @@ describe('Dockerfiles', () => {
       it('builds on Node 24 LTS (bookworm-slim), pinned by tag, with how to pin the digest', () => {
         const bases = [...text.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)].map((m) => m[1]!);
         assert.deepEqual(bases, ['node:24-bookworm-slim'], 'one base image: Node 24 LTS');
-        for (const b of bases) assert.ok(/:[\w.-]+(@sha256:[0-9a-f]{64})?$/.test(b) && !b.endsWith(':latest'), `base ${b} has a version tag`);
+        for (const b of bases)
+          assert.ok(
+            /:[\w.-]+(@sha256:[0-9a-f]{64})?$/.test(b) && !b.endsWith(':latest'),
+            `base ${b} has a version tag`,
+          );
         // Local base images have no registry digest: the Dockerfile says how to pin one where a registry exists.
         assert.match(text, /--build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:/);
         for (const from of text.matchAll(/^FROM (\S+)/gm)) assert.equal(from[1], '${NODE_IMAGE}', `FROM ${from[1]}`);
@@ -63,27 +71,45 @@ describe('Dockerfiles', () => {
       .filter((l) => l.trim() && !l.startsWith('#'));
     assert.ok(reqs.length >= 6, 'provider + cudart, cublas, cudnn, cufft, curand');
     for (const r of reqs) assert.match(r, /^[\w-]+==[\w.]+ --hash=sha256:[0-9a-f]{64}$/, r);
-    assert.ok(reqs.some((r) => r.startsWith(`onnxruntime-gpu==${nodeOrt} `)), `onnxruntime-gpu==${nodeOrt}`);
+    assert.ok(
+      reqs.some((r) => r.startsWith(`onnxruntime-gpu==${nodeOrt} `)),
+      `onnxruntime-gpu==${nodeOrt}`,
+    );
     for (const pkg of ['nvidia-cuda-runtime', 'nvidia-cublas', 'nvidia-cudnn-', 'nvidia-cufft', 'nvidia-curand']) {
-      assert.ok(reqs.some((r) => r.startsWith(pkg)), pkg);
+      assert.ok(
+        reqs.some((r) => r.startsWith(pkg)),
+        pkg,
+      );
     }
   });
 
   it('.dockerignore lets in the extracted GPU libraries, never the wheels', () => {
-    const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     assert.ok(lines.includes('!.cache/gpu-libs/'));
     assert.ok(!lines.some((l) => l.startsWith('!.cache/gpu-wheels')));
   });
 
   it('.dockerignore keeps the context to what the image needs', () => {
-    const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    assert.equal(lines.find((l) => l && !l.startsWith('#')), '*', 'allow-list: everything is excluded first');
-    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!models/']) assert.ok(lines.includes(needed), needed);
+    const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    assert.equal(
+      lines.find((l) => l && !l.startsWith('#')),
+      '*',
+      'allow-list: everything is excluded first',
+    );
+    for (const needed of ['!package.json', '!package-lock.json', '!src/', '!models/'])
+      assert.ok(lines.includes(needed), needed);
     for (const never of ['!node_modules', '!dist', '!.git']) assert.ok(!lines.some((l) => l.startsWith(never)), never);
   });
 
-  it('the Deployments run as the images\' user and group', { skip: kubectlSkipReason() }, () => {
-    for (const [file, target] of [['Dockerfile', 'cpu'], ['Dockerfile.gpu', 'gpu']] as const) {
+  it("the Deployments run as the images' user and group", { skip: kubectlSkipReason() }, () => {
+    for (const [file, target] of [
+      ['Dockerfile', 'cpu'],
+      ['Dockerfile.gpu', 'gpu'],
+    ] as const) {
       const [uid, gid] = /^USER (\d+):(\d+)/m.exec(stages(file).final)!.slice(1);
       const sc = render(target).find((o) => o.kind === 'Deployment')!.spec.template.spec.securityContext;
       assert.equal(String(sc.runAsUser), uid, `${target}: runAsUser = ${file}'s`);

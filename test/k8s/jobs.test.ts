@@ -6,7 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseBatchArgs } from '../../src/cli/batch-options.js';
-import { findAll, findOne, kubectlSkipReason, parseQuantity, repoRoot, type K8sObject, renderDir } from './kustomize.js';
+import {
+  findAll,
+  findOne,
+  kubectlSkipReason,
+  parseQuantity,
+  repoRoot,
+  type K8sObject,
+  renderDir,
+} from './kustomize.js';
 import { schemaModules } from './schema-modules.js';
 import { unknownFieldErrors } from './strict-fields.js';
 
@@ -14,7 +22,6 @@ import { unknownFieldErrors } from './strict-fields.js';
 type Any = any;
 
 const jobsDir = 'k8s/jobs';
-
 
 async function validateAgainstSchema(obj: K8sObject): Promise<void> {
   const prefix = schemaModules[obj.apiVersion];
@@ -33,7 +40,10 @@ async function validateAgainstSchema(obj: K8sObject): Promise<void> {
 function jobSpecs(objs: K8sObject[]): [string, Any][] {
   return [
     ...findAll(objs, 'Job').map((job): [string, Any] => [`Job/${job.metadata.name}`, job.spec]),
-    ...findAll(objs, 'CronJob').map((cron): [string, Any] => [`CronJob/${cron.metadata.name}`, cron.spec.jobTemplate.spec]),
+    ...findAll(objs, 'CronJob').map((cron): [string, Any] => [
+      `CronJob/${cron.metadata.name}`,
+      cron.spec.jobTemplate.spec,
+    ]),
   ];
 }
 
@@ -60,7 +70,12 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
     assert.equal(findAll(objs, 'Job').length, 1);
     assert.equal(findAll(objs, 'CronJob').length, 1);
     for (const obj of objs) await validateAgainstSchema(obj);
-    t.diagnostic(`${objs.length} objects validated: ${objs.map((o) => o.kind).sort().join(', ')}`);
+    t.diagnostic(
+      `${objs.length} objects validated: ${objs
+        .map((o) => o.kind)
+        .sort()
+        .join(', ')}`,
+    );
   });
 
   it('has no unknown fields (strict: misspelt fields would be dropped by the API server)', () => {
@@ -78,12 +93,17 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
   it('bounds retries, run time and how long finished jobs are kept', () => {
     for (const [name, spec] of jobSpecs(objs)) {
       assert.ok(spec.backoffLimit >= 1 && spec.backoffLimit <= 6, `${name}: backoffLimit ${spec.backoffLimit}`);
-      assert.ok(spec.activeDeadlineSeconds > 0 && spec.activeDeadlineSeconds <= 86_400, `${name}: activeDeadlineSeconds`);
+      assert.ok(
+        spec.activeDeadlineSeconds > 0 && spec.activeDeadlineSeconds <= 86_400,
+        `${name}: activeDeadlineSeconds`,
+      );
       assert.ok(spec.ttlSecondsAfterFinished > 0, `${name}: ttlSecondsAfterFinished`);
       assert.equal(spec.template.spec.restartPolicy, 'Never', `${name}: podFailurePolicy needs restartPolicy Never`);
       const rules: Any[] = spec.podFailurePolicy?.rules ?? [];
       assert.ok(
-        rules.some((r) => r.action === 'FailJob' && r.onExitCodes?.operator === 'In' && r.onExitCodes.values.includes(2)),
+        rules.some(
+          (r) => r.action === 'FailJob' && r.onExitCodes?.operator === 'In' && r.onExitCodes.values.includes(2),
+        ),
         `${name}: bad usage (exit 2) fails the Job at once`,
       );
       assert.ok(
@@ -104,7 +124,9 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
   });
 
   it('runs the built CLI with flags the CLI accepts, resuming, on files of the claim', () => {
-    const bin = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+    const bin = (
+      JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+    ).bin;
     for (const [name, spec] of jobSpecs(objs)) {
       const pod = spec.template.spec;
       const container = pod.containers.find((c: Any) => c.name === 'batch');
@@ -118,7 +140,9 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
       assert.equal(parsed.options.progress, 'lines', `${name}: progress as log lines`);
       const claim = pod.volumes.find((v: Any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
       findOne(objs, 'PersistentVolumeClaim', claim);
-      const mount = container.volumeMounts.find((m: Any) => pod.volumes.find((v: Any) => v.name === m.name)?.persistentVolumeClaim);
+      const mount = container.volumeMounts.find(
+        (m: Any) => pod.volumes.find((v: Any) => v.name === m.name)?.persistentVolumeClaim,
+      );
       for (const file of [parsed.options.job.input, parsed.options.job.output]) {
         assert.ok(file.startsWith(`${mount.mountPath}/`), `${name}: ${file} is on the claim (${mount.mountPath})`);
       }
@@ -126,7 +150,7 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
     }
   });
 
-  it('runs nothing as root, with the Deployment\'s locked-down security context', () => {
+  it("runs nothing as root, with the Deployment's locked-down security context", () => {
     for (const [name, spec] of jobSpecs(objs)) {
       const pod = spec.template.spec;
       assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: runAsNonRoot`);
@@ -142,10 +166,15 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
         assert.deepEqual(sc.capabilities?.drop, ['ALL']);
         const tmp = c.volumeMounts.find((m: Any) => m.mountPath === '/tmp');
         assert.ok(pod.volumes.find((v: Any) => v.name === tmp?.name)?.emptyDir, `${name}: /tmp is an emptyDir`);
-        assert.ok(c.image.includes('/') && /:[\w.-]+$/.test(c.image) && !c.image.endsWith(':latest'), `${name}: image ${c.image}`);
+        assert.ok(
+          c.image.includes('/') && /:[\w.-]+$/.test(c.image) && !c.image.endsWith(':latest'),
+          `${name}: image ${c.image}`,
+        );
       }
       const policy = findOne(objs, 'NetworkPolicy', 'sentiment-batch');
-      assert.ok(Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => spec.template.metadata.labels[k] === v));
+      assert.ok(
+        Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => spec.template.metadata.labels[k] === v),
+      );
       assert.deepEqual([...policy.spec.policyTypes].sort(), ['Egress', 'Ingress']);
       assert.equal(policy.spec.ingress, undefined, 'no traffic in');
       assert.equal(policy.spec.egress, undefined, 'no traffic out');
@@ -156,10 +185,16 @@ describe('kubernetes batch jobs (k8s/jobs)', { skip: kubectlSkipReason() }, () =
     for (const [name, spec] of jobSpecs(objs)) {
       const c = spec.template.spec.containers[0];
       for (const res of ['cpu', 'memory']) {
-        assert.ok(parseQuantity(c.resources.requests[res]) <= parseQuantity(c.resources.limits[res]), `${name}: ${res}`);
+        assert.ok(
+          parseQuantity(c.resources.requests[res]) <= parseQuantity(c.resources.limits[res]),
+          `${name}: ${res}`,
+        );
       }
       const threads = Number(c.env.find((e: Any) => e.name === 'INTRA_OP_THREADS')?.value);
-      assert.ok(threads >= 1 && threads <= parseQuantity(c.resources.limits.cpu), `${name}: INTRA_OP_THREADS ${threads}`);
+      assert.ok(
+        threads >= 1 && threads <= parseQuantity(c.resources.limits.cpu),
+        `${name}: INTRA_OP_THREADS ${threads}`,
+      );
       // Peak RSS of the CLI is ~210 MiB whatever the input (test/batch-job/bounded-memory.test.ts).
       assert.ok(parseQuantity(c.resources.limits.memory) >= 512 * 1024 ** 2, `${name}: memory limit`);
     }

@@ -95,7 +95,10 @@ export function findOne(objs: K8sObject[], kind: string, name?: string): K8sObje
 }
 
 /** matchLabels semantics: every selector pair is present in labels (an empty selector matches everything). */
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
@@ -107,7 +110,15 @@ export function parseQuantity(q: string | number): number {
   if (!m) throw new Error(`unsupported quantity ${q}`);
   const n = Number(m[1]);
   const mult: Record<string, number> = {
-    m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
   };
   return m[2] ? n * mult[m[2]]! : n;
 }

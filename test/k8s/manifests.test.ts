@@ -6,8 +6,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import {
-  render, renderTargets, appTargets, findAll, findOne, selects, parseQuantity, kubectlSkipReason, repoRoot,
-  type K8sObject, type AppTarget, type RenderTarget,
+  render,
+  renderTargets,
+  appTargets,
+  findAll,
+  findOne,
+  selects,
+  parseQuantity,
+  kubectlSkipReason,
+  repoRoot,
+  type K8sObject,
+  type AppTarget,
+  type RenderTarget,
 } from './kustomize.js';
 import { schemaModules } from './schema-modules.js';
 import { serverContract } from './server-contract.js';
@@ -82,7 +92,9 @@ function scaler(objs: K8sObject[]): { min: number; max: number; target: Any; met
       min: hpa[0].spec.minReplicas,
       max: hpa[0].spec.maxReplicas,
       target: hpa[0].spec.scaleTargetRef,
-      metrics: m.map((x) => (x.type === 'Resource' ? x.resource.name : x.type === 'Pods' ? x.pods.metric.name : x.type)),
+      metrics: m.map((x) =>
+        x.type === 'Resource' ? x.resource.name : x.type === 'Pods' ? x.pods.metric.name : x.type,
+      ),
     };
   }
   const spec = so[0]!.spec;
@@ -90,7 +102,9 @@ function scaler(objs: K8sObject[]): { min: number; max: number; target: Any; met
     min: spec.minReplicaCount,
     max: spec.maxReplicaCount,
     target: spec.scaleTargetRef,
-    metrics: spec.triggers.map((t: Any) => (t.type === 'prometheus' ? /(sentiment_\w+)/.exec(t.metadata.query)?.[1] : t.type)),
+    metrics: spec.triggers.map((t: Any) =>
+      t.type === 'prometheus' ? /(sentiment_\w+)/.exec(t.metadata.query)?.[1] : t.type,
+    ),
   };
 }
 /** Does a toleration list admit this taint? (Kubernetes' ToleratesTaint.) */
@@ -103,8 +117,12 @@ function tolerates(tolerations: Any[] | undefined, taint: Any): boolean {
   );
 }
 const recommendedPodLabels = [
-  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component',
-  'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
 ];
 
 describe('kubernetes manifests', { skip }, () => {
@@ -118,7 +136,10 @@ describe('kubernetes manifests', { skip }, () => {
       it('renders and every object validates against its schema', async (t) => {
         assert.ok(objs.length > 0);
         for (const obj of objs) await validateAgainstSchema(obj);
-        const kinds = objs.map((o) => o.kind).sort().join(', ');
+        const kinds = objs
+          .map((o) => o.kind)
+          .sort()
+          .join(', ');
         t.diagnostic(`${target}: ${objs.length} objects validated: ${kinds}`);
       });
 
@@ -134,7 +155,11 @@ describe('kubernetes manifests', { skip }, () => {
           assert.ok(!seen.has(key), `duplicate ${key}`);
           seen.add(key);
           if (clusterScoped.has(o.kind)) {
-            assert.equal(o.metadata.namespace, undefined, `cluster-scoped ${o.kind}/${o.metadata.name} has a namespace`);
+            assert.equal(
+              o.metadata.namespace,
+              undefined,
+              `cluster-scoped ${o.kind}/${o.metadata.name} has a namespace`,
+            );
           } else {
             assert.ok(o.metadata.namespace, `${o.kind}/${o.metadata.name} has no namespace`);
           }
@@ -159,9 +184,12 @@ describe('kubernetes manifests', { skip }, () => {
         platform = render('platform');
       });
 
-      it('holds only namespaced objects of the app namespace (cluster-scoped ones are the platform\'s)', () => {
+      it("holds only namespaced objects of the app namespace (cluster-scoped ones are the platform's)", () => {
         for (const o of objs) {
-          assert.ok(!clusterScoped.has(o.kind), `${o.kind}/${o.metadata.name} is cluster-scoped: it belongs in k8s/platform`);
+          assert.ok(
+            !clusterScoped.has(o.kind),
+            `${o.kind}/${o.metadata.name} is cluster-scoped: it belongs in k8s/platform`,
+          );
           assert.equal(o.metadata.namespace, appNamespace, `${o.kind}/${o.metadata.name} is outside ${appNamespace}`);
         }
       });
@@ -179,7 +207,10 @@ describe('kubernetes manifests', { skip }, () => {
           assert.ok(!/:latest$/.test(image), `${c.name}: image ${image} uses :latest`);
           assert.ok(image.includes('/'), `${c.name}: image ${image} has no registry (set it in k8s/components/image)`);
         }
-        assert.ok(allowed.has(server(objs).image), `server image ${server(objs).image} is one of k8s/components/image's`);
+        assert.ok(
+          allowed.has(server(objs).image),
+          `server image ${server(objs).image} is one of k8s/components/image's`,
+        );
       });
 
       it('carries the recommended app.kubernetes.io labels on the pods', () => {
@@ -228,7 +259,10 @@ describe('kubernetes manifests', { skip }, () => {
         assert.ok(c.startupProbe?.httpGet, 'startupProbe is set');
         for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
           const get = c[probe].httpGet;
-          assert.ok((serverContract.routes.GET as readonly string[]).includes(get.path), `${probe} path ${get.path} is a GET route`);
+          assert.ok(
+            (serverContract.routes.GET as readonly string[]).includes(get.path),
+            `${probe} path ${get.path} is a GET route`,
+          );
           assert.equal(containerPort(objs, get.port), port, `${probe} port`);
         }
       });
@@ -252,7 +286,10 @@ describe('kubernetes manifests', { skip }, () => {
         );
         if (ing) {
           assert.ok(dereg, 'the ALB Ingress sets its deregistration delay');
-          assert.ok(preStopSeconds >= Number(dereg[1]), `preStop ${preStopSeconds}s covers the ALB's deregistration ${dereg[1]}s`);
+          assert.ok(
+            preStopSeconds >= Number(dereg[1]),
+            `preStop ${preStopSeconds}s covers the ALB's deregistration ${dereg[1]}s`,
+          );
         }
       });
 
@@ -280,7 +317,7 @@ describe('kubernetes manifests', { skip }, () => {
         assert.ok((serverContract.devices as readonly string[]).includes(env.DEVICE!), `DEVICE=${env.DEVICE}`);
       });
 
-      it('references objects that exist (ConfigMap, ServiceAccount, the platform\'s PriorityClasses, volumes)', () => {
+      it("references objects that exist (ConfigMap, ServiceAccount, the platform's PriorityClasses, volumes)", () => {
         const spec = podSpec(objs);
         const online = findOne(platform, 'PriorityClass', spec.priorityClassName);
         const batch = findOne(platform, 'PriorityClass', 'sentiment-batch');
@@ -290,7 +327,8 @@ describe('kubernetes manifests', { skip }, () => {
         assert.equal(online.globalDefault, false);
         const volumes = new Set(spec.volumes.map((v: Any) => v.name));
         for (const c of allContainers(spec)) {
-          for (const m of c.volumeMounts ?? []) assert.ok(volumes.has(m.name), `${c.name} mounts unknown volume ${m.name}`);
+          for (const m of c.volumeMounts ?? [])
+            assert.ok(volumes.has(m.name), `${c.name} mounts unknown volume ${m.name}`);
         }
         for (const v of spec.volumes) {
           if (v.persistentVolumeClaim) findOne(objs, 'PersistentVolumeClaim', v.persistentVolumeClaim.claimName);
@@ -343,7 +381,10 @@ describe('kubernetes manifests', { skip }, () => {
             for (const rule of route.spec.rules) {
               if (!rule.backendRefs) {
                 // Plain HTTP only ever redirects to HTTPS.
-                assert.ok(rule.filters?.some((f: Any) => f.requestRedirect?.scheme === 'https'), `${route.metadata.name}: redirect to https`);
+                assert.ok(
+                  rule.filters?.some((f: Any) => f.requestRedirect?.scheme === 'https'),
+                  `${route.metadata.name}: redirect to https`,
+                );
                 continue;
               }
               assert.ok(onHttps, `${route.metadata.name} serves the API on an HTTPS listener only`);
@@ -351,10 +392,16 @@ describe('kubernetes manifests', { skip }, () => {
               routed = routed.concat(rule.matches.map((m: Any) => m.path.value));
               for (const b of rule.backendRefs) {
                 assert.equal(b.name, svc.metadata.name);
-                assert.ok(svc.spec.ports.some((sp: Any) => sp.port === b.port), `backend port ${b.port} exists on the Service`);
+                assert.ok(
+                  svc.spec.ports.some((sp: Any) => sp.port === b.port),
+                  `backend port ${b.port} exists on the Service`,
+                );
               }
               const timeoutS = Number(/^(\d+)s$/.exec(rule.timeouts?.request ?? '')?.[1]);
-              assert.ok(timeoutS * 1000 > Number(env.REQUEST_TIMEOUT_MS), 'the proxy waits longer than the server deadline');
+              assert.ok(
+                timeoutS * 1000 > Number(env.REQUEST_TIMEOUT_MS),
+                'the proxy waits longer than the server deadline',
+              );
             }
           }
           assert.ok(routed.includes('/analyze') && routed.includes('/docs'), '/analyze and /docs are routed');
@@ -382,7 +429,10 @@ describe('kubernetes manifests', { skip }, () => {
           const idle = /idle_timeout\.timeout_seconds=(\d+)/.exec(
             ing.metadata.annotations?.['alb.ingress.kubernetes.io/load-balancer-attributes'] ?? '',
           );
-          assert.ok(idle && Number(idle[1]) * 1000 > Number(env.REQUEST_TIMEOUT_MS), 'the ALB waits longer than the server deadline');
+          assert.ok(
+            idle && Number(idle[1]) * 1000 > Number(env.REQUEST_TIMEOUT_MS),
+            'the ALB waits longer than the server deadline',
+          );
         }
       });
 
@@ -390,23 +440,32 @@ describe('kubernetes manifests', { skip }, () => {
         const sm = findOne(objs, 'ServiceMonitor', 'sentiment');
         const svc = findOne(objs, 'Service', 'sentiment');
         assert.ok(selects(sm.spec.selector.matchLabels, svc.metadata.labels), 'ServiceMonitor selects the Service');
-        const nsOk = sm.spec.namespaceSelector?.matchNames?.includes(svc.metadata.namespace) ?? sm.metadata.namespace === svc.metadata.namespace;
+        const nsOk =
+          sm.spec.namespaceSelector?.matchNames?.includes(svc.metadata.namespace) ??
+          sm.metadata.namespace === svc.metadata.namespace;
         assert.ok(nsOk, 'ServiceMonitor looks in the Service namespace');
         for (const ep of sm.spec.endpoints) {
-          assert.ok(svc.spec.ports.some((p: Any) => p.name === ep.port), `endpoint port ${ep.port} is a Service port name`);
+          assert.ok(
+            svc.spec.ports.some((p: Any) => p.name === ep.port),
+            `endpoint port ${ep.port} is a Service port name`,
+          );
           assert.equal(ep.path, serverContract.metricsPath);
         }
         findOne(objs, 'PrometheusRule', 'sentiment');
       });
 
-      it('NetworkPolicy admits only the edge\'s data path and Prometheus, on the numeric server port', () => {
+      it("NetworkPolicy admits only the edge's data path and Prometheus, on the numeric server port", () => {
         const np = findOne(objs, 'NetworkPolicy', 'sentiment');
         const dep = findOne(objs, 'Deployment', 'sentiment');
-        assert.ok(selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'policy selects the pods');
+        assert.ok(
+          selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels),
+          'policy selects the pods',
+        );
         assert.ok(np.spec.policyTypes.includes('Ingress'));
         const port = containerPort(objs, 'http');
         for (const rule of np.spec.ingress) {
-          for (const p of rule.ports) assert.equal(p.port, port, 'numeric port (named ports have had bugs in policy engines)');
+          for (const p of rule.ports)
+            assert.equal(p.port, port, 'numeric port (named ports have had bugs in policy engines)');
         }
         const peers: Any[] = np.spec.ingress.flatMap((r: Any) => r.from);
         const prometheus = peers.filter((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
@@ -417,8 +476,14 @@ describe('kubernetes manifests', { skip }, () => {
         if (gw) {
           // Envoy Gateway's proxy pods for this Gateway, in its namespace.
           assert.equal(edge[0].namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'], 'envoy-gateway-system');
-          assert.equal(edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-name'], gw.metadata.name);
-          assert.equal(edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-namespace'], gw.metadata.namespace);
+          assert.equal(
+            edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-name'],
+            gw.metadata.name,
+          );
+          assert.equal(
+            edge[0].podSelector?.matchLabels?.['gateway.envoyproxy.io/owning-gateway-namespace'],
+            gw.metadata.namespace,
+          );
         } else {
           // The ALB (target-type ip) connects from its ENIs in the VPC: an address block, not pods.
           const ing = findOne(objs, 'Ingress', 'sentiment');
@@ -454,11 +519,11 @@ describe('kubernetes manifests', { skip }, () => {
       const online = findOne(objs, 'PriorityClass', 'sentiment-online');
       const batch = findOne(objs, 'PriorityClass', 'sentiment-batch');
       assert.ok(online.value > batch.value);
-      assert.equal(online.preemptionPolicy, 'Never', 'PreemptLowerPriority could evict other teams\' pods');
+      assert.equal(online.preemptionPolicy, 'Never', "PreemptLowerPriority could evict other teams' pods");
       assert.equal(batch.preemptionPolicy, 'Never');
     });
 
-    it('holds the dashboard and the accelerator exporters\' ServiceMonitors, in the monitoring namespace', () => {
+    it("holds the dashboard and the accelerator exporters' ServiceMonitors, in the monitoring namespace", () => {
       const objs = render('platform');
       const dash = findOne(objs, 'ConfigMap', 'sentiment-grafana-dashboard');
       assert.equal(dash.metadata.namespace, 'monitoring');
@@ -518,31 +583,41 @@ describe('kubernetes manifests', { skip }, () => {
           const r = server(app()).resources;
           assert.equal(String(r.limits[resource]), '1', `limits.${resource}`);
           assert.equal(String(r.requests[resource]), '1', `requests.${resource}`);
-          for (const k of ['cpu', 'memory']) assert.equal(parseQuantity(r.requests[k]), parseQuantity(r.limits[k]), `${k}: Guaranteed QoS`);
+          for (const k of ['cpu', 'memory'])
+            assert.equal(parseQuantity(r.requests[k]), parseQuantity(r.limits[k]), `${k}: Guaranteed QoS`);
           assert.equal(serverEnv(app()).DEVICE, device);
         });
 
         it('every pool labels its nodes for the pods and the device plugin, taints them, and the pods tolerate it', () => {
           const spec = podSpec(app());
           assert.ok(spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0, 'pods select accelerator nodes');
-          assert.equal(spec.nodeSelector['karpenter.sh/nodepool'], undefined, 'pods select a label both pools share, not one pool');
+          assert.equal(
+            spec.nodeSelector['karpenter.sh/nodepool'],
+            undefined,
+            'pods select a label both pools share, not one pool',
+          );
           assert.ok(pools().length >= 2);
           for (const pool of pools()) {
             const name = pool.metadata.name;
             const labels = pool.spec.template.metadata?.labels ?? {};
             assert.ok(selects(spec.nodeSelector, labels), `${name}: its nodes match the pods' nodeSelector`);
-            for (const [k, v] of Object.entries(nodeLabels)) assert.equal(labels[k], v, `${name}: node label ${k}=${v}`);
+            for (const [k, v] of Object.entries(nodeLabels))
+              assert.equal(labels[k], v, `${name}: node label ${k}=${v}`);
             const taints: Any[] = pool.spec.template.spec.taints ?? [];
             assert.ok(
               taints.some((t) => t.key === taint.key && t.value === taint.value && t.effect === taint.effect),
               `${name}: taints ${taint.key}=${taint.value}:${taint.effect}`,
             );
             assert.ok(!taints.some((t) => t.key === 'aiml'), `${name}: no aiml taint (no device plugin tolerates it)`);
-            for (const t of taints) assert.ok(tolerates(spec.tolerations, t), `pods tolerate ${name}'s taint ${t.key}=${t.value}:${t.effect}`);
+            for (const t of taints)
+              assert.ok(
+                tolerates(spec.tolerations, t),
+                `pods tolerate ${name}'s taint ${t.key}=${t.value}:${t.effect}`,
+              );
           }
         });
 
-        it('pools: Karpenter v1, the instance families, AL2023, IMDSv2, a drain bound above the pods\' grace period', () => {
+        it("pools: Karpenter v1, the instance families, AL2023, IMDSv2, a drain bound above the pods' grace period", () => {
           const spec = podSpec(app());
           for (const pool of pools()) {
             const name = pool.metadata.name;
@@ -554,11 +629,17 @@ describe('kubernetes manifests', { skip }, () => {
             const nodeClass = findOne(render(platformTarget), 'EC2NodeClass', ref.name);
             assert.equal(ref.group, 'karpenter.k8s.aws');
             assert.equal(ref.kind, 'EC2NodeClass');
-            assert.ok(nodeClass.spec.amiSelectorTerms.some((t: Any) => t.alias?.startsWith('al2023@')), 'AL2023 accelerated AMI');
+            assert.ok(
+              nodeClass.spec.amiSelectorTerms.some((t: Any) => t.alias?.startsWith('al2023@')),
+              'AL2023 accelerated AMI',
+            );
             assert.equal(nodeClass.spec.metadataOptions?.httpTokens, 'required', 'IMDSv2 only');
             const tgp = /^(\d+)m$/.exec(pool.spec.template.spec.terminationGracePeriod ?? '');
             assert.ok(tgp, `${name}: terminationGracePeriod in minutes`);
-            assert.ok(Number(tgp[1]) * 60 > spec.terminationGracePeriodSeconds, `${name}: node drain bound > pod grace period`);
+            assert.ok(
+              Number(tgp[1]) * 60 > spec.terminationGracePeriodSeconds,
+              `${name}: node drain bound > pod grace period`,
+            );
             assert.ok(pool.spec.limits?.[resource], `${name}: caps total ${resource}`);
             assert.ok(['WhenEmpty', 'WhenEmptyOrUnderutilized'].includes(pool.spec.disruption.consolidationPolicy));
           }
@@ -577,7 +658,7 @@ describe('kubernetes manifests', { skip }, () => {
           assert.equal(
             Number(floor[0]!.spec.limits[resource]),
             scaler(app()).min * perPod,
-            'the floor holds exactly minReplicas pods\' devices',
+            "the floor holds exactly minReplicas pods' devices",
           );
         });
 
@@ -599,7 +680,11 @@ describe('kubernetes manifests', { skip }, () => {
 
     it('inferentia is marked experimental', () => {
       for (const o of render('inferentia')) {
-        assert.equal(o.metadata.annotations?.['sentiment.example.com/status'], 'experimental', `${o.kind}/${o.metadata.name}`);
+        assert.equal(
+          o.metadata.annotations?.['sentiment.example.com/status'],
+          'experimental',
+          `${o.kind}/${o.metadata.name}`,
+        );
       }
     });
 
@@ -618,7 +703,10 @@ describe('kubernetes manifests', { skip }, () => {
       const mount = server(objs).volumeMounts.find((m: Any) => m.name === vol.name);
       assert.equal(mount.readOnly, true);
       const modelDir = serverEnv(objs).MODEL_DIR!;
-      assert.ok(modelDir.startsWith(mount.mountPath + '/'), `MODEL_DIR ${modelDir} is on the volume ${mount.mountPath}`);
+      assert.ok(
+        modelDir.startsWith(mount.mountPath + '/'),
+        `MODEL_DIR ${modelDir} is on the volume ${mount.mountPath}`,
+      );
       assert.equal(serverEnv(render('cpu')).MODEL_DIR, undefined, 'without the component the baked-in model is used');
     });
 
@@ -639,7 +727,8 @@ describe('kubernetes manifests', { skip }, () => {
       assert.equal(np.spec.ingress, undefined, 'admits nothing more');
       const ports = np.spec.egress.flatMap((rule: Any) => rule.ports.map((p: Any) => p.port));
       assert.ok(ports.includes(Number(endpoint.port)), `egress allows the endpoint's port ${endpoint.port}`);
-      for (const rule of np.spec.egress) for (const peer of rule.to) assert.ok(peer.namespaceSelector && peer.podSelector, 'a named peer, not anywhere');
+      for (const rule of np.spec.egress)
+        for (const peer of rule.to) assert.ok(peer.namespaceSelector && peer.podSelector, 'a named peer, not anywhere');
       const base = render('cpu');
       assert.equal(serverEnv(base).OTEL_EXPORTER_OTLP_ENDPOINT, undefined, 'without the component tracing is off');
       assert.equal(findAll(base, 'NetworkPolicy').length, 1, 'and no egress beyond DNS is allowed');

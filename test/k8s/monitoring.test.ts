@@ -43,7 +43,8 @@ function metricNames(expr: string): string[] {
       }
     },
   });
-  if (error !== undefined) throw new Error(`PromQL syntax error at ${error}: ${expr.slice(Math.max(0, error - 20), error + 20)}`);
+  if (error !== undefined)
+    throw new Error(`PromQL syntax error at ${error}: ${expr.slice(Math.max(0, error - 20), error + 20)}`);
   assert.ok(names.length > 0, `no metric selected in ${expr}`);
   return names;
 }
@@ -64,7 +65,10 @@ describe('PrometheusRule', () => {
   it('covers error rate, p99 latency, queue saturation and readiness', () => {
     const exprs = rules.map((r) => r.expr as string).join('\n');
     assert.match(exprs, /sentiment_http_request_duration_seconds_count\{[^}]*status_code=~"5\.\."/);
-    assert.match(exprs, /histogram_quantile\(0\.99,\s*sum by \(namespace, le\) \(rate\(sentiment_http_request_duration_seconds_bucket/);
+    assert.match(
+      exprs,
+      /histogram_quantile\(0\.99,\s*sum by \(namespace, le\) \(rate\(sentiment_http_request_duration_seconds_bucket/,
+    );
     assert.match(exprs, /sentiment_queue_depth\{[^}]*\} \/ sentiment_queue_capacity/);
     assert.match(exprs, /kube_deployment_status_replicas_available/);
   });
@@ -86,7 +90,10 @@ describe('PrometheusRule', () => {
       const m = /reason=~"([^"]+)"/.exec(r.expr);
       if (!m) continue;
       for (const reason of m[1]!.split('|')) {
-        assert.ok((serverContract.rejectionReasons as readonly string[]).includes(reason), `${r.alert}: reason ${reason}`);
+        assert.ok(
+          (serverContract.rejectionReasons as readonly string[]).includes(reason),
+          `${r.alert}: reason ${reason}`,
+        );
       }
     }
   });
@@ -125,7 +132,8 @@ describe('Grafana dashboard', () => {
   it('every query parses and uses only real metrics', () => {
     for (const p of panels) {
       for (const t of p.targets) {
-        for (const name of metricNames(expand(t.expr))) assert.ok(dashboardKnown.has(name), `${p.title}: unknown metric ${name}`);
+        for (const name of metricNames(expand(t.expr)))
+          assert.ok(dashboardKnown.has(name), `${p.title}: unknown metric ${name}`);
       }
     }
     for (const v of dash.templating.list.filter((x: Any) => x.type === 'query')) {
@@ -137,7 +145,10 @@ describe('Grafana dashboard', () => {
   it('shows every one of our metrics', () => {
     const used = new Set(panels.flatMap((p) => p.targets.flatMap((t: Any) => metricNames(expand(t.expr)))));
     for (const h of serverContract.metrics.histogram) {
-      assert.ok(['_bucket', '_sum', '_count'].some((s) => used.has(h + s)), `dashboard does not show ${h}`);
+      assert.ok(
+        ['_bucket', '_sum', '_count'].some((s) => used.has(h + s)),
+        `dashboard does not show ${h}`,
+      );
     }
     for (const m of [...serverContract.metrics.counter, ...serverContract.metrics.gauge]) {
       assert.ok(used.has(m), `dashboard does not show ${m}`);
@@ -162,7 +173,9 @@ describe('KEDA ScaledObject (k8s/components/keda-queue-depth)', () => {
     const so = parseDocument(
       readFileSync(path.join(repoRoot, 'k8s/components/keda-queue-depth/scaledobject.yaml'), 'utf8'),
     ).toJS() as Any;
-    const queries = so.spec.triggers.filter((t: Any) => t.type === 'prometheus').map((t: Any) => t.metadata.query as string);
+    const queries = so.spec.triggers
+      .filter((t: Any) => t.type === 'prometheus')
+      .map((t: Any) => t.metadata.query as string);
     assert.ok(queries.length > 0);
     for (const q of queries) for (const name of metricNames(q)) assert.ok(known.has(name), `unknown metric ${name}`);
   });

@@ -14,13 +14,39 @@ export const serverContract = {
   metricsPath: '/metrics',
   /** Env vars the server reads; a ConfigMap key outside this list is a typo or a stale setting. */
   envVars: [
-    'PORT', 'HOST', 'MODEL_DIR', 'ENGINE', 'ENGINE_THREAD', 'ENGINE_INSTANCES', 'DEVICE', 'DTYPE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS',
-    'MAX_BATCH_SIZE', 'MAX_BATCH_TOKENS', 'MAX_PADDING_RATIO', 'MAX_WAIT_MS', 'MAX_QUEUE', 'MAX_TEXTS_PER_REQUEST',
-    'BODY_LIMIT_BYTES', 'REQUEST_TIMEOUT_MS', 'SHUTDOWN_TIMEOUT_MS', 'LOG_LEVEL',
-    'API_KEYS', 'API_KEY_FILE', 'API_KEY_FOR_DOCS', 'CORS_ORIGINS',
+    'PORT',
+    'HOST',
+    'MODEL_DIR',
+    'ENGINE',
+    'ENGINE_THREAD',
+    'ENGINE_INSTANCES',
+    'DEVICE',
+    'DTYPE',
+    'INTRA_OP_THREADS',
+    'INTER_OP_THREADS',
+    'MAX_BATCH_SIZE',
+    'MAX_BATCH_TOKENS',
+    'MAX_PADDING_RATIO',
+    'MAX_WAIT_MS',
+    'MAX_QUEUE',
+    'MAX_TEXTS_PER_REQUEST',
+    'BODY_LIMIT_BYTES',
+    'REQUEST_TIMEOUT_MS',
+    'SHUTDOWN_TIMEOUT_MS',
+    'LOG_LEVEL',
+    'API_KEYS',
+    'API_KEY_FILE',
+    'API_KEY_FOR_DOCS',
+    'CORS_ORIGINS',
   ],
   /** Standard OpenTelemetry variables the manifests may set; read by the OpenTelemetry SDK, not the settings table. */
-  otelEnvVars: ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_SERVICE_NAME', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'],
+  otelEnvVars: [
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    'OTEL_SERVICE_NAME',
+    'OTEL_TRACES_SAMPLER',
+    'OTEL_TRACES_SAMPLER_ARG',
+  ],
   defaults: { BODY_LIMIT_BYTES: 1048576, SHUTDOWN_TIMEOUT_MS: 10000, REQUEST_TIMEOUT_MS: 30000 },
   devices: ['cpu', 'cuda'],
   /** Our own metrics, by type. Histograms are exported as _bucket, _sum and _count series. */
@@ -38,7 +64,16 @@ export const serverContract = {
   },
   /** prom-client default metrics the dashboard uses (unprefixed, standard names). */
   defaultMetrics: ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds'],
-  rejectionReasons: ['queue_full', 'uploads_full', 'body_timeout', 'deadline', 'client_gone', 'draining', 'too_long', 'too_many_texts'],
+  rejectionReasons: [
+    'queue_full',
+    'uploads_full',
+    'body_timeout',
+    'deadline',
+    'client_gone',
+    'draining',
+    'too_long',
+    'too_many_texts',
+  ],
 } as const;
 
 /** Every series name the server exports for our own metrics. */

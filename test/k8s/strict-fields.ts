@@ -30,13 +30,17 @@ export function unknownFieldErrors(objects: K8sObject[], schemaModules: Record<s
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, lang, onError, create) =>
-    path.resolve(name) === fileName ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, onError, create);
+    path.resolve(name) === fileName
+      ? ts.createSourceFile(name, source, lang)
+      : getSourceFile(name, lang, onError, create);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => path.resolve(name) === fileName || fileExists(name);
   const readFile = host.readFile.bind(host);
   host.readFile = (name) => (path.resolve(name) === fileName ? source : readFile(name));
   const program = ts.createProgram([fileName], options, host);
-  const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName && path.resolve(d.file.fileName) === fileName);
+  const diagnostics = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file?.fileName && path.resolve(d.file.fileName) === fileName);
   return diagnostics.map((d) => {
     const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     if (d.file && d.start !== undefined) {

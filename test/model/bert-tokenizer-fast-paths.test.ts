@@ -46,7 +46,9 @@ function fuzzTexts(count: number): string[] {
     let text = '';
     for (let i = 0; i < length; i++) {
       const roll = next();
-      text += String.fromCharCode(roll < 0.85 ? 32 + Math.floor(next() * 95) : roll < 0.9 ? Math.floor(next() * 32) : Math.floor(next() * 0x3000));
+      text += String.fromCharCode(
+        roll < 0.85 ? 32 + Math.floor(next() * 95) : roll < 0.9 ? Math.floor(next() * 32) : Math.floor(next() * 0x3000),
+      );
     }
     return text;
   });
@@ -62,12 +64,24 @@ function mismatchesOn(texts: readonly string[]): string[] {
 
 describe('BERT tokenizer fast paths', () => {
   it('are installed on the embedded model, a WordPiece tokenizer with the BERT normalizer', () => {
-    const probe = { model: { config: { type: 'WordPiece' }, tokens_to_ids: new Map(), unk_token: '[UNK]', max_input_chars_per_word: 100, encode: () => [] }, normalizer: { config: { type: 'BertNormalizer' }, normalize: (text: string) => text } };
+    const probe = {
+      model: {
+        config: { type: 'WordPiece' },
+        tokens_to_ids: new Map(),
+        unk_token: '[UNK]',
+        max_input_chars_per_word: 100,
+        encode: () => [],
+      },
+      normalizer: { config: { type: 'BertNormalizer' }, normalize: (text: string) => text },
+    };
     assert.deepEqual(installBertFastPaths(probe), ['WordPiece', 'BertNormalizer']);
   });
 
   it('leave other tokenizers as they are', () => {
-    const bpe = { model: { config: { type: 'BPE' }, encode: () => [] }, normalizer: { config: { type: 'NFC' }, normalize: (text: string) => text } };
+    const bpe = {
+      model: { config: { type: 'BPE' }, encode: () => [] },
+      normalizer: { config: { type: 'NFC' }, normalize: (text: string) => text },
+    };
     const before = { encode: bpe.model.encode, normalize: bpe.normalizer.normalize };
     assert.deepEqual(installBertFastPaths(bpe), []);
     assert.equal(bpe.model.encode, before.encode);
@@ -75,7 +89,9 @@ describe('BERT tokenizer fast paths', () => {
   });
 
   it('give the same ids as the original on the benchmark sentences (SST-2 dev and longer reviews)', () => {
-    const sentences = readFileSync(join(packageRoot, 'bench', 'data', 'sentences.txt'), 'utf8').split('\n').filter(Boolean);
+    const sentences = readFileSync(join(packageRoot, 'bench', 'data', 'sentences.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     assert.ok(sentences.length > 900);
     assert.deepEqual(mismatchesOn(sentences), []);
   });
@@ -91,10 +107,13 @@ describe('BERT tokenizer fast paths', () => {
 
 describe('the transformers.js internals the fast paths patch', () => {
   it('@huggingface/transformers is pinned to the exact version installed', () => {
-    const pinned = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
-      .dependencies['@huggingface/transformers'];
+    const pinned = (
+      JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    ).dependencies['@huggingface/transformers'];
     const installed = (
-      JSON.parse(readFileSync(join(packageRoot, 'node_modules/@huggingface/transformers/package.json'), 'utf8')) as { version: string }
+      JSON.parse(readFileSync(join(packageRoot, 'node_modules/@huggingface/transformers/package.json'), 'utf8')) as {
+        version: string;
+      }
     ).version;
     assert.match(pinned ?? '', /^\d+\.\d+\.\d+$/, 'an exact version: src/model/tokenizer.ts patches its internals');
     assert.equal(installed, pinned);
@@ -112,7 +131,9 @@ describe('the transformers.js internals the fast paths patch', () => {
     ];
     env.allowRemoteModels = false;
     const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
-    const installed = installBertFastPaths(tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0]);
+    const installed = installBertFastPaths(
+      tokenizer._tokenizer as unknown as Parameters<typeof installBertFastPaths>[0],
+    );
     assert.deepEqual(
       installed,
       expected,

@@ -20,7 +20,9 @@ async function labelOf(text: string): Promise<string> {
 
 function directorySize(dir: string): number {
   return readdirSync(dir, { withFileTypes: true }).reduce(
-    (total, entry) => total + (entry.isDirectory() ? directorySize(path.join(dir, entry.name)) : statSync(path.join(dir, entry.name)).size),
+    (total, entry) =>
+      total +
+      (entry.isDirectory() ? directorySize(path.join(dir, entry.name)) : statSync(path.join(dir, entry.name)).size),
     0,
   );
 }
@@ -46,7 +48,13 @@ describe('embedded model: directory', () => {
     assert.equal(config.model_type, 'bert');
     assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
     assert.deepEqual(config.id2label, { 0: 'NEGATIVE', 1: 'POSITIVE' });
-    for (const file of ['tokenizer.json', 'tokenizer_config.json', 'model.safetensors', 'onnx/model.onnx', 'MODEL_CARD.md']) {
+    for (const file of [
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'model.safetensors',
+      'onnx/model.onnx',
+      'MODEL_CARD.md',
+    ]) {
       assert.ok(statSync(path.join(model.dir, file)).size > 0, file);
     }
   });

@@ -13,7 +13,10 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 /** A copy of the embedded model's small files, with one change made by the test. */
 function copyWith(name: string, change: (dir: string) => void): string {
   const dir = join(scratch, name);
-  cpSync(embedded, dir, { recursive: true, filter: (source) => !source.endsWith('.onnx') && !source.endsWith('.safetensors') });
+  cpSync(embedded, dir, {
+    recursive: true,
+    filter: (source) => !source.endsWith('.onnx') && !source.endsWith('.safetensors'),
+  });
   writeFileSync(join(dir, 'onnx', 'model.onnx'), 'not really a model, but present');
   change(dir);
   return dir;
@@ -48,17 +51,40 @@ describe('readModelDir', () => {
     assert.throws(() => readModelDir(plain, 'fp32', 'onnx'), /onnx\/model\.onnx is missing/);
     const onnxOnly = copyWith('onnx-only', () => undefined);
     assert.equal(readModelDir(onnxOnly, 'fp32', 'onnx').weightsPath, join(onnxOnly, 'onnx', 'model.onnx'));
-    assert.throws(() => readModelDir(onnxOnly, 'fp32', 'tfjs'), /model\.safetensors is missing \(ENGINE=tfjs loads its weights from it\)/);
+    assert.throws(
+      () => readModelDir(onnxOnly, 'fp32', 'tfjs'),
+      /model\.safetensors is missing \(ENGINE=tfjs loads its weights from it\)/,
+    );
   });
 
   const broken: [string, (dir: string) => void, RegExp][] = [
     ['missing config.json', (dir) => rmSync(join(dir, 'config.json')), /config\.json is missing/],
-    ['malformed config.json', (dir) => writeFileSync(join(dir, 'config.json'), '{"model_type": '), /config\.json is not valid JSON/],
-    ['config.json without id2label', (dir) => editJson(dir, 'config.json', (json) => delete json.id2label), /no id2label/],
-    ['id2label with a gap', (dir) => editJson(dir, 'config.json', (json) => (json.id2label = { 0: 'NEG', 2: 'POS' })), /id 1 has none/],
+    [
+      'malformed config.json',
+      (dir) => writeFileSync(join(dir, 'config.json'), '{"model_type": '),
+      /config\.json is not valid JSON/,
+    ],
+    [
+      'config.json without id2label',
+      (dir) => editJson(dir, 'config.json', (json) => delete json.id2label),
+      /no id2label/,
+    ],
+    [
+      'id2label with a gap',
+      (dir) => editJson(dir, 'config.json', (json) => (json.id2label = { 0: 'NEG', 2: 'POS' })),
+      /id 1 has none/,
+    ],
     ['missing tokenizer.json', (dir) => rmSync(join(dir, 'tokenizer.json')), /tokenizer\.json is missing/],
-    ['missing tokenizer_config.json', (dir) => rmSync(join(dir, 'tokenizer_config.json')), /tokenizer_config\.json is missing/],
-    ['missing ONNX file', (dir) => rmSync(join(dir, 'onnx', 'model.onnx')), /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/],
+    [
+      'missing tokenizer_config.json',
+      (dir) => rmSync(join(dir, 'tokenizer_config.json')),
+      /tokenizer_config\.json is missing/,
+    ],
+    [
+      'missing ONNX file',
+      (dir) => rmSync(join(dir, 'onnx', 'model.onnx')),
+      /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
+    ],
     [
       'no maximum length anywhere',
       (dir) => {
@@ -71,12 +97,15 @@ describe('readModelDir', () => {
   for (const [what, change, message] of broken) {
     it(`says what is wrong: ${what}`, () => {
       const dir = copyWith(what.replaceAll(' ', '-'), change);
-      assert.throws(() => readModelDir(dir, 'fp32'), (error: unknown) => {
-        assert.ok(error instanceof ModelDirError);
-        assert.match(error.message, new RegExp(`^MODEL_DIR ${dir.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => readModelDir(dir, 'fp32'),
+        (error: unknown) => {
+          assert.ok(error instanceof ModelDirError);
+          assert.match(error.message, new RegExp(`^MODEL_DIR ${dir.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
@@ -104,18 +133,22 @@ describe('readModelDir', () => {
     assert.equal(readModelDir(dir, 'fp32').maxLength, 512);
   });
 
-  it('reads the hidden width as hidden_size, or DistilBERT\'s dim, and leaves it unknown when absent', () => {
-    const distil = copyWith('distil-like', (d) => editJson(d, 'config.json', (json) => {
-      delete json.hidden_size;
-      json.dim = 768;
-    }));
+  it("reads the hidden width as hidden_size, or DistilBERT's dim, and leaves it unknown when absent", () => {
+    const distil = copyWith('distil-like', (d) =>
+      editJson(d, 'config.json', (json) => {
+        delete json.hidden_size;
+        json.dim = 768;
+      }),
+    );
     assert.equal(readModelDir(distil, 'fp32').hiddenSize, 768);
     const unknown = copyWith('no-width', (d) => editJson(d, 'config.json', (json) => delete json.hidden_size));
     assert.equal(readModelDir(unknown, 'fp32').hiddenSize, undefined);
   });
 
   it('scores multi-label models with a sigmoid per label', () => {
-    const dir = copyWith('multi-label', (d) => editJson(d, 'config.json', (json) => (json.problem_type = 'multi_label_classification')));
+    const dir = copyWith('multi-label', (d) =>
+      editJson(d, 'config.json', (json) => (json.problem_type = 'multi_label_classification')),
+    );
     assert.equal(readModelDir(dir, 'fp32').scoring, 'sigmoid');
   });
 });

@@ -34,10 +34,16 @@ describe('SafetensorsFile', () => {
     const bytes = Buffer.alloc(values.length * 4);
     values.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
     // A 2-byte tensor first leaves the F32 data at an odd multiple of 2 from the data start.
-    const parsed = SafetensorsFile.parse('m', file({ pad: { dtype: 'F16', shape: [1], bytes: words16([0]) }, w: { dtype: 'F32', shape: [2, 3], bytes } }));
+    const parsed = SafetensorsFile.parse(
+      'm',
+      file({ pad: { dtype: 'F16', shape: [1], bytes: words16([0]) }, w: { dtype: 'F32', shape: [2, 3], bytes } }),
+    );
     const w = parsed.get('w');
     assert.deepEqual(w.shape, [2, 3]);
-    assert.deepEqual(Array.from(w.data), values.map((v) => Math.fround(v)));
+    assert.deepEqual(
+      Array.from(w.data),
+      values.map((v) => Math.fround(v)),
+    );
     // The __metadata__ entry (format: pt) is not a tensor.
     assert.deepEqual(parsed.names.sort(), ['pad', 'w']);
   });
@@ -55,9 +61,16 @@ describe('SafetensorsFile', () => {
       [0x7c00, Infinity],
       [0xfc00, -Infinity],
     ];
-    const parsed = SafetensorsFile.parse('m', file({ h: { dtype: 'F16', shape: [cases.length + 1], bytes: words16([...cases.map(([bits]) => bits), 0x7e00]) } }));
+    const parsed = SafetensorsFile.parse(
+      'm',
+      file({
+        h: { dtype: 'F16', shape: [cases.length + 1], bytes: words16([...cases.map(([bits]) => bits), 0x7e00]) },
+      }),
+    );
     const data = parsed.get('h').data;
-    cases.forEach(([bits, expected], i) => assert.ok(Object.is(data[i], expected), `0x${bits.toString(16)} -> ${data[i]}, expected ${expected}`));
+    cases.forEach(([bits, expected], i) =>
+      assert.ok(Object.is(data[i], expected), `0x${bits.toString(16)} -> ${data[i]}, expected ${expected}`),
+    );
     assert.ok(Number.isNaN(data[cases.length]));
   });
 
@@ -68,16 +81,25 @@ describe('SafetensorsFile', () => {
       view.setFloat32(0, v, true);
       return view.getUint32(0, true) >>> 16;
     });
-    const data = SafetensorsFile.parse('m', file({ b: { dtype: 'BF16', shape: [values.length], bytes: words16(bits) } })).get('b').data;
+    const data = SafetensorsFile.parse(
+      'm',
+      file({ b: { dtype: 'BF16', shape: [values.length], bytes: words16(bits) } }),
+    ).get('b').data;
     const expected = bits.map((b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]);
     assert.deepEqual(Array.from(data), expected);
     assert.deepEqual(Array.from(data.slice(0, 4)), [1, -2.5, 3.140625, -0.0078125]);
   });
 
   it('names the file and the tensor when a tensor is missing or of an unsupported dtype', () => {
-    const parsed = SafetensorsFile.parse('dir/model.safetensors', file({ ids: { dtype: 'I64', shape: [2], bytes: Buffer.alloc(16) } }));
+    const parsed = SafetensorsFile.parse(
+      'dir/model.safetensors',
+      file({ ids: { dtype: 'I64', shape: [2], bytes: Buffer.alloc(16) } }),
+    );
     assert.equal(parsed.dtypeOf('ids'), 'I64'); // present tensors of other dtypes (position_ids buffers) are fine…
-    assert.throws(() => parsed.get('ids'), /dir\/model\.safetensors: tensor "ids" is I64; only F32, F16 and BF16 are supported/);
+    assert.throws(
+      () => parsed.get('ids'),
+      /dir\/model\.safetensors: tensor "ids" is I64; only F32, F16 and BF16 are supported/,
+    );
     assert.throws(() => parsed.get('classifier.weight'), /dir\/model\.safetensors: has no tensor "classifier.weight"/);
   });
 
@@ -87,7 +109,10 @@ describe('SafetensorsFile', () => {
     assert.throws(() => SafetensorsFile.parse('m', good.subarray(0, good.length - 4)), /do not fit/);
     assert.throws(() => SafetensorsFile.parse('m', file({}, '{"w": ')), /header is not valid JSON/);
     assert.throws(() => SafetensorsFile.parse('m', file({}, '[1, 2]')), /header is not a JSON object/);
-    assert.throws(() => SafetensorsFile.parse('m', file({}, '{"w": {"dtype": "F32", "shape": [2]}}')), /no valid dtype, shape and data_offsets/);
+    assert.throws(
+      () => SafetensorsFile.parse('m', file({}, '{"w": {"dtype": "F32", "shape": [2]}}')),
+      /no valid dtype, shape and data_offsets/,
+    );
     const huge = Buffer.alloc(16);
     huge.writeBigUInt64LE(1000n);
     assert.throws(() => SafetensorsFile.parse('m', huge), /header length 1000 exceeds the file/);

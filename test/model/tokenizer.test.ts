@@ -22,7 +22,10 @@ describe('TextTokenizer (embedded model)', () => {
     assert.equal(encoded.ids.at(-1), sep);
     assert.ok(encoded.ids.length > 4);
     assert.deepEqual(model.tokenizer.encode('I LOVE using THIS product!', 0, true).ids, encoded.ids);
-    assert.deepEqual(encoded.typeIds, encoded.ids.map(() => 0));
+    assert.deepEqual(
+      encoded.typeIds,
+      encoded.ids.map(() => 0),
+    );
   });
 
   it('cuts an over-long text to the maximum length and keeps its closing [SEP], as Hugging Face does', () => {
@@ -43,7 +46,10 @@ describe('TextTokenizer (embedded model)', () => {
       (error: unknown) => {
         assert.ok(error instanceof TextTooLongError);
         assert.equal(error.reason, 'too_long');
-        assert.match(error.message, new RegExp(`^text 3 has 202 tokens, more than the model's maximum of ${model.maxLength}`));
+        assert.match(
+          error.message,
+          new RegExp(`^text 3 has 202 tokens, more than the model's maximum of ${model.maxLength}`),
+        );
         return true;
       },
     );
@@ -63,6 +69,9 @@ describe('TextTokenizer (embedded model)', () => {
     const moderate = sentence.repeat(40);
     assert.ok(model.tokenizer.encode(moderate, 0, true).ids.length === model.maxLength);
     assert.deepEqual(model.tokenizer.encode(huge, 0, true), model.tokenizer.encode(moderate, 0, true));
-    assert.throws(() => model.tokenizer.encode(huge, 0, false), /^.*text 0 has over \d+ tokens, more than the model's maximum/);
+    assert.throws(
+      () => model.tokenizer.encode(huge, 0, false),
+      /^.*text 0 has over \d+ tokens, more than the model's maximum/,
+    );
   });
 });

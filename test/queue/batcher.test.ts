@@ -111,7 +111,10 @@ describe('Batcher', () => {
     const shorts = Array.from({ length: 12 }, (_, i) => batcher.submit(texts([`s${i + 1}`, 4]), { deadline: later() }));
     engine.finish();
     await waitUntil(() => engine.running === 1);
-    assert.ok(engine.batches[1]?.includes('long'), `the oldest text is in the next batch: ${JSON.stringify(engine.batches)}`);
+    assert.ok(
+      engine.batches[1]?.includes('long'),
+      `the oldest text is in the next batch: ${JSON.stringify(engine.batches)}`,
+    );
     engine.gated = false;
     engine.finish();
     await Promise.all([blocker, long, ...shorts]);
@@ -199,7 +202,10 @@ describe('Batcher', () => {
   it('refuses a caller that is already gone', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine);
-    await assert.rejects(batcher.submit(texts(['a', 5]), { deadline: later(), signal: AbortSignal.abort() }), ClientGoneError);
+    await assert.rejects(
+      batcher.submit(texts(['a', 5]), { deadline: later(), signal: AbortSignal.abort() }),
+      ClientGoneError,
+    );
     assert.deepEqual(engine.batches, []);
   });
 

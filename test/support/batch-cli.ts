@@ -7,7 +7,9 @@ import { packageRoot } from '../../src/config/package-root.js';
 /** The command package.json's bin names, as built. */
 export const binPath = join(
   packageRoot,
-  (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['sentiment-batch'] ?? '',
+  (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[
+    'sentiment-batch'
+  ] ?? '',
 );
 
 export interface CliResult {
@@ -37,7 +39,11 @@ export async function finish(child: ChildProcessWithoutNullStreams): Promise<Cli
 }
 
 /** Runs the CLI to completion with `stdin` as its input. */
-export async function runCli(args: readonly string[], stdin = '', env: Record<string, string> = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  stdin = '',
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const child = spawnCli(args, env);
   const result = finish(child);
   child.stdin.end(stdin);

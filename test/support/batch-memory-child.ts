@@ -11,14 +11,21 @@ import { jobOptions } from './batch-job.js';
 import { InstantEngine } from './instant-engine.js';
 
 const [input, output, checkpointArg] = process.argv.slice(2);
-if (input === undefined || output === undefined || checkpointArg === undefined) throw new Error('usage: INPUT OUTPUT CHECKPOINT');
+if (input === undefined || output === undefined || checkpointArg === undefined)
+  throw new Error('usage: INPUT OUTPUT CHECKPOINT');
 const checkpoint = Number(checkpointArg);
 const window = 2048;
 
 const config = testConfig();
 const model = await loadModel(config.modelDir, config.dtype, config.engine);
 const engine = new InstantEngine();
-const classifier = new Classifier(model, engine, { maxBatchSize: 64, maxBatchTokens: 8192, maxPaddingRatio: 0.5, maxWaitMs: 0, maxQueue: window });
+const classifier = new Classifier(model, engine, {
+  maxBatchSize: 64,
+  maxBatchTokens: 8192,
+  maxPaddingRatio: 0.5,
+  maxWaitMs: 0,
+  maxQueue: window,
+});
 
 const maxRssKiB = (): number => process.resourceUsage().maxRSS;
 let submitted = 0;

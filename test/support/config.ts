@@ -6,7 +6,8 @@ import { engineKinds, loadConfig, type Config, type EngineKind } from '../../src
  */
 export const testEngine: EngineKind = (() => {
   const value = (process.env.ENGINE ?? '').trim().toLowerCase() || 'onnx';
-  if (!(engineKinds as readonly string[]).includes(value)) throw new Error(`ENGINE=${value}: tests run on ${engineKinds.join(' or ')}`);
+  if (!(engineKinds as readonly string[]).includes(value))
+    throw new Error(`ENGINE=${value}: tests run on ${engineKinds.join(' or ')}`);
   return value as EngineKind;
 })();
 

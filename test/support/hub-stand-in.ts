@@ -82,7 +82,8 @@ export function commitSha(seed: string): string {
 const gitBlobSha = (content: Buffer): string =>
   createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 const sha256 = (content: Buffer): string => createHash('sha256').update(content).digest('hex');
-const isLfs = (path: string, content: Buffer): boolean => /\.(onnx|safetensors|bin)$/.test(path) || content.length > 1024 * 1024;
+const isLfs = (path: string, content: Buffer): boolean =>
+  /\.(onnx|safetensors|bin)$/.test(path) || content.length > 1024 * 1024;
 
 export async function startHubStandIn(repos: Record<string, StandInRepo>): Promise<HubStandIn> {
   const repoMap = new Map(Object.entries(repos));
@@ -102,11 +103,22 @@ export async function startHubStandIn(repos: Record<string, StandInRepo>): Promi
   let origin = '';
   let cdnOrigin = '';
   const fail = (res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void => {
-    res.writeHead(status, { 'x-error-code': code, 'x-error-message': code, 'content-type': 'application/json', ...headers });
+    res.writeHead(status, {
+      'x-error-code': code,
+      'x-error-message': code,
+      'content-type': 'application/json',
+      ...headers,
+    });
     res.end(JSON.stringify({ error: code }));
   };
 
-  const sendContent = (req: IncomingMessage, res: ServerResponse, key: string, content: Buffer, headers: Record<string, string>): void => {
+  const sendContent = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    content: Buffer,
+    headers: Record<string, string>,
+  ): void => {
     if (req.method === 'HEAD') {
       res.writeHead(200, { ...headers, 'content-length': String(content.length) });
       res.end();
@@ -127,7 +139,12 @@ export async function startHubStandIn(repos: Record<string, StandInRepo>): Promi
       body = body.subarray(start);
       status = 206;
     }
-    res.writeHead(status, { ...headers, ...rangeHeaders, 'content-length': String(body.length), 'accept-ranges': 'bytes' });
+    res.writeHead(status, {
+      ...headers,
+      ...rangeHeaders,
+      'content-length': String(body.length),
+      'accept-ranges': 'bytes',
+    });
     if (faults.dropOnce.delete(key)) {
       res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
       return;
@@ -141,7 +158,12 @@ export async function startHubStandIn(repos: Record<string, StandInRepo>): Promi
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, range: req.headers.range });
+    requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      authorization: req.headers.authorization,
+      range: req.headers.range,
+    });
     if (faults.unavailable > 0) {
       faults.unavailable--;
       fail(res, 503, 'ServiceUnavailable');
@@ -224,7 +246,10 @@ export async function closedPort(): Promise<number> {
 
 /** config.json with its labels renamed, to tell two commits of one model apart by what the server answers. */
 export function withRenamedLabels(configJson: Buffer, rename: (label: string) => string): Buffer {
-  const config = JSON.parse(configJson.toString('utf8')) as { id2label: Record<string, string>; label2id?: Record<string, number> };
+  const config = JSON.parse(configJson.toString('utf8')) as {
+    id2label: Record<string, string>;
+    label2id?: Record<string, number>;
+  };
   config.id2label = Object.fromEntries(Object.entries(config.id2label).map(([id, label]) => [id, rename(label)]));
   config.label2id = Object.fromEntries(Object.entries(config.id2label).map(([id, label]) => [label, Number(id)]));
   return Buffer.from(JSON.stringify(config, null, 2));
@@ -234,7 +259,12 @@ const without = (files: Map<string, Buffer>, drop: (path: string) => boolean): M
   new Map([...files].filter(([path]) => !drop(path)));
 
 /** The repositories the Hub tests use, all made of the default model's files. */
-export function standInRepos(): { repos: Record<string, StandInRepo>; v1: string; main: string; files: Map<string, Buffer> } {
+export function standInRepos(): {
+  repos: Record<string, StandInRepo>;
+  v1: string;
+  main: string;
+  files: Map<string, Buffer>;
+} {
   const files = readTree(defaultModelDir);
   const configJson = files.get('config.json');
   if (configJson === undefined) throw new Error(`${defaultModelDir} has no config.json`);
@@ -251,13 +281,25 @@ export function standInRepos(): { repos: Record<string, StandInRepo>; v1: string
     files,
     repos: {
       'test-org/sentiment': {
-        commits: { [v1]: files, [main]: new Map([...files, ['config.json', withRenamedLabels(configJson, (l) => l.toLowerCase())]]) },
+        commits: {
+          [v1]: files,
+          [main]: new Map([...files, ['config.json', withRenamedLabels(configJson, (l) => l.toLowerCase())]]),
+        },
         refs: { main, v1 },
       },
       'test-org/gated-sentiment': single('gated', files, true),
-      'test-org/no-onnx': single('no-onnx', without(files, (p) => p.startsWith('onnx/'))),
-      'test-org/no-tokenizer': single('no-tokenizer', without(files, (p) => p === 'tokenizer.json')),
-      'test-org/minimal': single('minimal', without(files, (p) => p === 'special_tokens_map.json')),
+      'test-org/no-onnx': single(
+        'no-onnx',
+        without(files, (p) => p.startsWith('onnx/')),
+      ),
+      'test-org/no-tokenizer': single(
+        'no-tokenizer',
+        without(files, (p) => p === 'tokenizer.json'),
+      ),
+      'test-org/minimal': single(
+        'minimal',
+        without(files, (p) => p === 'special_tokens_map.json'),
+      ),
       'old-org/sentiment': { commits: {}, refs: {}, renamedTo: 'test-org/sentiment' },
     },
   };

@@ -52,7 +52,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const payload = JSON.parse(body) as {
-        resourceSpans: { resource: { attributes: OtlpAttribute[] }; scopeSpans: { spans: Record<string, unknown>[] }[] }[];
+        resourceSpans: {
+          resource: { attributes: OtlpAttribute[] };
+          scopeSpans: { spans: Record<string, unknown>[] }[];
+        }[];
       };
       for (const resourceSpans of payload.resourceSpans) {
         const serviceName = plain(resourceSpans.resource.attributes)['service.name'];
@@ -67,7 +70,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               startTimeUnixNano: String(span.startTimeUnixNano),
               endTimeUnixNano: String(span.endTimeUnixNano),
               attributes: plain(span.attributes as OtlpAttribute[]),
-              links: ((span.links as { traceId: string; spanId: string; attributes: OtlpAttribute[] }[] | undefined) ?? []).map((link) => ({
+              links: (
+                (span.links as { traceId: string; spanId: string; attributes: OtlpAttribute[] }[] | undefined) ?? []
+              ).map((link) => ({
                 traceId: link.traceId,
                 spanId: link.spanId,
                 attributes: plain(link.attributes),

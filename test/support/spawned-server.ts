@@ -18,7 +18,10 @@ export interface SpawnedServer {
 }
 
 /** The compiled server as its own process, exactly as `npm start` runs it (node dist/src/server.js). */
-function launch(env: Record<string, string>, args: string[] = []): { child: ChildProcess; exited: Promise<Exit>; stdout: () => string } {
+function launch(
+  env: Record<string, string>,
+  args: string[] = [],
+): { child: ChildProcess; exited: Promise<Exit>; stdout: () => string } {
   const child = spawn(process.execPath, [serverScript, ...args], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,11 @@ const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';
 
 function analyze(url: string, text: string | string[], headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text }) });
+  return fetch(`${url}/analyze`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ text }),
+  });
 }
 
 function callerContext(): { traceId: string; spanId: string; traceparent: string } {
@@ -31,7 +35,10 @@ describe('tracing switch', () => {
     assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), true);
     assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }), true);
     assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }), false);
-    assert.equal(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }), false);
+    assert.equal(
+      tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }),
+      false,
+    );
   });
 });
 
@@ -63,7 +70,10 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
     const caller = callerContext();
     const response = await analyze(server.url, [positive, negative], { traceparent: caller.traceparent });
     assert.equal(response.status, 200);
-    assert.deepEqual(((await response.json()) as { label: string }[]).map((p) => p.label), ['POSITIVE', 'NEGATIVE']);
+    assert.deepEqual(
+      ((await response.json()) as { label: string }[]).map((p) => p.label),
+      ['POSITIVE', 'NEGATIVE'],
+    );
 
     await waitUntil(() => spansOf(caller.traceId).length >= 4, 20);
     const request = spansOf(caller.traceId).find((span) => span.kind === serverKind);
@@ -82,12 +92,24 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       assert.ok(BigInt(child.startTimeUnixNano) <= BigInt(child.endTimeUnixNano));
     }
 
-    await waitUntil(() => receiver.spans.some((span) => span.name === 'batch' && span.links.some((link) => link.spanId === request.spanId)), 20);
-    const batches = receiver.spans.filter((span) => span.name === 'batch' && span.links.some((link) => link.spanId === request.spanId));
+    await waitUntil(
+      () =>
+        receiver.spans.some(
+          (span) => span.name === 'batch' && span.links.some((link) => link.spanId === request.spanId),
+        ),
+      20,
+    );
+    const batches = receiver.spans.filter(
+      (span) => span.name === 'batch' && span.links.some((link) => link.spanId === request.spanId),
+    );
     const textsLinked = batches.reduce((sum, batch) => {
       const link = batch.links.find((candidate) => candidate.spanId === request.spanId);
       assert.equal(link?.traceId, caller.traceId);
-      assert.notEqual(batch.traceId, caller.traceId, 'a batch starts its own trace and links to the requests it served');
+      assert.notEqual(
+        batch.traceId,
+        caller.traceId,
+        'a batch starts its own trace and links to the requests it served',
+      );
       assert.ok(Number(batch.attributes['sentiment.batch.size']) >= 1);
       assert.ok(Number(batch.attributes['sentiment.batch.padded_tokens']) >= 1);
       assert.equal(batch.attributes['sentiment.engine'], process.env.ENGINE ?? 'onnx');
@@ -100,7 +122,9 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
   it('links one batch to every request it served', async () => {
     // Sent together, within MAX_WAIT_MS of each other: the batcher puts several in one batch.
     const callers = Array.from({ length: 12 }, () => callerContext());
-    const responses = await Promise.all(callers.map((caller) => analyze(server.url, positive, { traceparent: caller.traceparent })));
+    const responses = await Promise.all(
+      callers.map((caller) => analyze(server.url, positive, { traceparent: caller.traceparent })),
+    );
     assert.ok(responses.every((response) => response.status === 200));
     const requestSpanIds = new Set<string>();
     await waitUntil(() => {
@@ -111,7 +135,9 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       return requestSpanIds.size === callers.length;
     }, 20);
     await waitUntil(() => {
-      const linked = receiver.spans.filter((span) => span.name === 'batch').flatMap((span) => span.links.map((link) => link.spanId));
+      const linked = receiver.spans
+        .filter((span) => span.name === 'batch')
+        .flatMap((span) => span.links.map((link) => link.spanId));
       return [...requestSpanIds].every((id) => linked.includes(id));
     }, 20);
     const shared = receiver.spans.filter(
@@ -128,7 +154,10 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       analyze(server.url, positive, { traceparent: `00-${unsampled.traceId}-${unsampled.spanId}-00` }),
       analyze(server.url, negative, { traceparent: sampled.traceparent }),
     ]);
-    assert.deepEqual(answers.map((answer) => answer.status), [200, 200]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200],
+    );
     // An unsampled span is never recorded, so nothing of it can arrive later; the sampled one shows export has run.
     await waitUntil(() => spansOf(sampled.traceId).length >= 4, 20);
     assert.deepEqual(spansOf(unsampled.traceId), []);
@@ -138,8 +167,13 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
   it('starts a new trace for a request without traceparent, and logs its trace_id on the request line', async () => {
     const response = await analyze(server.url, positive, { 'x-request-id': 'trace-log-check' });
     assert.equal(response.status, 200);
-    await waitUntil(() => receiver.spans.some((span) => span.attributes['sentiment.request_id'] === 'trace-log-check'), 20);
-    const span = receiver.spans.find((candidate) => candidate.attributes['sentiment.request_id'] === 'trace-log-check') as ReceivedSpan;
+    await waitUntil(
+      () => receiver.spans.some((span) => span.attributes['sentiment.request_id'] === 'trace-log-check'),
+      20,
+    );
+    const span = receiver.spans.find(
+      (candidate) => candidate.attributes['sentiment.request_id'] === 'trace-log-check',
+    ) as ReceivedSpan;
     assert.equal(span.parentSpanId, '');
 
     server.child.kill('SIGTERM');

@@ -81,8 +81,16 @@ class OnnxEngine implements Engine {
     const { rows, columns } = padded;
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.inputs) {
-      const values = input.name === 'input_ids' ? padded.ids : input.name === 'token_type_ids' ? padded.typeIds : padded.attentionMask;
-      feeds[input.name] = input.type === 'int32' ? new ort.Tensor('int32', values, [rows, columns]) : int64Tensor(values, [rows, columns]);
+      const values =
+        input.name === 'input_ids'
+          ? padded.ids
+          : input.name === 'token_type_ids'
+            ? padded.typeIds
+            : padded.attentionMask;
+      feeds[input.name] =
+        input.type === 'int32'
+          ? new ort.Tensor('int32', values, [rows, columns])
+          : int64Tensor(values, [rows, columns]);
     }
     const outputs = await this.session.run(feeds, [this.outputName]);
     const logits = outputs[this.outputName];
@@ -130,7 +138,8 @@ export async function createOnnxEngine(model: Model, options: OnnxEngineOptions)
   const session = await createSession(model.onnxPath, options);
   try {
     const inputs = inputSpecsOf(session, model.onnxPath);
-    if (!inputs.some((input) => input.name === 'input_ids')) throw new Error(`${model.onnxPath}: model has no input_ids input`);
+    if (!inputs.some((input) => input.name === 'input_ids'))
+      throw new Error(`${model.onnxPath}: model has no input_ids input`);
     const outputName = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0];
     if (outputName === undefined) throw new Error(`${model.onnxPath}: model has no outputs`);
     const engine = new OnnxEngine(

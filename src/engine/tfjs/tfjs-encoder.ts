@@ -79,7 +79,10 @@ export function encoderConfigOf(config: Record<string, unknown>, numLabels: numb
   }
   const positionType = config.position_embedding_type ?? 'absolute';
   if (positionType !== 'absolute') {
-    throw new EncoderConfigError(path, `position_embedding_type "${String(positionType)}" is not supported by ENGINE=tfjs (only absolute)`);
+    throw new EncoderConfigError(
+      path,
+      `position_embedding_type "${String(positionType)}" is not supported by ENGINE=tfjs (only absolute)`,
+    );
   }
 
   const encoder: EncoderConfig =
@@ -113,7 +116,10 @@ export function encoderConfigOf(config: Record<string, unknown>, numLabels: numb
           numLabels,
         };
   if (encoder.heads === 0 || encoder.hiddenSize % encoder.heads !== 0) {
-    throw new EncoderConfigError(path, `hidden size ${encoder.hiddenSize} is not divisible by ${encoder.heads} attention heads`);
+    throw new EncoderConfigError(
+      path,
+      `hidden size ${encoder.hiddenSize} is not divisible by ${encoder.heads} attention heads`,
+    );
   }
   return encoder;
 }
@@ -354,7 +360,10 @@ export class Encoder {
       // The head reads only the first token's state ([CLS] / <s>) of each row. Every op after attention works row by
       // row, so the last layer computes just those rows: its queries, attention output and feed-forward for `rows`
       // tokens instead of rows × columns (its keys and values still come from every token). Same numbers, less work.
-      const firsts = tf.tensor1d(Int32Array.from({ length: rows }, (_, row) => row * columns), 'int32');
+      const firsts = tf.tensor1d(
+        Int32Array.from({ length: rows }, (_, row) => row * columns),
+        'int32',
+      );
       this.layers.forEach((layer, i) => {
         x = this.layer(x, layer, mask, rows, columns, i === this.layers.length - 1 ? firsts : undefined);
       });
@@ -395,7 +404,10 @@ export class Encoder {
     const { tf } = this;
     const residual = only === undefined ? x : tf.gather(x, only);
     const context = this.attend(x, residual, layer, mask, rows, columns);
-    const attention = this.layerNorm(tf.add<Tensor2D>(this.dense(context, layer.attentionOutput), residual), layer.attentionNorm);
+    const attention = this.layerNorm(
+      tf.add<Tensor2D>(this.dense(context, layer.attentionOutput), residual),
+      layer.attentionNorm,
+    );
     const hidden = this.activate(this.dense(attention, layer.intermediate));
     return this.layerNorm(tf.add<Tensor2D>(this.dense(hidden, layer.output), attention), layer.outputNorm);
   }
@@ -444,14 +456,22 @@ export class Encoder {
         return tf.relu(x);
       case 'gelu':
         // Exact GELU, as torch.nn.functional.gelu: x·½·(1 + erf(x/√2)).
-        return tf.mul<Tensor2D>(tf.mul(x, this.scalars.half), tf.add(this.scalars.one, tf.erf(tf.mul(x, this.scalars.rsqrt2))));
+        return tf.mul<Tensor2D>(
+          tf.mul(x, this.scalars.half),
+          tf.add(this.scalars.one, tf.erf(tf.mul(x, this.scalars.rsqrt2))),
+        );
       case 'gelu_tanh':
         // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as transformers' NewGELUActivation.
         return tf.mul<Tensor2D>(
           tf.mul(x, this.scalars.half),
           tf.add(
             this.scalars.one,
-            tf.tanh(tf.mul(this.scalars.sqrt2OverPi, tf.add(x, tf.mul(this.scalars.geluCubic, tf.pow(x, this.scalars.three))))),
+            tf.tanh(
+              tf.mul(
+                this.scalars.sqrt2OverPi,
+                tf.add(x, tf.mul(this.scalars.geluCubic, tf.pow(x, this.scalars.three))),
+              ),
+            ),
           ),
         );
     }
@@ -463,7 +483,10 @@ export class Encoder {
  * follow the architecture: 0, 1, 2… for BERT and DistilBERT; for RoBERTa, padding_idx + 1, + 2… over the non-pad
  * tokens and padding_idx on padding, as transformers' create_position_ids_from_input_ids does.
  */
-export function encoderInputOf(padded: PaddedBatch, config: Pick<EncoderConfig, 'architecture' | 'padTokenId'>): EncoderInput {
+export function encoderInputOf(
+  padded: PaddedBatch,
+  config: Pick<EncoderConfig, 'architecture' | 'padTokenId'>,
+): EncoderInput {
   const { rows, columns, ids, typeIds, attentionMask } = padded;
   const positionIds = new Int32Array(rows * columns);
   const additiveMask = new Float32Array(rows * columns).fill(maskedScore);

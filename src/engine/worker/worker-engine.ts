@@ -2,12 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Device, EngineKind } from '../../config/config.js';
 import type { Engine } from '../engine.js';
 import { buffersOf, type PackedBatch } from '../packed-batch.js';
-import type {
-  EngineIdentity,
-  EngineThreadConfig,
-  FromEngineThread,
-  ToEngineThread,
-} from './engine-thread-protocol.js';
+import type { EngineIdentity, EngineThreadConfig, FromEngineThread, ToEngineThread } from './engine-thread-protocol.js';
 import { DeviceUnavailableError } from '../onnx/execution-providers.js';
 import { ServiceError, type PostedError } from '../../errors/error-codes.js';
 import { TfjsBackendUnavailableError } from '../tfjs/tfjs-backends.js';
@@ -122,8 +117,12 @@ class WorkerEngine implements Engine {
   run(batch: PackedBatch): Promise<Float32Array> {
     if (this.disposed !== undefined) return Promise.reject(new Error('the engine has been disposed'));
     const live = this.threads.filter((thread) => thread.stopped === undefined);
-    const thread = live.reduce<EngineThread | undefined>((best, t) => (best === undefined || t.load < best.load ? t : best), undefined);
-    if (thread === undefined) return Promise.reject(this.failure ?? new EngineThreadExitedError('no engine thread left'));
+    const thread = live.reduce<EngineThread | undefined>(
+      (best, t) => (best === undefined || t.load < best.load ? t : best),
+      undefined,
+    );
+    if (thread === undefined)
+      return Promise.reject(this.failure ?? new EngineThreadExitedError('no engine thread left'));
     return thread.run(batch);
   }
 

@@ -56,7 +56,8 @@ export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOpt
   app.addHook('onRoute', (route: RouteOptions) => {
     const guarded = route.config?.inference === true || (options.forDocs && isDocsRoute(route.url));
     if (!guarded || route.method === 'OPTIONS') return;
-    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    const existing =
+      route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [check, ...existing];
     if (route.schema !== undefined) {
       route.schema.security = [{ [apiKeySecurityScheme]: [] }];

@@ -17,7 +17,9 @@ export default fp(async function cors(app: FastifyInstance, options: CorsOptions
   const any = options.origins.includes('*');
   const allowed = new Set(options.origins);
   await app.register(fastifyCors, {
-    origin: any ? '*' : (origin, callback) => callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
+    origin: any
+      ? '*'
+      : (origin, callback) => callback(null, origin !== undefined && allowed.has(origin) ? origin : false),
     methods: ['GET', 'HEAD', 'POST'],
     allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'traceparent', 'tracestate'],
     exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate', ...timingHeaderNames],

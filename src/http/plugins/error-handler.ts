@@ -2,7 +2,12 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
-import { InferenceFailedError, RejectionError, rejectionStatus, type RejectionReason } from '../../errors/rejections.js';
+import {
+  InferenceFailedError,
+  RejectionError,
+  rejectionStatus,
+  type RejectionReason,
+} from '../../errors/rejections.js';
 
 /** Shared with the protocol routes' own error shapes (protocol-errors.ts). */
 export const statusOf: Record<RejectionReason, number> = rejectionStatus;

@@ -31,7 +31,13 @@ export default fp(async function jsonBody(app: FastifyInstance) {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = charsetOf(request.headers['content-type']);
     if (charset !== undefined && !utf8.test(charset)) {
-      done(new BodyRefusedError(415, `charset ${JSON.stringify(charset)} is not supported; send the body as UTF-8 (application/json; charset=utf-8)`), undefined);
+      done(
+        new BodyRefusedError(
+          415,
+          `charset ${JSON.stringify(charset)} is not supported; send the body as UTF-8 (application/json; charset=utf-8)`,
+        ),
+        undefined,
+      );
       return;
     }
     const text = (body as Buffer).toString('utf8');
@@ -49,12 +55,16 @@ export default fp(async function jsonBody(app: FastifyInstance) {
     try {
       // The parsed value's keys are scanned, not the text: secure-json-parse's own parse runs two regular
       // expressions over the whole body first, a cost per megabyte for every large text.
-      if (typeof parsed === 'object' && parsed !== null) secureJson.scan(parsed, { protoAction: 'error', constructorAction: 'error' });
+      if (typeof parsed === 'object' && parsed !== null)
+        secureJson.scan(parsed, { protoAction: 'error', constructorAction: 'error' });
       done(null, parsed);
     } catch (error) {
       if (/forbidden (prototype|constructor) property/.test((error as Error).message)) {
         done(
-          new BodyRefusedError(400, 'body must not contain the keys "__proto__" or "constructor.prototype" (refused as prototype pollution)'),
+          new BodyRefusedError(
+            400,
+            'body must not contain the keys "__proto__" or "constructor.prototype" (refused as prototype pollution)',
+          ),
           undefined,
         );
         return;

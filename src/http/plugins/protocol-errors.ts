@@ -21,7 +21,8 @@ export interface ServiceError {
 export type RenderError = (error: ServiceError) => { statusCode: number; body: unknown };
 
 export function serviceErrorOf(error: FastifyError | Error): ServiceError {
-  if (error instanceof RejectionError) return { kind: error.reason, statusCode: statusOf[error.reason], message: error.message };
+  if (error instanceof RejectionError)
+    return { kind: error.reason, statusCode: statusOf[error.reason], message: error.message };
   const statusCode = (error as FastifyError).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return { kind: 'invalid_request', statusCode, message: error.message, code: (error as FastifyError).code };

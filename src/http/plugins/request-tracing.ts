@@ -11,7 +11,9 @@ function timingSpans(tracer: Tracer, parent: Span, timing: RequestTiming): void 
     if (start === undefined || end === undefined) return;
     tracer.startSpan(name, { startTime: epochMsOf(start), attributes }, context).end(epochMsOf(end));
   };
-  child('tokenize', timing.tokenizationStartedAt, timing.tokenizedAt, { 'sentiment.compute_tokens': timing.computeTokens });
+  child('tokenize', timing.tokenizationStartedAt, timing.tokenizedAt, {
+    'sentiment.compute_tokens': timing.computeTokens,
+  });
   // From the first text queued to the last batch that took one of them: the request's whole wait for the engine.
   child('queue wait', timing.queuedAt, timing.lastBatchStartedAt);
   child('inference', timing.firstBatchStartedAt, timing.lastBatchFinishedAt, { 'sentiment.texts': timing.textsRan });

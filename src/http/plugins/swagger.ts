@@ -11,11 +11,20 @@ export default fp(async function swaggerPlugin(app: FastifyInstance) {
     openapi: {
       info: {
         title: 'Sentiment inference service',
-        description: 'Sentiment analysis over HTTP, micro-batched on ONNX Runtime; results in the Hugging Face pipeline shape.',
+        description:
+          'Sentiment analysis over HTTP, micro-batched on ONNX Runtime; results in the Hugging Face pipeline shape.',
         version: packageVersion,
       },
       // Declared always; operations list it only when API keys are set (src/http/plugins/api-key.ts).
-      components: { securitySchemes: { [apiKeySecurityScheme]: { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' } } },
+      components: {
+        securitySchemes: {
+          [apiKeySecurityScheme]: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'an API key (API_KEYS / API_KEY_FILE)',
+          },
+        },
+      },
     },
   });
   await app.register(swaggerUi, {

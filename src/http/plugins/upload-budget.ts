@@ -19,7 +19,11 @@ export default fp(async function uploadBudget(app: FastifyInstance, options: Upl
   app.addHook('onRequest', async (request, reply) => {
     const length = request.headers['content-length'];
     const declared =
-      length !== undefined ? Number(length) : request.headers['transfer-encoding'] !== undefined ? options.bodyLimitBytes : 0;
+      length !== undefined
+        ? Number(length)
+        : request.headers['transfer-encoding'] !== undefined
+          ? options.bodyLimitBytes
+          : 0;
     // Malformed or oversized lengths are Fastify's to refuse (400, 413); only plausible ones are counted.
     if (!Number.isFinite(declared) || declared <= 0 || declared > options.bodyLimitBytes) return;
     // The body is not read into memory: Node discards it as it arrives, so the client reads a clean 429 (closing

@@ -56,7 +56,8 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
       }
       const single = typeof input === 'string';
       const texts = single ? [input] : input;
-      if (texts.length > options.maxTextsPerRequest) throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
+      if (texts.length > options.maxTextsPerRequest)
+        throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
 
       // The client's going away shows as the response closing before it was written; its texts are then dropped.
       const clientGone = new AbortController();

@@ -18,7 +18,8 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
     },
     async (_request, reply) => {
       const failure = options.engineFailure();
-      if (failure !== undefined) return reply.code(503).send({ status: 'engine failed' as const, reason: failure.message });
+      if (failure !== undefined)
+        return reply.code(503).send({ status: 'engine failed' as const, reason: failure.message });
       return { status: 'ok' as const };
     },
   );
@@ -29,7 +30,8 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: model loaded and warmed up, not shutting down (503 while draining or when the engine failed)',
+        summary:
+          'Readiness: model loaded and warmed up, not shutting down (503 while draining or when the engine failed)',
         response: { 200: ReadinessResponse, 503: ReadinessResponse },
       },
     },

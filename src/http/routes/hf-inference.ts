@@ -10,7 +10,9 @@ import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from '
  */
 export default async function hfInferenceRoute(app: FastifyInstance, options: ProtocolRouteOptions) {
   useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
-  const errors = Object.fromEntries([400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, HfErrorResponse]));
+  const errors = Object.fromEntries(
+    [400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, HfErrorResponse]),
+  );
   const allLabels = options.classifier.model.labels.length;
 
   app.post<{ Body: HfTextClassificationBody }>(

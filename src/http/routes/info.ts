@@ -6,7 +6,10 @@ import type { Classifier } from '../../inference/classifier.js';
 import { packageVersion } from '../../config/package-root.js';
 import { InfoResponse } from '../schemas/info.js';
 
-export default async function infoRoute(app: FastifyInstance, options: { classifier: Classifier; config: Config; layout: EngineLayout }) {
+export default async function infoRoute(
+  app: FastifyInstance,
+  options: { classifier: Classifier; config: Config; layout: EngineLayout },
+) {
   const { model, engine, batching } = options.classifier;
   const { config } = options;
   const info = {

@@ -61,13 +61,18 @@ function textsOf(inputs: TeiPredictBody['inputs']): { texts: string[]; batch: bo
       throw new TeiValidationError('inputs: a batch holds only lists ([["text"], ["text"]])');
     }
     if (inputs.length === 2) throw pairRefused();
-    if (inputs.length > 2) throw new TeiValidationError(`inputs: invalid length ${inputs.length}, expected a string, a pair of strings or a batch`);
+    if (inputs.length > 2)
+      throw new TeiValidationError(
+        `inputs: invalid length ${inputs.length}, expected a string, a pair of strings or a batch`,
+      );
     return { texts: [first], batch: false };
   }
   const texts = inputs.map((item) => {
-    if (typeof item === 'string') throw new TeiValidationError('inputs: a batch holds only lists ([["text"], ["text"]])');
+    if (typeof item === 'string')
+      throw new TeiValidationError('inputs: a batch holds only lists ([["text"], ["text"]])');
     if (item.length === 2) throw pairRefused();
-    if (item.length !== 1) throw new TeiValidationError(`inputs: invalid length ${item.length}, expected a string or a pair of strings`);
+    if (item.length !== 1)
+      throw new TeiValidationError(`inputs: invalid length ${item.length}, expected a string or a pair of strings`);
     return item[0] as string;
   });
   return { texts, batch: true };
@@ -77,9 +82,14 @@ function textsOf(inputs: TeiPredictBody['inputs']): { texts: string[]; batch: bo
  * Hugging Face Text Embeddings Inference's classification API: POST /predict and GET /health, for tools written
  * against a TEI server. Shapes and errors follow TEI's router (router/src/http/types.rs, server.rs).
  */
-export default async function teiRoutes(app: FastifyInstance, options: ProtocolRouteOptions & { engineFailure(): Error | undefined }) {
+export default async function teiRoutes(
+  app: FastifyInstance,
+  options: ProtocolRouteOptions & { engineFailure(): Error | undefined },
+) {
   useProtocolErrors(app, options.metrics, teiError);
-  const errors = Object.fromEntries([400, 413, 415, 422, 424, 429, 503, 504].map((status) => [status, TeiErrorResponse]));
+  const errors = Object.fromEntries(
+    [400, 413, 415, 422, 424, 429, 503, 504].map((status) => [status, TeiErrorResponse]),
+  );
   const allLabels = options.classifier.model.labels.length;
 
   app.post<{ Body: TeiPredictBody }>(

@@ -15,7 +15,8 @@ export const AnalyzeBody = Type.Object(
     top_k: Type.Optional(
       Type.Integer({
         minimum: 1,
-        description: 'Return the k best labels per text (all of them when k >= the number of labels), as the pipeline does',
+        description:
+          'Return the k best labels per text (all of them when k >= the number of labels), as the pipeline does',
       }),
     ),
     truncate: Type.Optional(
@@ -36,7 +37,9 @@ export const Prediction = Type.Object({
 
 export const AnalyzeResponse = Type.Union(
   [
-    Type.Array(Prediction, { description: 'Without top_k: one prediction per text. With top_k and a single text: its k best' }),
+    Type.Array(Prediction, {
+      description: 'Without top_k: one prediction per text. With top_k and a single text: its k best',
+    }),
     Type.Array(Type.Array(Prediction), { description: 'With top_k and a list of texts: the k best per text' }),
   ],
   { description: 'The shape of Hugging Face pipeline("sentiment-analysis") results' },

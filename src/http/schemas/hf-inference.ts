@@ -16,7 +16,9 @@ export const HfTextClassificationBody = Type.Object(
     parameters: Type.Optional(
       Type.Object(
         {
-          top_k: Type.Optional(Type.Integer({ minimum: 1, description: 'The k best labels per text; default: all of them' })),
+          top_k: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'The k best labels per text; default: all of them' }),
+          ),
           function_to_apply: Type.Optional(
             Type.Union([Type.Literal('softmax'), Type.Literal('sigmoid'), Type.Literal('none')], {
               description: "How scores come from the logits; 'none': the raw logits. Default: the model's own",
@@ -32,5 +34,6 @@ export const HfTextClassificationBody = Type.Object(
 export type HfTextClassificationBody = Static<typeof HfTextClassificationBody>;
 
 export const HfTextClassificationResponse = Type.Array(Type.Array(Prediction), {
-  description: "One list per text (a single text too), its labels best first: the Inference API's text-classification shape",
+  description:
+    "One list per text (a single text too), its labels best first: the Inference API's text-classification shape",
 });

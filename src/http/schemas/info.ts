@@ -11,9 +11,13 @@ export const InfoResponse = Type.Object({
     max_length: Type.Integer(),
     file: Type.String(),
     dtype: Type.String(),
-    id: Type.Union([Type.String(), Type.Null()], { description: 'MODEL_ID, the Hub repository (TEI: model_id); null for MODEL_DIR' }),
+    id: Type.Union([Type.String(), Type.Null()], {
+      description: 'MODEL_ID, the Hub repository (TEI: model_id); null for MODEL_DIR',
+    }),
     revision: Type.Union([Type.String(), Type.Null()], { description: 'REVISION as asked for: branch, tag or commit' }),
-    sha: Type.Union([Type.String(), Type.Null()], { description: 'the commit the revision resolved to (TEI: model_sha)' }),
+    sha: Type.Union([Type.String(), Type.Null()], {
+      description: 'the commit the revision resolved to (TEI: model_sha)',
+    }),
   }),
   engine: Type.Object({
     kind: Type.String(),

@@ -18,7 +18,8 @@ export const TeiPredictBody = Type.Object(
         Type.String({ description: 'One text' }),
         Type.Array(Type.Union([Type.String(), Strings]), {
           minItems: 1,
-          description: '["text"]: one text; [["text"], ["text"], …]: a batch. A pair ["a", "b"] is refused (422): this model classifies single texts',
+          description:
+            '["text"]: one text; [["text"], ["text"], …]: a batch. A pair ["a", "b"] is refused (422): this model classifies single texts',
         }),
       ],
       { examples: ['I love using this product!'] },
@@ -29,12 +30,17 @@ export const TeiPredictBody = Type.Object(
       }),
     ),
     truncation_direction: Type.Optional(
-      Type.Union(['Left', 'Right', 'left', 'right'].map((side) => Type.Literal(side)), {
-        default: 'Right',
-        description: 'Which end of an over-long text is cut',
-      }),
+      Type.Union(
+        ['Left', 'Right', 'left', 'right'].map((side) => Type.Literal(side)),
+        {
+          default: 'Right',
+          description: 'Which end of an over-long text is cut',
+        },
+      ),
     ),
-    raw_scores: Type.Optional(Type.Boolean({ default: false, description: 'The raw logits instead of softmax (sigmoid) scores' })),
+    raw_scores: Type.Optional(
+      Type.Boolean({ default: false, description: 'The raw logits instead of softmax (sigmoid) scores' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -42,10 +42,9 @@ export const V2InferRequest = Type.Object({
     { description: "One BYTES tensor named 'text', shape [N] or [N, 1]" },
   ),
   outputs: Type.Optional(
-    Type.Array(
-      Type.Object({ name: Type.String({ examples: ['label'] }), parameters: Type.Optional(Parameters) }),
-      { description: 'Outputs to return (label, score, probabilities); all of them when absent' },
-    ),
+    Type.Array(Type.Object({ name: Type.String({ examples: ['label'] }), parameters: Type.Optional(Parameters) }), {
+      description: 'Outputs to return (label, score, probabilities); all of them when absent',
+    }),
   ),
 });
 export type V2InferRequest = Static<typeof V2InferRequest>;

@@ -3,7 +3,11 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
-import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
+import {
+  cudaProviderInstalled,
+  DeviceUnavailableError,
+  onnxRuntimeBinaryDir,
+} from '../../../src/engine/onnx/execution-providers.js';
 import type { Model } from '../../../src/model/model.js';
 import type { EncodedText } from '../../../src/model/tokenizer.js';
 import { engineSentences, overLongSentence } from '../../support/engine-sentences.js';
@@ -65,7 +69,12 @@ describe('ONNX engine (embedded model)', () => {
 
   it('fails at start with DEVICE=cuda unless the CUDA provider is installed and starts', async () => {
     const installed = cudaProviderInstalled(onnxRuntimeBinaryDir());
-    const attempt = createEngine(model, { engine: 'onnx', device: 'cuda', intraOpThreads: undefined, interOpThreads: undefined });
+    const attempt = createEngine(model, {
+      engine: 'onnx',
+      device: 'cuda',
+      intraOpThreads: undefined,
+      interOpThreads: undefined,
+    });
     if (!installed) {
       await assert.rejects(attempt, (error: unknown) => {
         assert.ok(error instanceof DeviceUnavailableError);
@@ -85,7 +94,10 @@ describe('ONNX engine (embedded model)', () => {
       assert.equal(cuda.device, 'cuda');
       assert.match(cuda.backend, /cuda/);
       const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
-      const difference = maxDifference(rowsOf(await cuda.run(packBatch(encoded)), encoded.length), rowsOf(await engine.run(packBatch(encoded)), encoded.length));
+      const difference = maxDifference(
+        rowsOf(await cuda.run(packBatch(encoded)), encoded.length),
+        rowsOf(await engine.run(packBatch(encoded)), encoded.length),
+      );
       assert.ok(difference <= 1e-3, `CUDA and CPU logits differ by ${difference}`);
     } finally {
       await cuda.dispose();
@@ -96,7 +108,12 @@ describe('ONNX engine (embedded model)', () => {
     const single = await createEngine(model, { engine: 'onnx', device: 'cpu', intraOpThreads: 1, interOpThreads: 1 });
     try {
       const encoded = [model.tokenizer.encode(sentences[0] as string, 0, true)];
-      assert.ok(maxDifference(rowsOf(await single.run(packBatch(encoded)), 1), rowsOf(await engine.run(packBatch(encoded)), 1)) <= 1e-5);
+      assert.ok(
+        maxDifference(
+          rowsOf(await single.run(packBatch(encoded)), 1),
+          rowsOf(await engine.run(packBatch(encoded)), 1),
+        ) <= 1e-5,
+      );
     } finally {
       await single.dispose();
     }

@@ -68,7 +68,9 @@ function host(options: { gpu: boolean; packages: Record<string, Staged> }): Tfjs
       if (specifier === '@tensorflow/tfjs-core') return tf;
       const staged = options.packages[specifier] ?? { kind: 'missing' };
       if (staged.kind === 'missing') {
-        throw Object.assign(new Error(`Cannot find module '${specifier}'\nRequire stack:\n- x.js`), { code: 'MODULE_NOT_FOUND' });
+        throw Object.assign(new Error(`Cannot find module '${specifier}'\nRequire stack:\n- x.js`), {
+          code: 'MODULE_NOT_FOUND',
+        });
       }
       if (staged.kind === 'throws') throw new Error(staged.message);
       registered.set(backendOf[specifier] as string, staged);
@@ -80,7 +82,8 @@ function host(options: { gpu: boolean; packages: Record<string, Staged> }): Tfjs
 const works: Staged = { kind: 'works' };
 const bindingMissing: Staged = {
   kind: 'throws',
-  message: 'The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/lib/napi-v8/tfjs_binding.node.\nPlease run command…',
+  message:
+    'The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/lib/napi-v8/tfjs_binding.node.\nPlease run command…',
 };
 
 describe('TensorFlow.js backend selection', () => {
@@ -91,7 +94,10 @@ describe('TensorFlow.js backend selection', () => {
   });
 
   it('takes tfjs-node-gpu with DEVICE=cuda when it is installed, a GPU is visible and TensorFlow uses it', async () => {
-    const h = host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: true }, '@tensorflow/tfjs-node': works } });
+    const h = host({
+      gpu: true,
+      packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: true }, '@tensorflow/tfjs-node': works },
+    });
     const runtime = await selectTfjsBackend('auto', 'cuda', h);
     assert.equal(runtime.name, 'tfjs-node-gpu');
     assert.equal(runtime.device, 'cuda');
@@ -102,10 +108,19 @@ describe('TensorFlow.js backend selection', () => {
 
   it('with DEVICE=cuda refuses rather than fall back to a CPU backend, saying why the GPU one failed', async () => {
     const cases: [string, TfjsHost][] = [
-      ['no NVIDIA GPU is visible', host({ gpu: false, packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: true } } })],
+      [
+        'no NVIDIA GPU is visible',
+        host({ gpu: false, packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: true } } }),
+      ],
       ['@tensorflow/tfjs-node-gpu is not installed', host({ gpu: true, packages: { '@tensorflow/tfjs-node': works } })],
-      ['installed but cannot load \\(The Node.js native addon module', host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': bindingMissing } })],
-      ['found no usable GPU .*CUDA 11.2 and cuDNN 8.1', host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: false } } })],
+      [
+        'installed but cannot load \\(The Node.js native addon module',
+        host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': bindingMissing } }),
+      ],
+      [
+        'found no usable GPU .*CUDA 11.2 and cuDNN 8.1',
+        host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': { kind: 'works', usingGpu: false } } }),
+      ],
     ];
     for (const [reason, h] of cases) {
       await assert.rejects(selectTfjsBackend('auto', 'cuda', h), (error: unknown) => {
@@ -117,7 +132,14 @@ describe('TensorFlow.js backend selection', () => {
   });
 
   it('takes tfjs-node when it loads and computes', async () => {
-    const h = host({ gpu: true, packages: { '@tensorflow/tfjs-node-gpu': works, '@tensorflow/tfjs-node': works, '@tensorflow/tfjs-backend-wasm': works } });
+    const h = host({
+      gpu: true,
+      packages: {
+        '@tensorflow/tfjs-node-gpu': works,
+        '@tensorflow/tfjs-node': works,
+        '@tensorflow/tfjs-backend-wasm': works,
+      },
+    });
     const runtime = await selectTfjsBackend('auto', 'cpu', h);
     assert.equal(runtime.name, 'tfjs-node');
     assert.equal(runtime.device, 'cpu');
@@ -126,51 +148,102 @@ describe('TensorFlow.js backend selection', () => {
   });
 
   it('falls back to wasm when tfjs-node is missing, or present but its native addon is not (install script not run)', async () => {
-    const missing = await selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-backend-wasm': works, '@tensorflow/tfjs-backend-cpu': works } }));
+    const missing = await selectTfjsBackend(
+      'auto',
+      'cpu',
+      host({ gpu: false, packages: { '@tensorflow/tfjs-backend-wasm': works, '@tensorflow/tfjs-backend-cpu': works } }),
+    );
     assert.equal(missing.name, 'wasm');
     assert.equal(missing.tfBackend, 'wasm');
     assert.equal(missing.description, 'tfjs-wasm 4.22.0-wasm');
     assert.deepEqual(missing.skipped, ['tfjs-node: @tensorflow/tfjs-node is not installed']);
 
-    const broken = await selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-node': bindingMissing, '@tensorflow/tfjs-backend-wasm': works } }));
+    const broken = await selectTfjsBackend(
+      'auto',
+      'cpu',
+      host({
+        gpu: false,
+        packages: { '@tensorflow/tfjs-node': bindingMissing, '@tensorflow/tfjs-backend-wasm': works },
+      }),
+    );
     assert.equal(broken.name, 'wasm');
     assert.equal(broken.skipped.length, 1);
-    assert.match(broken.skipped[0] as string, /^tfjs-node: @tensorflow\/tfjs-node is installed but cannot load \(The Node.js native addon module \(tfjs_binding\.node\) can not be found.*\); its install script must download libtensorflow/);
+    assert.match(
+      broken.skipped[0] as string,
+      /^tfjs-node: @tensorflow\/tfjs-node is installed but cannot load \(The Node.js native addon module \(tfjs_binding\.node\) can not be found.*\); its install script must download libtensorflow/,
+    );
   });
 
   it('treats a missing file inside a package as broken, not absent', async () => {
-    const dlopen: Staged = { kind: 'throws', message: "Cannot find module '/x/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'" };
-    const runtime = await selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-node': dlopen, '@tensorflow/tfjs-backend-wasm': works } }));
+    const dlopen: Staged = {
+      kind: 'throws',
+      message: "Cannot find module '/x/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'",
+    };
+    const runtime = await selectTfjsBackend(
+      'auto',
+      'cpu',
+      host({ gpu: false, packages: { '@tensorflow/tfjs-node': dlopen, '@tensorflow/tfjs-backend-wasm': works } }),
+    );
     assert.match(runtime.skipped[0] as string, /is installed but cannot load/);
   });
 
   it('falls back past a native backend that loads but does not initialise or compute wrongly', async () => {
     for (const staged of [{ kind: 'no-init' }, { kind: 'wrong-sums' }] as Staged[]) {
-      const runtime = await selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-node': staged, '@tensorflow/tfjs-backend-wasm': works } }));
+      const runtime = await selectTfjsBackend(
+        'auto',
+        'cpu',
+        host({ gpu: false, packages: { '@tensorflow/tfjs-node': staged, '@tensorflow/tfjs-backend-wasm': works } }),
+      );
       assert.equal(runtime.name, 'wasm');
-      assert.match(runtime.skipped[0] as string, /^tfjs-node: backend "tensorflow" (failed to initialise|computed 1\+3=0)/);
+      assert.match(
+        runtime.skipped[0] as string,
+        /^tfjs-node: backend "tensorflow" (failed to initialise|computed 1\+3=0)/,
+      );
     }
   });
 
   it('falls back to cpu when the wasm backend cannot start, listing both reasons', async () => {
-    const runtime = await selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-backend-wasm': { kind: 'no-init' }, '@tensorflow/tfjs-backend-cpu': works } }));
+    const runtime = await selectTfjsBackend(
+      'auto',
+      'cpu',
+      host({
+        gpu: false,
+        packages: { '@tensorflow/tfjs-backend-wasm': { kind: 'no-init' }, '@tensorflow/tfjs-backend-cpu': works },
+      }),
+    );
     assert.equal(runtime.name, 'cpu');
     assert.equal(runtime.description, 'tfjs-cpu 4.22.0-cpu');
-    assert.deepEqual(runtime.skipped, ['tfjs-node: @tensorflow/tfjs-node is not installed', 'wasm: backend "wasm" failed to initialise']);
+    assert.deepEqual(runtime.skipped, [
+      'tfjs-node: @tensorflow/tfjs-node is not installed',
+      'wasm: backend "wasm" failed to initialise',
+    ]);
   });
 
   it('fails with every reason when no backend can start', async () => {
     await assert.rejects(selectTfjsBackend('auto', 'cpu', host({ gpu: false, packages: {} })), (error: unknown) => {
       assert.ok(error instanceof TfjsBackendUnavailableError);
-      assert.match(error.message, /no TensorFlow.js backend could start \(tfjs-node: .*not installed; wasm: .*not installed; cpu: .*not installed\)/);
+      assert.match(
+        error.message,
+        /no TensorFlow.js backend could start \(tfjs-node: .*not installed; wasm: .*not installed; cpu: .*not installed\)/,
+      );
       return true;
     });
   });
 
   it('runs a named backend or fails; it never substitutes another', async () => {
-    const h = host({ gpu: false, packages: { '@tensorflow/tfjs-node': works, '@tensorflow/tfjs-backend-wasm': works, '@tensorflow/tfjs-backend-cpu': works } });
+    const h = host({
+      gpu: false,
+      packages: {
+        '@tensorflow/tfjs-node': works,
+        '@tensorflow/tfjs-backend-wasm': works,
+        '@tensorflow/tfjs-backend-cpu': works,
+      },
+    });
     assert.equal((await selectTfjsBackend('cpu', 'cpu', h)).name, 'cpu');
-    await assert.rejects(selectTfjsBackend('wasm', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-backend-cpu': works } })), /wasm: @tensorflow\/tfjs-backend-wasm is not installed/);
+    await assert.rejects(
+      selectTfjsBackend('wasm', 'cpu', host({ gpu: false, packages: { '@tensorflow/tfjs-backend-cpu': works } })),
+      /wasm: @tensorflow\/tfjs-backend-wasm is not installed/,
+    );
   });
 });
 

@@ -20,7 +20,11 @@ function fixture(name: string) {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const expected = JSON.parse(readFileSync(join(dir, 'expected-logits.json'), 'utf8')) as Expected;
   const labels = Object.keys(config.id2label as object).length;
-  return { config: encoderConfigOf(config, labels, join(dir, 'config.json')), weights: SafetensorsFile.read(join(dir, 'model.safetensors')), expected };
+  return {
+    config: encoderConfigOf(config, labels, join(dir, 'config.json')),
+    weights: SafetensorsFile.read(join(dir, 'model.safetensors')),
+    expected,
+  };
 }
 
 function maxDifference(a: ArrayLike<number>, b: readonly number[]): number {
@@ -64,7 +68,9 @@ function renamed(path: string, rename: (name: string) => string): SafetensorsFil
   const bytes = readFileSync(path);
   const length = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.toString('utf8', 8, 8 + length)) as Record<string, unknown>;
-  const json = Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(header).map(([name, entry]) => [rename(name), entry]))));
+  const json = Buffer.from(
+    JSON.stringify(Object.fromEntries(Object.entries(header).map(([name, entry]) => [rename(name), entry]))),
+  );
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));
   return SafetensorsFile.parse(path, Buffer.concat([prefix, json, bytes.subarray(8 + length)]));
@@ -113,32 +119,81 @@ describe('encoderInputOf', () => {
 });
 
 describe('encoderConfigOf', () => {
-  const bert = { model_type: 'bert', vocab_size: 10, hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, max_position_embeddings: 8 };
+  const bert = {
+    model_type: 'bert',
+    vocab_size: 10,
+    hidden_size: 8,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    intermediate_size: 16,
+    max_position_embeddings: 8,
+  };
 
   it('reads BERT and DistilBERT hyper-parameters under their own names', () => {
     assert.deepEqual(encoderConfigOf(bert, 2, 'c'), {
-      architecture: 'bert', vocabSize: 10, hiddenSize: 8, heads: 2, layers: 1, intermediateSize: 16, maxPositions: 8,
-      typeVocabSize: 2, activation: 'gelu', layerNormEps: 1e-12, padTokenId: 0, numLabels: 2,
+      architecture: 'bert',
+      vocabSize: 10,
+      hiddenSize: 8,
+      heads: 2,
+      layers: 1,
+      intermediateSize: 16,
+      maxPositions: 8,
+      typeVocabSize: 2,
+      activation: 'gelu',
+      layerNormEps: 1e-12,
+      padTokenId: 0,
+      numLabels: 2,
     });
-    const distil = encoderConfigOf({ model_type: 'distilbert', vocab_size: 10, dim: 8, n_heads: 2, n_layers: 3, hidden_dim: 32, max_position_embeddings: 8, activation: 'gelu' }, 3, 'c');
+    const distil = encoderConfigOf(
+      {
+        model_type: 'distilbert',
+        vocab_size: 10,
+        dim: 8,
+        n_heads: 2,
+        n_layers: 3,
+        hidden_dim: 32,
+        max_position_embeddings: 8,
+        activation: 'gelu',
+      },
+      3,
+      'c',
+    );
     assert.equal(distil.layers, 3);
     assert.equal(distil.typeVocabSize, 0);
     assert.equal(encoderConfigOf({ ...bert, model_type: 'xlm-roberta' }, 2, 'c').architecture, 'roberta');
   });
 
   it('refuses what it does not implement, naming the file and pointing to ENGINE=onnx', () => {
-    assert.throws(() => encoderConfigOf({ ...bert, model_type: 'deberta-v2' }, 2, 'dir/config.json'), /dir\/config.json: model_type "deberta-v2" is not supported by ENGINE=tfjs .*use ENGINE=onnx/);
-    assert.throws(() => encoderConfigOf({ ...bert, hidden_act: 'swish' }, 2, 'c'), /activation "swish" is not supported/);
-    assert.throws(() => encoderConfigOf({ ...bert, position_embedding_type: 'relative_key' }, 2, 'c'), /position_embedding_type "relative_key"/);
-    assert.throws(() => encoderConfigOf({ ...bert, num_attention_heads: 3 }, 2, 'c'), /not divisible by 3 attention heads/);
-    assert.throws(() => encoderConfigOf({ ...bert, hidden_size: '8' }, 2, 'c'), /hidden_size must be a non-negative integer/);
+    assert.throws(
+      () => encoderConfigOf({ ...bert, model_type: 'deberta-v2' }, 2, 'dir/config.json'),
+      /dir\/config.json: model_type "deberta-v2" is not supported by ENGINE=tfjs .*use ENGINE=onnx/,
+    );
+    assert.throws(
+      () => encoderConfigOf({ ...bert, hidden_act: 'swish' }, 2, 'c'),
+      /activation "swish" is not supported/,
+    );
+    assert.throws(
+      () => encoderConfigOf({ ...bert, position_embedding_type: 'relative_key' }, 2, 'c'),
+      /position_embedding_type "relative_key"/,
+    );
+    assert.throws(
+      () => encoderConfigOf({ ...bert, num_attention_heads: 3 }, 2, 'c'),
+      /not divisible by 3 attention heads/,
+    );
+    assert.throws(
+      () => encoderConfigOf({ ...bert, hidden_size: '8' }, 2, 'c'),
+      /hidden_size must be a non-negative integer/,
+    );
   });
 
   it('names a tensor whose shape disagrees with config.json, and frees what it had uploaded', async () => {
     const { tf } = await selectTfjsBackend('cpu', 'cpu');
     const { config, weights } = fixture('tiny-bert');
     const before = tf.memory().numTensors;
-    assert.throws(() => Encoder.load(tf, { ...config, intermediateSize: 65 }, weights), /tensor "bert.encoder.layer.0.intermediate.dense.weight" has shape \[64, 32\]; config.json implies \[65, 32\]/);
+    assert.throws(
+      () => Encoder.load(tf, { ...config, intermediateSize: 65 }, weights),
+      /tensor "bert.encoder.layer.0.intermediate.dense.weight" has shape \[64, 32\]; config.json implies \[65, 32\]/,
+    );
     assert.equal(tf.memory().numTensors, before);
   });
 });

@@ -48,7 +48,8 @@ describe('TensorFlow.js engine (embedded model)', () => {
     // Which backend auto mode finds depends on the host (tfjs-node where its install script could download
     // libtensorflow, wasm otherwise); each skipped one is listed with its reason.
     assert.match(tfjs.backend, /^(tfjs-node|tfjs-wasm|tfjs-cpu) \d+\.\d+\.\d+$/);
-    for (const reason of tfjs.skippedBackends) assert.match(reason, /^tfjs-node: @tensorflow\/tfjs-node is (not installed|installed but cannot load)/);
+    for (const reason of tfjs.skippedBackends)
+      assert.match(reason, /^tfjs-node: @tensorflow\/tfjs-node is (not installed|installed but cannot load)/);
   });
 
   it('matches the ONNX engine within 1e-4 on 64 dev sentences in mixed-length batches', async () => {
@@ -114,7 +115,10 @@ describe('TensorFlow.js engine (embedded model)', () => {
       const theirs = await second.run(packBatch(texts));
       assert.equal(second.runtime.tf.getBackend(), other);
       assert.ok(maxDifference(mine, theirs) <= 1e-5);
-      assert.ok(maxDifference(await tfjs.run(packBatch(texts)), mine) <= 1e-6, 'the first engine still runs, on its own backend');
+      assert.ok(
+        maxDifference(await tfjs.run(packBatch(texts)), mine) <= 1e-6,
+        'the first engine still runs, on its own backend',
+      );
       assert.equal(tfjs.runtime.tf.getBackend(), tfjs.runtime.tfBackend);
     } finally {
       await second.dispose();

@@ -3,7 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { EngineThreadConfig } from '../../../src/engine/worker/engine-thread-protocol.js';
-import { cudaProviderInstalled, DeviceUnavailableError, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
+import {
+  cudaProviderInstalled,
+  DeviceUnavailableError,
+  onnxRuntimeBinaryDir,
+} from '../../../src/engine/onnx/execution-providers.js';
 import { createWorkerEngine, EngineThreadExitedError } from '../../../src/engine/worker/worker-engine.js';
 import { loadModel, type Model } from '../../../src/model/model.js';
 import { testConfig } from '../../support/config.js';
@@ -43,9 +47,18 @@ describe('engine thread protocol', () => {
   it('packs a batch into flat buffers and unpacks the same texts', () => {
     const batch = encode(sentences);
     const packed = packBatch(batch);
-    assert.deepEqual(Array.from(packed.lengths), batch.map((text) => text.ids.length));
-    assert.equal(packed.ids.length, batch.reduce((sum, text) => sum + text.ids.length, 0));
-    assert.deepEqual(unpackBatch(packed), batch.map((text) => ({ ids: [...text.ids], typeIds: text.typeIds && [...text.typeIds] })));
+    assert.deepEqual(
+      Array.from(packed.lengths),
+      batch.map((text) => text.ids.length),
+    );
+    assert.equal(
+      packed.ids.length,
+      batch.reduce((sum, text) => sum + text.ids.length, 0),
+    );
+    assert.deepEqual(
+      unpackBatch(packed),
+      batch.map((text) => ({ ids: [...text.ids], typeIds: text.typeIds && [...text.typeIds] })),
+    );
   });
 
   it('carries no segment ids when a text has none', () => {
@@ -87,7 +100,9 @@ describe('worker engine (embedded model on engine threads)', () => {
     const together = await Promise.all(batches.map((batch) => workers.run(packBatch(batch))));
     together.forEach((logits, i) => {
       assert.equal(logits.length, (batches[i] as unknown[]).length * 2);
-      Array.from(logits).forEach((value, j) => assert.ok(Math.abs(value - ((alone[i] as Float32Array)[j] as number)) < 1e-5));
+      Array.from(logits).forEach((value, j) =>
+        assert.ok(Math.abs(value - ((alone[i] as Float32Array)[j] as number)) < 1e-5),
+      );
     });
   });
 
@@ -116,12 +131,17 @@ describe('worker engine with two instances', () => {
         { ids: [2, 3], typeIds: undefined },
         { ids: [2, 4], typeIds: undefined },
       ];
-      const [a, b] = (await Promise.all([engine.run(packBatch(batch)), engine.run(packBatch(batch))])).map((logits) => Array.from(logits));
+      const [a, b] = (await Promise.all([engine.run(packBatch(batch)), engine.run(packBatch(batch))])).map((logits) =>
+        Array.from(logits),
+      );
       const [threadA, startA, endA] = a as [number, number, number];
       const [threadB, startB, endB] = b as [number, number, number];
       assert.notEqual(threadA, threadB, 'each batch went to its own engine thread');
       assert.ok(endA - startA >= holdMs - 5 && endB - startB >= holdMs - 5, 'each batch held its thread');
-      assert.ok(startA < endB && startB < endA, `the two batches overlapped: [${startA}, ${endA}] and [${startB}, ${endB}]`);
+      assert.ok(
+        startA < endB && startB < endA,
+        `the two batches overlapped: [${startA}, ${endA}] and [${startB}, ${endB}]`,
+      );
     } finally {
       await engine.dispose();
     }

@@ -32,7 +32,9 @@ function analyze(url: string, headers: Record<string, string> = {}): Promise<Res
 
 async function authFailures(url: string, reason: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`sentiment_auth_failures_total{reason="${reason}"} `));
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`sentiment_auth_failures_total{reason="${reason}"} `));
   assert.ok(line, `sentiment_auth_failures_total{reason="${reason}"} is exported`);
   return Number(line.split(' ')[1]);
 }
@@ -69,7 +71,9 @@ describe('API keys on a running server', () => {
     assert.equal(await authFailures(server.url, 'invalid'), invalid + 1);
 
     const malformed = await authFailures(server.url, 'malformed');
-    const basic = await analyze(server.url, { authorization: `Basic ${Buffer.from(`u:${fixedKey}`).toString('base64')}` });
+    const basic = await analyze(server.url, {
+      authorization: `Basic ${Buffer.from(`u:${fixedKey}`).toString('base64')}`,
+    });
     assert.equal(basic.status, 401);
     assert.equal(await authFailures(server.url, 'malformed'), malformed + 1);
   });
@@ -85,7 +89,10 @@ describe('API keys on a running server', () => {
 
   it('takes a rotated key file without a restart: the new key works, the old one is refused', async () => {
     writeKeys(rotatedFileKey);
-    await waitUntil(async () => (await analyze(server.url, { authorization: `Bearer ${rotatedFileKey}` })).status === 200, 100);
+    await waitUntil(
+      async () => (await analyze(server.url, { authorization: `Bearer ${rotatedFileKey}` })).status === 200,
+      100,
+    );
     assert.equal((await analyze(server.url, { authorization: `Bearer ${firstFileKey}` })).status, 401);
     assert.equal((await analyze(server.url, { authorization: `Bearer ${fixedKey}` })).status, 200);
   });
@@ -95,11 +102,17 @@ describe('API keys on a running server', () => {
     const infer = {
       '/': { inputs: polar },
       '/predict': { inputs: polar },
-      [`/v2/models/${info.model.name}/infer`]: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [polar] }] },
+      [`/v2/models/${info.model.name}/infer`]: {
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [polar] }],
+      },
     };
     for (const [path, body] of Object.entries(infer)) {
       const post = (headers: Record<string, string>): Promise<Response> =>
-        fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
       const refused = await post({});
       assert.equal(refused.status, 401, path);
       assert.equal(refused.headers.get('www-authenticate'), 'Bearer', path);
@@ -119,13 +132,20 @@ describe('API keys on a running server', () => {
   it('documents the key and the 401 in the OpenAPI document, on /analyze only', async () => {
     const document = (await (await fetch(`${server.url}/docs/json`)).json()) as {
       components: { securitySchemes: Record<string, { type: string; scheme: string }> };
-      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: Record<string, unknown>[] }>>;
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, unknown>; security?: Record<string, unknown>[] }>
+      >;
     };
     const analyze = document.paths['/analyze']?.post;
     assert.ok(analyze?.responses['401']);
     const [scheme] = Object.keys(analyze?.security?.[0] ?? {});
     assert.ok(scheme, '/analyze lists a security requirement');
-    assert.deepEqual(document.components.securitySchemes[scheme], { type: 'http', scheme: 'bearer', description: 'an API key (API_KEYS / API_KEY_FILE)' });
+    assert.deepEqual(document.components.securitySchemes[scheme], {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'an API key (API_KEYS / API_KEY_FILE)',
+    });
     assert.equal(document.paths['/healthz']?.get?.security, undefined);
   });
 
@@ -153,6 +173,7 @@ describe('API_KEY_FOR_DOCS=true', () => {
       const allowed = await fetch(`${running.url}${path}`, { headers: { authorization: `Bearer ${fixedKey}` } });
       assert.equal(allowed.status, 200, path);
     }
-    for (const path of ['/healthz', '/readyz', '/metrics']) assert.equal((await fetch(`${running.url}${path}`)).status, 200, path);
+    for (const path of ['/healthz', '/readyz', '/metrics'])
+      assert.equal((await fetch(`${running.url}${path}`)).status, 200, path);
   });
 });

@@ -9,13 +9,20 @@ const body = JSON.stringify({ text: 'I love using this product!' });
 function preflight(url: string, origin: string): Promise<Response> {
   return fetch(`${url}/analyze`, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type, authorization',
+    },
   });
 }
 
 describe('CORS with CORS_ORIGINS set', () => {
   let running: RunningApp;
-  before(async () => (running = await startApp({ CORS_ORIGINS: `${allowed}, https://other.example.com:8443`, API_KEYS: 'k' })));
+  before(
+    async () =>
+      (running = await startApp({ CORS_ORIGINS: `${allowed}, https://other.example.com:8443`, API_KEYS: 'k' })),
+  );
   after(() => running.app.close());
 
   it('answers a preflight from an allowed origin with the methods and headers the API uses, without asking for a key', async () => {
@@ -31,7 +38,11 @@ describe('CORS with CORS_ORIGINS set', () => {
   it('gives a refused origin nothing: no CORS headers, and its preflight is not answered', async () => {
     const response = await preflight(running.url, refused);
     assert.equal(response.status, 404);
-    for (const name of ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers']) {
+    for (const name of [
+      'access-control-allow-origin',
+      'access-control-allow-methods',
+      'access-control-allow-headers',
+    ]) {
       assert.equal(response.headers.get(name), null, name);
     }
     const post = await fetch(`${running.url}/analyze`, {
@@ -52,8 +63,13 @@ describe('CORS with CORS_ORIGINS set', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('access-control-allow-origin'), allowed);
     const exposed = (ok.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
-    for (const name of ['x-request-id', 'x-total-time', 'x-queue-time', 'www-authenticate']) assert.ok(exposed.includes(name), name);
-    const unauthorized = await fetch(`${running.url}/analyze`, { method: 'POST', headers: { origin: allowed, 'content-type': 'application/json' }, body });
+    for (const name of ['x-request-id', 'x-total-time', 'x-queue-time', 'www-authenticate'])
+      assert.ok(exposed.includes(name), name);
+    const unauthorized = await fetch(`${running.url}/analyze`, {
+      method: 'POST',
+      headers: { origin: allowed, 'content-type': 'application/json' },
+      body,
+    });
     assert.equal(unauthorized.status, 401);
     assert.equal(unauthorized.headers.get('access-control-allow-origin'), allowed);
   });
@@ -66,7 +82,11 @@ describe('CORS off (the default)', () => {
 
   it('answers no preflight and sends no CORS header', async () => {
     assert.equal((await preflight(running.url, allowed)).status, 404);
-    const response = await fetch(`${running.url}/analyze`, { method: 'POST', headers: { origin: allowed, 'content-type': 'application/json' }, body });
+    const response = await fetch(`${running.url}/analyze`, {
+      method: 'POST',
+      headers: { origin: allowed, 'content-type': 'application/json' },
+      body,
+    });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('access-control-allow-origin'), null);
   });

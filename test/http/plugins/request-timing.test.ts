@@ -22,7 +22,8 @@ describe('timing headers (as TEI sends them)', () => {
     const values = Object.fromEntries(timingHeaderNames.map((name) => [name, response.headers.get(name)]));
     for (const [name, value] of Object.entries(values)) assert.match(value ?? '', /^\d+$/, `${name}: ${value}`);
     const total = Number(values['x-total-time']);
-    for (const name of ['x-tokenization-time', 'x-queue-time', 'x-inference-time']) assert.ok(Number(values[name]) <= total, name);
+    for (const name of ['x-tokenization-time', 'x-queue-time', 'x-inference-time'])
+      assert.ok(Number(values[name]) <= total, name);
 
     const config = testConfig();
     const model = await loadModel(config.modelDir, config.dtype, config.engine);
@@ -31,7 +32,11 @@ describe('timing headers (as TEI sends them)', () => {
   });
 
   it('sends none when no text ran (a refused request) nor on routes that do not run the model', async () => {
-    const refused = await fetch(`${running.url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const refused = await fetch(`${running.url}/analyze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(refused.status, 400);
     const probe = await fetch(`${running.url}/healthz`);
     for (const response of [refused, probe]) {

@@ -5,7 +5,11 @@ import { waitUntil } from '../../support/wait-until.js';
 import type { Prediction } from '../../../src/inference/postprocess.js';
 
 function analyze(url: string, body: unknown): Promise<Response> {
-  return fetch(`${url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${url}/analyze`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('admission before work', () => {
@@ -20,7 +24,10 @@ describe('admission before work', () => {
       // One text would fit, two do not: refused at admission. Tokenized, the over-long one would have been a 422.
       const refused = await analyze(url, { text: ['fine', 'fine '.repeat(5000)], truncate: false });
       assert.equal(refused.status, 429);
-      assert.match(((await refused.json()) as { message: string }).message, /3 texts waiting, 2 more requested, the queue holds 4/);
+      assert.match(
+        ((await refused.json()) as { message: string }).message,
+        /3 texts waiting, 2 more requested, the queue holds 4/,
+      );
       engine.release();
       assert.equal((await running).status, 200);
       assert.equal((await queued).status, 200);
@@ -30,7 +37,11 @@ describe('admission before work', () => {
   });
 
   it('holds a request while the queue is full, before reading its body, and lets it in once there is room', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', ADMISSION_WAIT_MS: '10000' });
+    const { app, url, engine } = await startApp({
+      MAX_QUEUE: '2',
+      MAX_TEXTS_PER_REQUEST: '2',
+      ADMISSION_WAIT_MS: '10000',
+    });
     try {
       engine.close();
       const running = analyze(url, { text: ['I love using this product!'] });
@@ -52,7 +63,11 @@ describe('admission before work', () => {
   });
 
   it('refuses after ADMISSION_WAIT_MS when no room frees up, with Retry-After', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '1', MAX_TEXTS_PER_REQUEST: '1', ADMISSION_WAIT_MS: '300' });
+    const { app, url, engine } = await startApp({
+      MAX_QUEUE: '1',
+      MAX_TEXTS_PER_REQUEST: '1',
+      ADMISSION_WAIT_MS: '300',
+    });
     try {
       engine.close();
       const running = analyze(url, { text: 'fine' });

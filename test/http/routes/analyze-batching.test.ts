@@ -20,11 +20,15 @@ const phrases = [
   'an utterly compelling story, told with grace and a sharp eye for detail that rewards a second viewing',
 ];
 /** Texts of many lengths, so batches mix and group them. */
-const texts = Array.from({ length: 48 }, (_, i) => `${phrases[i % phrases.length]}${i % 3 === 0 ? ' ' + phrases[(i + 3) % phrases.length] : ''}`);
+const texts = Array.from(
+  { length: 48 },
+  (_, i) => `${phrases[i % phrases.length]}${i % 3 === 0 ? ' ' + phrases[(i + 3) % phrases.length] : ''}`,
+);
 
 async function aloneResults(): Promise<Prediction[][]> {
   const results: Prediction[][] = [];
-  for (const text of texts) results.push((await request(running.url).post('/analyze').send({ text, top_k: 2 }).expect(200)).body);
+  for (const text of texts)
+    results.push((await request(running.url).post('/analyze').send({ text, top_k: 2 }).expect(200)).body);
   return results;
 }
 
@@ -34,7 +38,10 @@ function assertSameResults(actual: Prediction[][], expected: Prediction[][]): vo
     predictions.forEach((prediction, k) => {
       const reference = expected[i]?.[k];
       assert.equal(prediction.label, reference?.label, `text ${i}`);
-      assert.ok(Math.abs(prediction.score - (reference?.score ?? NaN)) <= 1e-5, `text ${i}: ${prediction.score} vs ${reference?.score}`);
+      assert.ok(
+        Math.abs(prediction.score - (reference?.score ?? NaN)) <= 1e-5,
+        `text ${i}: ${prediction.score} vs ${reference?.score}`,
+      );
     });
   });
 }
@@ -46,20 +53,37 @@ describe('micro-batching over HTTP (embedded model)', () => {
     const batchesBefore = engine.batchSizes.length;
 
     engine.close();
-    const first = request(running.url).post('/analyze').send({ text: texts[0], top_k: 2 }).then((r) => r);
+    const first = request(running.url)
+      .post('/analyze')
+      .send({ text: texts[0], top_k: 2 })
+      .then((r) => r);
     await waitUntil(() => engine.waitingBatches === 1);
-    const others = texts.slice(1).map((text) => request(running.url).post('/analyze').send({ text, top_k: 2 }).then((r) => r));
+    const others = texts.slice(1).map((text) =>
+      request(running.url)
+        .post('/analyze')
+        .send({ text, top_k: 2 })
+        .then((r) => r),
+    );
     await waitUntil(async () => (await metricValue(running.url, 'sentiment_queue_depth')) === texts.length - 1);
     engine.release();
     const responses = [await first, ...(await Promise.all(others))];
 
     for (const response of responses) assert.equal(response.status, 200);
-    assertSameResults(responses.map((response) => response.body as Prediction[]), expected);
+    assertSameResults(
+      responses.map((response) => response.body as Prediction[]),
+      expected,
+    );
     const sizes = engine.batchSizes.slice(batchesBefore);
     assert.equal(sizes[0], 1, 'the first request ran alone, at once');
-    assert.equal(sizes.reduce((sum, size) => sum + size, 0), texts.length);
+    assert.equal(
+      sizes.reduce((sum, size) => sum + size, 0),
+      texts.length,
+    );
     assert.ok(Math.max(...sizes.slice(1)) > 1, `requests that waited were batched together: ${sizes.join(',')}`);
-    assert.ok(sizes.every((size) => size <= 32), 'MAX_BATCH_SIZE holds');
+    assert.ok(
+      sizes.every((size) => size <= 32),
+      'MAX_BATCH_SIZE holds',
+    );
   });
 
   it('groups queued texts by length: a short text is not padded to a long one', async () => {
@@ -69,9 +93,15 @@ describe('micro-batching over HTTP (embedded model)', () => {
     const batchesBefore = engine.batches.length;
 
     engine.close();
-    const blocker = request(running.url).post('/analyze').send({ text: short }).then((r) => r);
+    const blocker = request(running.url)
+      .post('/analyze')
+      .send({ text: short })
+      .then((r) => r);
     await waitUntil(() => engine.waitingBatches === 1);
-    const mixed = request(running.url).post('/analyze').send({ text: [short, long, short, long] }).then((r) => r);
+    const mixed = request(running.url)
+      .post('/analyze')
+      .send({ text: [short, long, short, long] })
+      .then((r) => r);
     await waitUntil(async () => (await metricValue(running.url, 'sentiment_queue_depth')) === 4);
     engine.release();
     assert.equal((await blocker).status, 200);
@@ -88,12 +118,21 @@ describe('micro-batching over HTTP (embedded model)', () => {
     const expected = await aloneResults();
     const requests = Array.from({ length: 24 }, (_, r) => {
       const indices = Array.from({ length: 1 + (r % 5) }, (_, k) => (r * 7 + k * 11) % texts.length);
-      return { indices, pending: request(running.url).post('/analyze').send({ text: indices.map((i) => texts[i]), top_k: 2 }).then((x) => x) };
+      return {
+        indices,
+        pending: request(running.url)
+          .post('/analyze')
+          .send({ text: indices.map((i) => texts[i]), top_k: 2 })
+          .then((x) => x),
+      };
     });
     for (const { indices, pending } of requests) {
       const response = await pending;
       assert.equal(response.status, 200);
-      assertSameResults(response.body as Prediction[][], indices.map((i) => expected[i] as Prediction[]));
+      assertSameResults(
+        response.body as Prediction[][],
+        indices.map((i) => expected[i] as Prediction[]),
+      );
     }
   });
 });

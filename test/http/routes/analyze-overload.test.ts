@@ -18,13 +18,21 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
     const { app, url, engine } = await startApp({ MAX_QUEUE: '4', MAX_TEXTS_PER_REQUEST: '4', ADMISSION_WAIT_MS: '0' });
     try {
       engine.close();
-      const running = request(url).post('/analyze').send({ text: 'I love using this product!' }).then((r) => r);
+      const running = request(url)
+        .post('/analyze')
+        .send({ text: 'I love using this product!' })
+        .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
-      const queued = request(url).post('/analyze').send({ text: ['good', 'bad', 'fine', 'awful'] }).then((r) => r);
+      const queued = request(url)
+        .post('/analyze')
+        .send({ text: ['good', 'bad', 'fine', 'awful'] })
+        .then((r) => r);
       await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 4);
 
       // The engine is held: these answers come without any compute finishing, i.e. at once.
-      const refused = await Promise.all(Array.from({ length: 10 }, () => request(url).post('/analyze').send({ text: 'one more' })));
+      const refused = await Promise.all(
+        Array.from({ length: 10 }, () => request(url).post('/analyze').send({ text: 'one more' })),
+      );
       for (const response of refused) {
         assert.equal(response.status, 429);
         assert.equal(response.headers['retry-after'], '1');
@@ -53,7 +61,11 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
     try {
       const texts = ['I love using this product!', 'This is the worst purchase I have ever made.'];
       const responses = await Promise.all(
-        Array.from({ length: 120 }, (_, i) => request(url).post('/analyze').send({ text: texts[i % 2] })),
+        Array.from({ length: 120 }, (_, i) =>
+          request(url)
+            .post('/analyze')
+            .send({ text: texts[i % 2] }),
+        ),
       );
       responses.forEach((response, i) => {
         if (response.status === 429) return assert.equal(response.headers['retry-after'], '1');
@@ -72,9 +84,15 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
     const { app, url, engine } = await startApp({ REQUEST_TIMEOUT_MS: '300' });
     try {
       engine.close();
-      const inEngine = request(url).post('/analyze').send({ text: 'first' }).then((r) => r);
+      const inEngine = request(url)
+        .post('/analyze')
+        .send({ text: 'first' })
+        .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
-      const waiting = request(url).post('/analyze').send({ text: ['second', 'third'] }).then((r) => r);
+      const waiting = request(url)
+        .post('/analyze')
+        .send({ text: ['second', 'third'] })
+        .then((r) => r);
 
       // Both time out while the engine is still held: the one being computed and the one queued behind it.
       for (const response of [await inEngine, await waiting]) {
@@ -97,11 +115,17 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
     const { app, url, engine } = await startApp();
     try {
       engine.close();
-      const inEngine = request(url).post('/analyze').send({ text: 'first' }).then((r) => r);
+      const inEngine = request(url)
+        .post('/analyze')
+        .send({ text: 'first' })
+        .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
 
       const body = JSON.stringify({ text: ['gone', 'gone too'] });
-      const leaving = httpRequest(`${url}/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      const leaving = httpRequest(`${url}/analyze`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
       leaving.on('error', () => {});
       leaving.end(body);
       await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 2);
@@ -121,14 +145,23 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
   it('refuses new work with 503 and Retry-After once draining has begun', async () => {
     const { model, engine } = await loadRealModel();
     const config = testConfig();
-    const metrics = new ServiceMetrics({ queueCapacity: config.maxQueue, model: { model: 'm', engine: 'onnx', device: 'cpu', backend: 'b' } });
+    const metrics = new ServiceMetrics({
+      queueCapacity: config.maxQueue,
+      model: { model: 'm', engine: 'onnx', device: 'cpu', backend: 'b' },
+    });
     const classifier = new Classifier(model, engine, config, metrics);
     let draining = false;
     const app = Fastify();
     await app.register(errorHandler, { metrics });
-    await app.register(analyzeRoute, { classifier, maxTextsPerRequest: 64, requestTimeoutMs: 30_000, isDraining: () => draining });
+    await app.register(analyzeRoute, {
+      classifier,
+      maxTextsPerRequest: 64,
+      requestTimeoutMs: 30_000,
+      isDraining: () => draining,
+    });
     try {
-      const ask = () => app.inject({ method: 'POST', url: '/analyze', payload: { text: 'I love using this product!' } });
+      const ask = () =>
+        app.inject({ method: 'POST', url: '/analyze', payload: { text: 'I love using this product!' } });
       assert.equal((await ask()).statusCode, 200);
       draining = true;
       const refused = await ask();

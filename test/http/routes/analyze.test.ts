@@ -17,7 +17,9 @@ const negative = 'This is the worst purchase I have ever made.';
 const overLong = Array.from({ length: 300 }, () => 'wonderful').join(' ');
 
 function analyze(body: unknown) {
-  return request(url).post('/analyze').send(body as object);
+  return request(url)
+    .post('/analyze')
+    .send(body as object);
 }
 
 function assertErrorShape(body: unknown, statusCode: number): void {
@@ -29,7 +31,9 @@ function assertErrorShape(body: unknown, statusCode: number): void {
 
 describe('POST /analyze', () => {
   it('answers the article’s request in the pipeline shape: [{label, score}]', async () => {
-    const response = await analyze({ text: positive }).expect(200).expect('content-type', /application\/json/);
+    const response = await analyze({ text: positive })
+      .expect(200)
+      .expect('content-type', /application\/json/);
     const body = response.body as Prediction[];
     assert.equal(body.length, 1);
     assert.deepEqual(Object.keys(body[0] as object).sort(), ['label', 'score']);
@@ -61,12 +65,18 @@ describe('POST /analyze', () => {
 
   it('with top_k gives the k best labels, best first: a list for one text, a list of lists for several', async () => {
     const one = (await analyze({ text: positive, top_k: 2 }).expect(200)).body as Prediction[];
-    assert.deepEqual(one.map((p) => p.label), ['POSITIVE', 'NEGATIVE']);
+    assert.deepEqual(
+      one.map((p) => p.label),
+      ['POSITIVE', 'NEGATIVE'],
+    );
     assert.ok(Math.abs((one[0]?.score ?? 0) + (one[1]?.score ?? 0) - 1) < 1e-6);
 
     const several = (await analyze({ text: [positive, negative], top_k: 1 }).expect(200)).body as Prediction[][];
     assert.equal(several.length, 2);
-    assert.deepEqual(several.map((best) => best.map((p) => p.label)), [['POSITIVE'], ['NEGATIVE']]);
+    assert.deepEqual(
+      several.map((best) => best.map((p) => p.label)),
+      [['POSITIVE'], ['NEGATIVE']],
+    );
 
     const all = (await analyze({ text: negative, top_k: 10 }).expect(200)).body as Prediction[];
     assert.equal(all.length, 2, 'top_k above the number of labels gives all of them');
@@ -77,7 +87,10 @@ describe('POST /analyze', () => {
     await analyze({ text: overLong, truncate: true }).expect(200);
     const refused = await analyze({ text: ['fine', overLong], truncate: false }).expect(422);
     assertErrorShape(refused.body, 422);
-    assert.match((refused.body as { message: string }).message, /^text 1 has (over )?\d+ tokens, more than the model's maximum/);
+    assert.match(
+      (refused.body as { message: string }).message,
+      /^text 1 has (over )?\d+ tokens, more than the model's maximum/,
+    );
   });
 
   it('accepts an empty string as a text', async () => {
@@ -112,7 +125,11 @@ describe('POST /analyze', () => {
   }
 
   it('answers 400 to malformed JSON and to an empty JSON body', async () => {
-    const malformed = await request(url).post('/analyze').set('content-type', 'application/json').send('{"text": "a"').expect(400);
+    const malformed = await request(url)
+      .post('/analyze')
+      .set('content-type', 'application/json')
+      .send('{"text": "a"')
+      .expect(400);
     assertErrorShape(malformed.body, 400);
     await request(url).post('/analyze').set('content-type', 'application/json').send('').expect(400);
   });
@@ -133,7 +150,11 @@ describe('POST /analyze', () => {
 
   it('answers 415 to bodies that are not JSON', async () => {
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-      const response = await request(url).post('/analyze').set('content-type', contentType).send('text=hello').expect(415);
+      const response = await request(url)
+        .post('/analyze')
+        .set('content-type', contentType)
+        .send('text=hello')
+        .expect(415);
       assertErrorShape(response.body, 415);
     }
   });

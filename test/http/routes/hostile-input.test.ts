@@ -37,7 +37,9 @@ function post(body: string, contentType = 'application/json'): Promise<Response>
 async function stalledUpload(length: number): Promise<{ transcript: ReturnType<typeof transcript>; openedAt: number }> {
   const socket = await openConnection(port);
   const seen = transcript(socket);
-  socket.write(`POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"text":"`);
+  socket.write(
+    `POST /analyze HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{"text":"`,
+  );
   return { transcript: seen, openedAt: performance.now() };
 }
 
@@ -45,7 +47,10 @@ describe('hostile input', () => {
   it('refuses a charset other than UTF-8 with 415, and takes UTF-8 spelled either way', async () => {
     const refused = await post('{"text":"caf\u00e9"}', 'application/json; charset=latin1');
     assert.equal(refused.status, 415);
-    assert.match(((await refused.json()) as { message: string }).message, /charset "latin1" is not supported; send the body as UTF-8/);
+    assert.match(
+      ((await refused.json()) as { message: string }).message,
+      /charset "latin1" is not supported; send the body as UTF-8/,
+    );
     assert.equal((await post('{"text":"fine"}', 'application/json; charset=utf-8')).status, 200);
     assert.equal((await post('{"text":"fine"}', 'application/json; charset="UTF8"')).status, 200);
   });
@@ -54,7 +59,10 @@ describe('hostile input', () => {
     for (const body of ['{"text":"a","__proto__":{"x":1}}', '{"text":"a","constructor":{"prototype":{"x":1}}}']) {
       const response = await post(body);
       assert.equal(response.status, 400);
-      assert.match(((await response.json()) as { message: string }).message, /must not contain the keys "__proto__" or "constructor\.prototype"/);
+      assert.match(
+        ((await response.json()) as { message: string }).message,
+        /must not contain the keys "__proto__" or "constructor\.prototype"/,
+      );
     }
     const broken = await post('{"text":');
     assert.equal(broken.status, 400);
@@ -85,7 +93,10 @@ describe('hostile input', () => {
     const text = await upload.transcript.closed;
     const seconds = (performance.now() - upload.openedAt) / 1000;
     assert.match(text, /^HTTP\/1\.1 408 /);
-    assert.ok(seconds >= bodyTimeoutMs / 1000 - 0.05 && seconds < bodyTimeoutMs / 1000 + 2, `closed after ${seconds} s`);
+    assert.ok(
+      seconds >= bodyTimeoutMs / 1000 - 0.05 && seconds < bodyTimeoutMs / 1000 + 2,
+      `closed after ${seconds} s`,
+    );
     assert.equal(await metricValue(running.url, 'sentiment_rejections_total{reason="body_timeout"}'), before + 1);
   });
 
@@ -107,14 +118,31 @@ describe('hostile input', () => {
 describe('engine failures', () => {
   it('answer a plain 500 "inference failed" with the request id; the engine message stays in the log', async () => {
     const { model, engine } = await loadRealModel();
-    const failing = { ...engine, kind: engine.kind, device: engine.device, backend: engine.backend, numLabels: engine.numLabels,
-      run: () => Promise.reject(new Error('Non-zero status code returned while running Gather node. idx=128 must be within')),
-      dispose: () => engine.dispose() };
+    const failing = {
+      ...engine,
+      kind: engine.kind,
+      device: engine.device,
+      backend: engine.backend,
+      numLabels: engine.numLabels,
+      run: () =>
+        Promise.reject(new Error('Non-zero status code returned while running Gather node. idx=128 must be within')),
+      dispose: () => engine.dispose(),
+    };
     const app = await buildApp({ config: testConfig(), model, engine: failing });
     try {
-      const response = await app.inject({ method: 'POST', url: '/analyze', payload: { text: 'fine' }, headers: { 'x-request-id': 'req-42' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/analyze',
+        payload: { text: 'fine' },
+        headers: { 'x-request-id': 'req-42' },
+      });
       assert.equal(response.statusCode, 500);
-      assert.deepEqual(response.json(), { statusCode: 500, error: 'Internal Server Error', message: 'inference failed', requestId: 'req-42' });
+      assert.deepEqual(response.json(), {
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: 'inference failed',
+        requestId: 'req-42',
+      });
       assert.doesNotMatch(response.body, /Gather/);
     } finally {
       await app.close();
@@ -125,16 +153,27 @@ describe('engine failures', () => {
     const config = testConfig({ ENGINE: 'onnx' });
     const dir = join(scratch, 'too-many-positions');
     linkModelDir(config.modelDir, dir, ['config.json', 'tokenizer_config.json']);
-    const modelConfig = JSON.parse(readFileSync(join(config.modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const modelConfig = JSON.parse(readFileSync(join(config.modelDir, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const positions = Number(modelConfig.max_position_embeddings);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...modelConfig, max_position_embeddings: positions * 4 }));
-    const tokenizerConfig = JSON.parse(readFileSync(join(config.modelDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, model_max_length: positions * 4 }));
+    const tokenizerConfig = JSON.parse(readFileSync(join(config.modelDir, 'tokenizer_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ ...tokenizerConfig, model_max_length: positions * 4 }),
+    );
     const model = await loadModel(dir, config.dtype, 'onnx');
     await assert.rejects(createEngine(model, config), (error: unknown) => {
       assert.match(
         (error as Error).message,
-        new RegExp(`maximum length of ${positions * 4} tokens in config\\.json max_position_embeddings \\(${positions * 4}\\), but its graph cannot run a text that long`),
+        new RegExp(
+          `maximum length of ${positions * 4} tokens in config\\.json max_position_embeddings \\(${positions * 4}\\), but its graph cannot run a text that long`,
+        ),
       );
       return true;
     });

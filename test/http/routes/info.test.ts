@@ -47,12 +47,23 @@ describe('GET /docs', () => {
     const { body } = await request(running.url).get('/docs/json').expect(200);
     const document = body as { openapi: string; paths: Record<string, Record<string, unknown>> };
     assert.match(document.openapi, /^3\./);
-    for (const [path, method] of [['/analyze', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/info', 'get'], ['/metrics', 'get']]) {
+    for (const [path, method] of [
+      ['/analyze', 'post'],
+      ['/healthz', 'get'],
+      ['/readyz', 'get'],
+      ['/info', 'get'],
+      ['/metrics', 'get'],
+    ]) {
       assert.ok(document.paths[path as string]?.[method as string], `${method} ${path} is documented`);
     }
     const analyze = document.paths['/analyze']?.post as { requestBody: unknown; responses: Record<string, unknown> };
     assert.ok(analyze.requestBody);
-    for (const status of ['200', '400', '413', '415', '422', '429', '503', '504']) assert.ok(analyze.responses[status], status);
-    await request(running.url).get('/docs').redirects(1).expect(200).expect('content-type', /text\/html/);
+    for (const status of ['200', '400', '413', '415', '422', '429', '503', '504'])
+      assert.ok(analyze.responses[status], status);
+    await request(running.url)
+      .get('/docs')
+      .redirects(1)
+      .expect(200)
+      .expect('content-type', /text\/html/);
   });
 });

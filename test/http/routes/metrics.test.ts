@@ -25,8 +25,14 @@ const contract = [
 
 describe('GET /metrics', () => {
   it('exports every contract metric with its type, plus the default process metrics', async () => {
-    await request(running.url).post('/analyze').send({ text: ['good', 'bad'] }).expect(200);
-    const response = await request(running.url).get('/metrics').expect(200).expect('content-type', /text\/plain/);
+    await request(running.url)
+      .post('/analyze')
+      .send({ text: ['good', 'bad'] })
+      .expect(200);
+    const response = await request(running.url)
+      .get('/metrics')
+      .expect(200)
+      .expect('content-type', /text\/plain/);
     const text = response.text;
     for (const name of contract) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     assert.match(text, /^# TYPE sentiment_http_request_duration_seconds histogram$/m);
@@ -39,7 +45,8 @@ describe('GET /metrics', () => {
 
   it('labels model info, queue capacity and every rejection reason from the start', async () => {
     const text = (await request(running.url).get('/metrics').expect(200)).text;
-    const info = /^sentiment_model_info\{model="sst2-tiny-bert",engine="(\w+)",device="cpu",backend="([^"]+)"\} 1$/m.exec(text);
+    const info =
+      /^sentiment_model_info\{model="sst2-tiny-bert",engine="(\w+)",device="cpu",backend="([^"]+)"\} 1$/m.exec(text);
     assert.equal(info?.[1], testEngine);
     assert.match(info?.[2] ?? '', testBackendPattern);
     assert.equal(await metricValue(running.url, 'sentiment_queue_capacity'), 300);
@@ -51,13 +58,22 @@ describe('GET /metrics', () => {
   it('counts texts and batches, and labels request durations by route pattern and status', async () => {
     const processed = await metricValue(running.url, 'sentiment_texts_processed_total');
     const batches = await metricValue(running.url, 'sentiment_batch_size_count');
-    await request(running.url).post('/analyze').send({ text: ['one', 'two', 'three'] }).expect(200);
+    await request(running.url)
+      .post('/analyze')
+      .send({ text: ['one', 'two', 'three'] })
+      .expect(200);
     await request(running.url).get('/no/such/route').expect(404);
     assert.equal(await metricValue(running.url, 'sentiment_texts_processed_total'), processed + 3);
     assert.equal(await metricValue(running.url, 'sentiment_batch_size_count'), batches + 1);
     const text = (await request(running.url).get('/metrics')).text;
-    assert.match(text, /^sentiment_http_request_duration_seconds_count\{route="\/analyze",method="POST",status_code="200"\} \d+$/m);
-    assert.match(text, /^sentiment_http_request_duration_seconds_count\{route="unmatched",method="GET",status_code="404"\} 1$/m);
+    assert.match(
+      text,
+      /^sentiment_http_request_duration_seconds_count\{route="\/analyze",method="POST",status_code="200"\} \d+$/m,
+    );
+    assert.match(
+      text,
+      /^sentiment_http_request_duration_seconds_count\{route="unmatched",method="GET",status_code="404"\} 1$/m,
+    );
     assert.match(text, /^sentiment_batch_padding_ratio_count \d+$/m);
     assert.match(text, /^sentiment_inference_duration_seconds_count \d+$/m);
     assert.match(text, /^sentiment_queue_wait_seconds_count \d+$/m);
