@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config/config.js';
 import { packageRoot } from '../src/config/package-root.js';
 
 export interface BenchModel {
@@ -25,7 +26,8 @@ function labelOf(dir: string, prefix: string): string {
 /** The model directory for a benchmark model id; the DistilBERT-size one is generated into .cache on first use. */
 export function prepareModel(id: BenchModel['id']): BenchModel {
   if (id === 'embedded') {
-    const dir = join(packageRoot, 'models', 'sst2-tiny-bert');
+    // The model the server serves by default (MODEL_DIR's default).
+    const dir = loadConfig([], {}).modelDir;
     return { id, dir, label: labelOf(dir, 'embedded') };
   }
   const dir = join(packageRoot, '.cache', 'bench-models', 'bert-6x768');

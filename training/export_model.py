@@ -119,11 +119,11 @@ def store_embedding_as_float16(graph_model):
     graph.node.insert(position + 1, cast)
 
 
-def export_quantized_onnx(model, path):
+def export_quantized_onnx(model, path, per_channel=False):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     plain = path + ".float32.tmp"
     export_float32_onnx(model, plain)
-    quantize_dynamic(plain, path, weight_type=QuantType.QInt8, per_channel=False)
+    quantize_dynamic(plain, path, weight_type=QuantType.QInt8, per_channel=per_channel)
     os.remove(plain)
     quantized = onnx.load(path)
     quantized.producer_name = "sentiment-inference/training"
@@ -156,6 +156,7 @@ def main():
     ap.add_argument("--float16-storage", choices=["embedding", "all"], default="embedding",
                     help="which ONNX weights are stored in float16 behind a Cast (computation stays float32)")
     ap.add_argument("--quantize", action="store_true", help="also write onnx/model_quantized.onnx (dynamic int8)")
+    ap.add_argument("--per-channel", action="store_true", help="int8 scales per output channel instead of per tensor")
     args = ap.parse_args()
 
     saved = torch.load(args.checkpoint, map_location="cpu")
@@ -173,7 +174,7 @@ def main():
     write_safetensors(os.path.join(args.out, "model.safetensors"), model.state_dict(), {"format": "pt"})
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.float16_storage)
     if args.quantize:
-        export_quantized_onnx(model, os.path.join(args.out, "onnx", "model_quantized.onnx"))
+        export_quantized_onnx(model, os.path.join(args.out, "onnx", "model_quantized.onnx"), args.per_channel)
 
     vocab = load_vocab(args.tokenizer_dir)
     dev = list(read_tsv(args.dev))

@@ -215,7 +215,7 @@ export const settings = [
   setting('host', 'HOST', '0.0.0.0', nonEmpty(), 'server'),
   // The Open Inference Protocol's gRPC listener (on HOST); unset: off.
   setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535), 'server'),
-  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-tiny-bert'), directory(), 'engine'),
+  setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-minilm-l6'), directory(), 'engine'),
   setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds), 'engine'),
   // Which thread the engine computes on; auto: see engineThreadOf (src/engine/engine-layout.ts).
   setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads), 'engine'),

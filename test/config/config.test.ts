@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       port: 5000,
       host: '0.0.0.0',
       grpcPort: undefined,
-      modelDir: resolve(packageRoot, 'models/sst2-tiny-bert'),
+      modelDir: resolve(packageRoot, 'models/sst2-minilm-l6'),
       engine: 'onnx',
       engineThread: 'auto',
       engineInstances: 'auto',

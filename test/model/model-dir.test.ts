@@ -33,11 +33,11 @@ describe('readModelDir', () => {
   it('reads the embedded model: labels, maximum length, ONNX file', () => {
     const dir = readModelDir(embedded, 'fp32');
     assert.deepEqual(dir.labels, ['NEGATIVE', 'POSITIVE']);
-    assert.equal(dir.name, 'sst2-tiny-bert');
+    assert.equal(dir.name, 'sst2-minilm-l6');
     assert.equal(dir.modelType, 'bert');
     assert.equal(dir.scoring, 'softmax');
     assert.ok(dir.maxLength > 0);
-    assert.equal(dir.hiddenSize, 128);
+    assert.equal(dir.hiddenSize, 384);
     assert.equal(dir.onnxPath, join(embedded, 'onnx', 'model.onnx'));
     assert.equal(dir.weightsPath, dir.onnxPath);
   });

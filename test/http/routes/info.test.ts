@@ -15,7 +15,7 @@ describe('GET /info', () => {
     assert.deepEqual(body, {
       version: packageVersion,
       model: {
-        name: 'sst2-tiny-bert',
+        name: 'sst2-minilm-l6',
         type: 'bert',
         labels: ['NEGATIVE', 'POSITIVE'],
         max_length: (body as { model: { max_length: number } }).model.max_length,

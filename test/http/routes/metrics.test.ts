@@ -46,7 +46,7 @@ describe('GET /metrics', () => {
   it('labels model info, queue capacity and every rejection reason from the start', async () => {
     const text = (await request(running.url).get('/metrics').expect(200)).text;
     const info =
-      /^sentiment_model_info\{model="sst2-tiny-bert",engine="(\w+)",device="cpu",backend="([^"]+)"\} 1$/m.exec(text);
+      /^sentiment_model_info\{model="sst2-minilm-l6",engine="(\w+)",device="cpu",backend="([^"]+)"\} 1$/m.exec(text);
     assert.equal(info?.[1], testEngine);
     assert.match(info?.[2] ?? '', testBackendPattern);
     assert.equal(await metricValue(running.url, 'sentiment_queue_capacity'), 300);
