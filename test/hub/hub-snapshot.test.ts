@@ -423,7 +423,7 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
         /has no onnx\/model\.onnx: the repository has no ONNX export for DTYPE=fp32\. Make one with `optimum-cli export onnx --task text-classification --model test-org\/no-onnx <dir>`/,
       );
       const quantized = await failure(
-        resolveHubSnapshot(settingsFor('test-org/sentiment', freshCache(), { DTYPE: 'q8' }), new Lines(), fast),
+        resolveHubSnapshot(settingsFor('test-org/no-onnx', freshCache(), { DTYPE: 'q8' }), new Lines(), fast),
       );
       assert.match(
         quantized.message,

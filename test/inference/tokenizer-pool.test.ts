@@ -32,7 +32,7 @@ describe('TokenizerPool', () => {
         texts.map((text, index) => model.tokenizer.encode(text, index, true, side)),
       );
     }
-    const left = await pool.tokenize(['good '.repeat(500) + 'terrible'], true, 'left');
+    const left = await pool.tokenize(['good '.repeat(2000) + 'terrible'], true, 'left');
     const [cls, sep] = model.tokenizer.encode('', 0, true).ids;
     const terrible = model.tokenizer.encode('terrible', 0, true).ids.slice(1, -1);
     assert.equal(left[0]?.ids.length, model.maxLength);
@@ -41,7 +41,7 @@ describe('TokenizerPool', () => {
   });
 
   it('refuses an over-long text with truncation off as the main thread does (a too_long rejection)', async () => {
-    await assert.rejects(pool.tokenize(['fine', 'fine '.repeat(500)], false, 'right'), (error: unknown) => {
+    await assert.rejects(pool.tokenize(['fine', 'fine '.repeat(2000)], false, 'right'), (error: unknown) => {
       assert.ok(error instanceof RejectionError);
       assert.equal(error.reason, 'too_long');
       assert.match(error.message, /^text 1 has (over )?\d+ tokens/);

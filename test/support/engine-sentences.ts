@@ -8,4 +8,4 @@ export const engineSentences = [
 ] as const;
 
 /** One text far over the model's maximum length, to be truncated. */
-export const overLongSentence = Array.from({ length: 200 }, () => 'long').join(' ');
+export const overLongSentence = Array.from({ length: 1000 }, () => 'long').join(' ');

@@ -65,7 +65,7 @@ describe('TensorFlow.js engine (embedded model)', () => {
 
   it('matches the ONNX engine on edge cases: one token, an empty text, one word, a text cut to the maximum length', async () => {
     const cls = model.tokenizer.encode('', 0, true).ids[0] as number;
-    const maxLength = Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? 'wonderful' : 'dreadful')).join(' ');
+    const maxLength = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? 'wonderful' : 'dreadful')).join(' ');
     const edge: EncodedText[] = [{ ids: [cls], typeIds: [0] }, ...encode(['', 'ok', maxLength])];
     assert.equal(edge[3]?.ids.length, model.maxLength);
     for (const text of edge) {

@@ -14,7 +14,7 @@ after(() => running.app.close());
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';
-const overLong = Array.from({ length: 300 }, () => 'wonderful').join(' ');
+const overLong = Array.from({ length: 1000 }, () => 'wonderful').join(' ');
 
 function analyze(body: unknown) {
   return request(url)

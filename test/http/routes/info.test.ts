@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { packageVersion } from '../../../src/config/package-root.js';
-import { testBackendPattern, testEngine } from '../../support/config.js';
+import { resolveMaxBatchTokens } from '../../../src/queue/batch-token-budget.js';
+import { readModelDir } from '../../../src/model/model-dir.js';
+import { testBackendPattern, testConfig, testEngine } from '../../support/config.js';
 import { startApp, type RunningApp } from '../../support/running-app.js';
 
 let running: RunningApp;
@@ -34,7 +36,13 @@ describe('GET /info', () => {
         intra_op_threads: null,
         inter_op_threads: null,
       },
-      batching: { max_batch_size: 16, max_batch_tokens: 3072, max_padding_ratio: 0.1, max_wait_ms: 2, max_queue: 1024 },
+      batching: {
+        max_batch_size: 16,
+        max_batch_tokens: resolveMaxBatchTokens('auto', 'cpu', readModelDir(testConfig().modelDir, 'fp32').hiddenSize),
+        max_padding_ratio: 0.1,
+        max_wait_ms: 2,
+        max_queue: 1024,
+      },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
     });
     assert.ok((body as { model: { max_length: number } }).model.max_length > 0);
