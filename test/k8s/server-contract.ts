@@ -2,6 +2,8 @@
 // Kept in one place so the manifests, the alerts and the dashboard are checked against the same list;
 // test/k8s/server-contract.test.ts checks this list against the real server.
 
+import { rejectionReasons } from '../../src/errors/rejections.js';
+
 export const serverContract = {
   defaultPort: 5000,
   /** Routes the manifests may point at (probes, Ingress, ServiceMonitor). */
@@ -64,16 +66,8 @@ export const serverContract = {
   },
   /** prom-client default metrics the dashboard uses (unprefixed, standard names). */
   defaultMetrics: ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds'],
-  rejectionReasons: [
-    'queue_full',
-    'uploads_full',
-    'body_timeout',
-    'deadline',
-    'client_gone',
-    'draining',
-    'too_long',
-    'too_many_texts',
-  ],
+  /** The service's own list (src/errors/rejections.ts); server-contract.test.ts checks the live server exports each. */
+  rejectionReasons,
 } as const;
 
 /** Every series name the server exports for our own metrics. */
