@@ -16,21 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${CONTAINER_CLI:-}" ]; then
-  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then CONTAINER_CLI=docker
-  elif [ -x ../shared/tools/container ]; then CONTAINER_CLI=../shared/tools/container
-  else echo "test-image-gpu: no container CLI: install docker or set CONTAINER_CLI" >&2; exit 1
-  fi
-fi
-CLI=$CONTAINER_CLI
-ADMIN=$CLI
-if [ "$(basename "$CLI")" = container ]; then
-  if ! "$CLI" podman image exists docker.io/library/node:24-bookworm-slim 2>/dev/null; then
-    echo "[test-image-gpu] running '$CLI setup' (first use on this machine)"
-    "$CLI" setup
-  fi
-  ADMIN="$CLI podman"
-fi
+# shellcheck source=scripts/container-cli.sh
+source scripts/container-cli.sh test-image-gpu
 export CONTAINER_CLI IMAGE=${IMAGE:-sentiment-inference:test-cuda}
 CUDA_FAIL_BUDGET_S=${CUDA_FAIL_BUDGET_S:-60}
 PROVIDER=/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so

@@ -19,25 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${CONTAINER_CLI:-}" ]; then
-  # a docker client without a reachable engine (this project's CI) does not count
-  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then CONTAINER_CLI=docker
-  elif [ -x ../shared/tools/container ]; then CONTAINER_CLI=../shared/tools/container
-  else echo "test-image: no container CLI: install docker or set CONTAINER_CLI" >&2; exit 1
-  fi
-fi
-CLI=$CONTAINER_CLI
-# build and run go through CLI as given; the rest (inspect, logs, kill, wait, rm) through ADMIN. A wrapper
-# that only offers build/run plus a `podman` pass-through (../shared/tools/container) gets that.
-ADMIN=$CLI
-if [ "$(basename "$CLI")" = container ]; then
-  # The Podman wrapper needs its one-time setup (packages, local base images); do it if missing.
-  if ! "$CLI" podman image exists docker.io/library/node:24-bookworm-slim 2>/dev/null; then
-    echo "[test-image] running '$CLI setup' (first use on this machine)"
-    "$CLI" setup
-  fi
-  ADMIN="$CLI podman"
-fi
+# shellcheck source=scripts/container-cli.sh
+source scripts/container-cli.sh test-image
 IMAGE=${IMAGE:-sentiment-inference:test}
 DOCKERFILE=${DOCKERFILE:-Dockerfile}
 run_env=()
