@@ -2,6 +2,7 @@
 // Kept in one place so the manifests, the alerts and the dashboard are checked against the same list;
 // test/k8s/server-contract.test.ts checks this list against the real server.
 
+import { settings } from '../../src/config/config.js';
 import { rejectionReasons } from '../../src/errors/rejections.js';
 
 export const serverContract = {
@@ -14,33 +15,8 @@ export const serverContract = {
   livenessPath: '/healthz',
   readinessPath: '/readyz',
   metricsPath: '/metrics',
-  /** Env vars the server reads; a ConfigMap key outside this list is a typo or a stale setting. */
-  envVars: [
-    'PORT',
-    'HOST',
-    'MODEL_DIR',
-    'ENGINE',
-    'ENGINE_THREAD',
-    'ENGINE_INSTANCES',
-    'DEVICE',
-    'DTYPE',
-    'INTRA_OP_THREADS',
-    'INTER_OP_THREADS',
-    'MAX_BATCH_SIZE',
-    'MAX_BATCH_TOKENS',
-    'MAX_PADDING_RATIO',
-    'MAX_WAIT_MS',
-    'MAX_QUEUE',
-    'MAX_TEXTS_PER_REQUEST',
-    'BODY_LIMIT_BYTES',
-    'REQUEST_TIMEOUT_MS',
-    'SHUTDOWN_TIMEOUT_MS',
-    'LOG_LEVEL',
-    'API_KEYS',
-    'API_KEY_FILE',
-    'API_KEY_FOR_DOCS',
-    'CORS_ORIGINS',
-  ],
+  /** Env vars the server reads (its settings table); a ConfigMap key outside this list is a typo or a stale setting. */
+  envVars: settings.map((setting) => setting.env),
   /** Standard OpenTelemetry variables the manifests may set; read by the OpenTelemetry SDK, not the settings table. */
   otelEnvVars: [
     'OTEL_EXPORTER_OTLP_ENDPOINT',
