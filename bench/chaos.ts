@@ -11,9 +11,11 @@ import { startServer, type ServerProcess } from './server-process.js';
 
 // The hostile-traffic suite (issue 14): a real server process on 127.0.0.1, attacked the ways that used to stop it,
 // printing one figure per line. Bounded in time: --smoke (CI) well under a minute, the full run about 9 minutes
-// with its 5-minute soak (--no-soak leaves it out). Numbers are only comparable on the same, otherwise idle machine.
+// with its 5-minute soak (--no-soak leaves it out, --soak-only runs only it). Numbers are only comparable on the
+// same, otherwise idle machine.
 
 const smoke = process.argv.includes('--smoke');
+const soakOnly = process.argv.includes('--soak-only');
 const soak = !smoke && !process.argv.includes('--no-soak');
 const loadSeconds = smoke ? 3 : 15;
 // The smoke run shortens BODY_TIMEOUT_MS, which the stalled-upload figures wait for, to stay well under a minute.
@@ -163,101 +165,106 @@ process.stdout.write(
   `hostile-traffic suite${smoke ? ' (smoke: short runs, fewer uploads, BODY_TIMEOUT_MS=3000, no soak)' : ''}; load ${loadSeconds} s per figure, 127.0.0.1\n`,
 );
 
-await withServer({}, async (server) => {
-  // 1. CPU amplification: normal traffic alone, then beside 4 clients sending 1 MB punctuation texts.
-  let prober = healthProber(server.url);
-  const alone = await normalLoad(server.url, single, 1, 16);
-  const healthAlone = await prober.stop();
-  prober = healthProber(server.url);
-  const attackers = punctuationAttackers(server.url, 4);
-  const attacked = await normalLoad(server.url, single, 1, 16);
-  const attacks = await attackers.stop();
-  const healthAttacked = await prober.stop();
-  report('normal req/s alone (16 connections, 1 text)', alone.reqPerSec);
-  report('slowest /healthz meanwhile, ms', healthAlone);
-  report(
-    'normal req/s with 4 clients sending 1 MB of "!"',
-    attacked.reqPerSec,
-    `${((attacked.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`,
-  );
-  report('slowest /healthz meanwhile, ms', healthAttacked);
-  // The same attack at the rate it reached before issue 14 (1.8 MB/s in all), when each request took ~0.6 s.
-  prober = healthProber(server.url);
-  const paced = punctuationAttackers(server.url, 4, 1.8);
-  const pacedResult = await normalLoad(server.url, single, 1, 16);
-  const pacedAttacks = await paced.stop();
-  const healthPaced = await prober.stop();
-  report(
-    'normal req/s with the 4 clients paced to 1.8 MB/s in all',
-    pacedResult.reqPerSec,
-    `${((pacedResult.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${pacedAttacks} attack requests answered`,
-  );
-  report('slowest /healthz meanwhile, ms', healthPaced);
+if (!soakOnly) await attacks();
 
-  // 2. Goodput under overload: 64-text requests at 16, then 256 connections.
-  const goodput: Record<number, number> = {};
-  for (const connections of [16, 256]) {
+/** Figures 1-5: each attack, then what it cost. */
+async function attacks(): Promise<void> {
+  await withServer({}, async (server) => {
+    // 1. CPU amplification: normal traffic alone, then beside 4 clients sending 1 MB punctuation texts.
+    let prober = healthProber(server.url);
+    const alone = await normalLoad(server.url, single, 1, 16);
+    const healthAlone = await prober.stop();
     prober = healthProber(server.url);
-    const result = await normalLoad(server.url, sixtyFour, 64, connections);
-    const slowest = await prober.stop();
-    goodput[connections] = result.textsPerSec;
-    const refused = result.statusCodes['429'] ?? 0;
+    const attackers = punctuationAttackers(server.url, 4);
+    const attacked = await normalLoad(server.url, single, 1, 16);
+    const attacks = await attackers.stop();
+    const healthAttacked = await prober.stop();
+    report('normal req/s alone (16 connections, 1 text)', alone.reqPerSec);
+    report('slowest /healthz meanwhile, ms', healthAlone);
     report(
-      `answered texts/s, 64-text requests, ${connections} connections`,
-      result.textsPerSec,
-      `${refused} refused with 429, ${result.errors + result.timeouts} errors`,
+      'normal req/s with 4 clients sending 1 MB of "!"',
+      attacked.reqPerSec,
+      `${((attacked.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`,
     );
-    report('slowest /healthz meanwhile, ms', slowest);
-  }
-  report('goodput at 256 connections / at 16', `${(((goodput[256] ?? 0) / (goodput[16] ?? 1)) * 100).toFixed(0)}%`);
+    report('slowest /healthz meanwhile, ms', healthAttacked);
+    // The same attack at the rate it reached before issue 14 (1.8 MB/s in all), when each request took ~0.6 s.
+    prober = healthProber(server.url);
+    const paced = punctuationAttackers(server.url, 4, 1.8);
+    const pacedResult = await normalLoad(server.url, single, 1, 16);
+    const pacedAttacks = await paced.stop();
+    const healthPaced = await prober.stop();
+    report(
+      'normal req/s with the 4 clients paced to 1.8 MB/s in all',
+      pacedResult.reqPerSec,
+      `${((pacedResult.reqPerSec / alone.reqPerSec) * 100).toFixed(0)}% of alone; ${pacedAttacks} attack requests answered`,
+    );
+    report('slowest /healthz meanwhile, ms', healthPaced);
 
-  // 3. A stalled upload: how long until the server closes it, and with what (once the overload above has drained).
-  await sleep(smoke ? 1000 : 3000);
-  const upload = await stalledUpload(server.url, 1_000_000, 1000);
-  const openedAt = performance.now();
-  const closed = await upload.closed;
-  report('stalled upload closed after, s', (closed.at - openedAt) / 1000, `answer ${closed.status}`);
-});
+    // 2. Goodput under overload: 64-text requests at 16, then 256 connections.
+    const goodput: Record<number, number> = {};
+    for (const connections of [16, 256]) {
+      prober = healthProber(server.url);
+      const result = await normalLoad(server.url, sixtyFour, 64, connections);
+      const slowest = await prober.stop();
+      goodput[connections] = result.textsPerSec;
+      const refused = result.statusCodes['429'] ?? 0;
+      report(
+        `answered texts/s, 64-text requests, ${connections} connections`,
+        result.textsPerSec,
+        `${refused} refused with 429, ${result.errors + result.timeouts} errors`,
+      );
+      report('slowest /healthz meanwhile, ms', slowest);
+    }
+    report('goodput at 256 connections / at 16', `${(((goodput[256] ?? 0) / (goodput[16] ?? 1)) * 100).toFixed(0)}%`);
 
-// 4. SIGTERM with a stalled upload open.
-await withServer({}, async (server) => {
-  const upload = await stalledUpload(server.url, 1_000_000, 1000);
-  await sleep(200);
-  const signalledAt = performance.now();
-  const code = await server.stop(30_000);
-  const closed = await upload.closed;
-  report(
-    'SIGTERM with a stalled upload: exit code, seconds',
-    `${code}, ${((performance.now() - signalledAt) / 1000).toFixed(2)} s`,
-    `the upload got ${closed.status}`,
-  );
-});
+    // 3. A stalled upload: how long until the server closes it, and with what (once the overload above has drained).
+    await sleep(smoke ? 1000 : 3000);
+    const upload = await stalledUpload(server.url, 1_000_000, 1000);
+    const openedAt = performance.now();
+    const closed = await upload.closed;
+    report('stalled upload closed after, s', (closed.at - openedAt) / 1000, `answer ${closed.status}`);
+  });
 
-// 5. Memory: 400 uploads of 1 MB, each stalled just before its end.
-await withServer({}, async (server) => {
-  const count = smoke ? 40 : 400;
-  const before = rssMiB(server.pid);
-  const uploads = [];
-  for (let i = 0; i < count; i++) uploads.push(await stalledUpload(server.url, 1_000_000, 1_000_000 - 10));
-  let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.pid))), 100);
-  const statuses = new Map<string, number>();
-  for (const upload of uploads) {
-    const { status } = await upload.closed;
-    statuses.set(status, (statuses.get(status) ?? 0) + 1);
-  }
-  clearInterval(sampler);
-  await sleep(3000);
-  const after3 = rssMiB(server.pid);
-  if (!smoke) await sleep(7000);
-  const after10 = rssMiB(server.pid);
-  const answers = [...statuses].map(([status, n]) => `${n}× ${status}`).join(', ');
-  report(
-    `RSS before / peak / 3 s${smoke ? '' : ' / 10 s'} after ${count} stalled 1 MB uploads, MiB`,
-    `${before.toFixed(0)} / ${peak.toFixed(0)} / ${after3.toFixed(0)}${smoke ? '' : ` / ${after10.toFixed(0)}`}`,
-    `peak +${(peak - before).toFixed(0)} MiB; ${answers}`,
-  );
-});
+  // 4. SIGTERM with a stalled upload open.
+  await withServer({}, async (server) => {
+    const upload = await stalledUpload(server.url, 1_000_000, 1000);
+    await sleep(200);
+    const signalledAt = performance.now();
+    const code = await server.stop(30_000);
+    const closed = await upload.closed;
+    report(
+      'SIGTERM with a stalled upload: exit code, seconds',
+      `${code}, ${((performance.now() - signalledAt) / 1000).toFixed(2)} s`,
+      `the upload got ${closed.status}`,
+    );
+  });
+
+  // 5. Memory: 400 uploads of 1 MB, each stalled just before its end.
+  await withServer({}, async (server) => {
+    const count = smoke ? 40 : 400;
+    const before = rssMiB(server.pid);
+    const uploads = [];
+    for (let i = 0; i < count; i++) uploads.push(await stalledUpload(server.url, 1_000_000, 1_000_000 - 10));
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.pid))), 100);
+    const statuses = new Map<string, number>();
+    for (const upload of uploads) {
+      const { status } = await upload.closed;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    clearInterval(sampler);
+    await sleep(3000);
+    const after3 = rssMiB(server.pid);
+    if (!smoke) await sleep(7000);
+    const after10 = rssMiB(server.pid);
+    const answers = [...statuses].map(([status, n]) => `${n}× ${status}`).join(', ');
+    report(
+      `RSS before / peak / 3 s${smoke ? '' : ' / 10 s'} after ${count} stalled 1 MB uploads, MiB`,
+      `${before.toFixed(0)} / ${peak.toFixed(0)} / ${after3.toFixed(0)}${smoke ? '' : ` / ${after10.toFixed(0)}`}`,
+      `peak +${(peak - before).toFixed(0)} MiB; ${answers}`,
+    );
+  });
+}
 
 // 6. Soak: steady normal traffic for 5 minutes, RSS sampled; the slope of its second half.
 if (soak) {

@@ -146,6 +146,9 @@ def main():
                     help="stop after this many optimizer steps (the schedule still spans --epochs); 0: no limit")
     ap.add_argument("--init-checkpoint", default=None,
                     help="encoder weights from pretrain_mlm.py to start from (BERT only; replaces the GloVe seeding)")
+    ap.add_argument("--continue-from", default=None,
+                    help="best.pt of an earlier run with the same architecture: all its weights, head included, "
+                    "are the starting point (after --init-hf-dir)")
     ap.add_argument("--init-hf-dir", default=None,
                     help="a pretrained Hugging Face BERT directory (config.json + model.safetensors) to fine-tune: "
                          "its architecture and weights replace --layers/--hidden/... and the GloVe seeding")
@@ -211,6 +214,9 @@ def main():
             emb[has_glove, : glove.shape[1]] = glove[has_glove]
             if args.arch == "bert":
                 model.bert.embeddings.position_embeddings.weight.normal_(0.0, args.glove_std)
+    if args.continue_from:
+        # A second pass over train at a lower rate, starting from an earlier run's selected (EMA) weights.
+        model.load_state_dict(torch.load(args.continue_from)["state_dict"])
     if args.init_checkpoint:
         pretrained = torch.load(args.init_checkpoint)["encoder"]
         missing, unexpected = model.bert.load_state_dict(pretrained, strict=False)

@@ -25,6 +25,9 @@ export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
+  /** See LongTextShare; absent: no limit on long texts' share of the engine. */
+  longTextTokens?: number;
+  longTextShare?: number;
   /** Most texts in one request: a request waiting for room is let in once this many fit. */
   maxTextsPerRequest?: number;
 }
@@ -68,8 +71,11 @@ export class Classifier {
       maxBatchTokens: resolveMaxBatchTokens(settings.maxBatchTokens, engine.device, model.hiddenSize),
     };
     this.batching = batching;
+    const { longTextTokens, longTextShare } = settings;
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
+      longTexts:
+        longTextTokens === undefined || longTextShare === undefined ? undefined : { longTextTokens, longTextShare },
       observer: {
         queueDepthChanged: (depth) => {
           observer?.queueDepthChanged(depth);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ClientGoneError, DeadlineExceededError, DrainingError, QueueFullError } from '../errors/rejections.js';
 import { selectBatch, shapeOf, type BatchLimits, type BatchShape } from './batch-policy.js';
+import { LongTextShare, type LongTextShareLimits } from './long-text-share.js';
 
 export interface BatchReport extends BatchShape {
   /** Seconds each text of the batch waited in the queue before the batch started. */
@@ -31,6 +32,8 @@ export interface BatcherOptions<I, O> extends BatchLimits {
   maxWaitMs: number;
   /** Most texts waiting; a submission that would exceed it is refused at once. */
   maxQueue: number;
+  /** Keeps long texts from starving short ones (LongTextShare); absent: batches by arrival and length only. */
+  longTexts?: LongTextShareLimits;
   observer?: BatcherObserver;
 }
 
@@ -72,7 +75,8 @@ interface Entry<I, O> {
  * the event loop (after pending I/O, so requests that arrived together run together, but with no fixed wait);
  * while a batch runs, arrivals queue and the next batch is chosen from them by the batch policy when it ends,
  * so batches grow with load by themselves. An engine with several instances (ENGINE_INSTANCES) gets up to that
- * many batches at once, each formed when an instance frees up.
+ * many batches at once, each formed when an instance frees up. With `longTexts`, a long oldest text lets waiting
+ * short ones go first once long batches have had their share of the engine (LongTextShare).
  */
 export class Batcher<I, O> {
   private queue: Entry<I, O>[] = [];
@@ -83,8 +87,11 @@ export class Batcher<I, O> {
   private draining = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly longTextShare: LongTextShare | undefined;
 
-  constructor(private readonly options: BatcherOptions<I, O>) {}
+  constructor(private readonly options: BatcherOptions<I, O>) {
+    this.longTextShare = options.longTexts === undefined ? undefined : new LongTextShare(options.longTexts);
+  }
 
   /** Texts waiting, not counting the batch being computed. */
   get depth(): number {
@@ -163,14 +170,15 @@ export class Batcher<I, O> {
     for (const entry of [...this.queue]) {
       if (now >= entry.job.deadline) this.fail(entry.job, new DeadlineExceededError());
     }
-    const oldest = this.queue[0];
-    if (oldest === undefined) return this.notifyIdle();
+    if (this.queue.length === 0) return this.notifyIdle();
 
+    const candidates = this.candidates(now);
+    const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
     const chosen = selectBatch(
-      this.queue.map((entry) => entry.length),
+      candidates.map((index) => (this.queue[index] as Entry<I, O>).length),
       this.options,
-    );
-    const couldGrow = chosen.length === this.queue.length && chosen.length < this.options.maxBatchSize;
+    ).map((position) => candidates[position] as number);
+    const couldGrow = chosen.length === candidates.length && chosen.length < this.options.maxBatchSize;
     const waitLeft = oldest.enqueuedAt + this.options.maxWaitMs - now;
     clearTimeout(this.waitTimer);
     if (couldGrow && waitLeft > 0 && !this.draining) {
@@ -201,6 +209,11 @@ export class Batcher<I, O> {
     }
     const finishedAt = performance.now();
     this.running -= 1;
+    this.longTextShare?.record(
+      Math.max(...batch.map((entry) => entry.length)),
+      (finishedAt - startedAt) / 1000,
+      finishedAt,
+    );
     // The next batch goes out before this one's answers are written: an engine on its own thread then computes
     // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
     // was read meanwhile (an engine on this thread runs inside setImmediate, so it too starts after pending I/O).
@@ -230,6 +243,20 @@ export class Batcher<I, O> {
     }
     if (this.queue.length === 0) this.notifyIdle();
     else this.scheduleDispatch();
+  }
+
+  /**
+   * The queue indices the next batch is chosen from, oldest first (selectBatch anchors on the first): the whole
+   * queue, or only its short texts when the oldest is long, short ones wait, and long batches have had their share
+   * of the engine lately.
+   */
+  private candidates(now: number): number[] {
+    const all = this.queue.map((_, index) => index);
+    const share = this.longTextShare;
+    const oldest = this.queue[0];
+    if (share === undefined || oldest === undefined || !share.isLong(oldest.length)) return all;
+    const short = all.filter((index) => !share.isLong((this.queue[index] as Entry<I, O>).length));
+    return short.length === 0 || share.longMayRun(now) ? all : short;
   }
 
   private canStartBatch(): boolean {

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       maxBatchTokens: 'auto',
       maxPaddingRatio: 0.1,
       maxWaitMs: 0,
+      longTextTokens: 128,
+      longTextShare: 0.25,
       maxQueue: 1024,
       maxTextsPerRequest: 64,
       bodyLimitBytes: 1048576,

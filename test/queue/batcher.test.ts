@@ -341,3 +341,47 @@ describe('Batcher with an engine of several instances', () => {
     await Promise.all([b, draining]);
   });
 });
+
+describe('Batcher with a limit on long texts (longTexts)', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** Runs long L1, queues L2 (long) then s1, s2 (short) behind it, and returns the batches in the order they ran. */
+  async function longThenMixed(options: Partial<BatcherOptions<FakeText, string>>): Promise<string[][]> {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxPaddingRatio: 0.1, ...options });
+    const l1 = batcher.submit(texts(['L1', 500]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const rest = [texts(['L2', 500]), texts(['s1', 10]), texts(['s2', 12])].map((submission) =>
+      batcher.submit(submission, { deadline: later() }),
+    );
+    await sleep(20); // L1 takes engine time
+    engine.gated = false;
+    engine.finish();
+    await Promise.all([l1, ...rest]);
+    return engine.batches;
+  }
+
+  it('runs waiting short texts before the oldest long one once long batches had their share', async () => {
+    const batches = await longThenMixed({ longTexts: { longTextTokens: 128, longTextShare: 0.25 } });
+    assert.deepEqual(batches, [['L1'], ['s1', 's2'], ['L2']]);
+  });
+
+  it('keeps arrival order without the limit, or with a share of 1', async () => {
+    assert.deepEqual(await longThenMixed({}), [['L1'], ['L2'], ['s1', 's2']]);
+    const unlimited = { longTexts: { longTextTokens: 128, longTextShare: 1 } };
+    assert.deepEqual(await longThenMixed(unlimited), [['L1'], ['L2'], ['s1', 's2']]);
+  });
+
+  it('runs a long text at once when no short one waits, whatever its share', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { longTexts: { longTextTokens: 128, longTextShare: 0 } });
+    const first = batcher.submit(texts(['L1', 500]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const second = batcher.submit(texts(['L2', 500]), { deadline: later() });
+    await sleep(5);
+    engine.gated = false;
+    engine.finish();
+    assert.deepEqual(await Promise.all([first, second]), [['L1'], ['L2']]);
+    assert.deepEqual(engine.batches, [['L1'], ['L2']]);
+  });
+});

@@ -34,6 +34,8 @@ export const InfoResponse = Type.Object({
     max_padding_ratio: Type.Number(),
     max_wait_ms: Type.Integer(),
     max_queue: Type.Integer(),
+    long_text_tokens: Type.Integer({ description: 'texts longer than this count as long for long_text_share' }),
+    long_text_share: Type.Number({ description: "most of the engine's recent time long texts take while short wait" }),
   }),
   limits: Type.Object({
     max_texts_per_request: Type.Integer(),

@@ -42,6 +42,8 @@ describe('GET /info', () => {
         max_padding_ratio: 0.1,
         max_wait_ms: 2,
         max_queue: 1024,
+        long_text_tokens: 128,
+        long_text_share: 0.25,
       },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
     });
