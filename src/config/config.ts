@@ -234,9 +234,9 @@ export const settings = [
   setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio(), 'engine'),
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000), 'engine'),
   // A text longer than this many tokens counts as long for LONG_TEXT_SHARE.
-  setting('longTextTokens', 'LONG_TEXT_TOKENS', '128', integer(1, 1_048_576), 'engine'),
+  setting('longTextTokens', 'LONG_TEXT_TOKENS', '128', integer(1, 1_048_576), 'server'),
   // Most of the engine's recent time batches of long texts may take while short texts wait; 1: no limit.
-  setting('longTextShare', 'LONG_TEXT_SHARE', '0.25', ratio(), 'engine'),
+  setting('longTextShare', 'LONG_TEXT_SHARE', '0.25', ratio(), 'server'),
   setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000), 'server'),
   setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000), 'server'),
   setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824), 'server'),
