@@ -66,6 +66,17 @@ export class ServiceMetrics implements BatcherObserver {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  private readonly engineSeconds = new Counter({
+    name: 'sentiment_engine_seconds_total',
+    help: 'Engine time, by whether the batch held a long text (LONG_TEXT_TOKENS)',
+    labelNames: ['texts'] as const,
+    registers: [this.registry],
+  });
+  private readonly batchesAheadOfLong = new Counter({
+    name: 'sentiment_batches_ahead_of_long_total',
+    help: 'Batches of short texts run ahead of an older long text held back by LONG_TEXT_SHARE',
+    registers: [this.registry],
+  });
   private readonly rejections = new Counter({
     name: 'sentiment_rejections_total',
     help: 'Requests refused or abandoned, by reason',
@@ -92,6 +103,7 @@ export class ServiceMetrics implements BatcherObserver {
     // Every reason exists from the start, so rate() and alerts see a 0 rather than no series.
     for (const reason of rejectionReasons) this.rejections.inc({ reason }, 0);
     for (const reason of authFailureReasons) this.authFailures.inc({ reason }, 0);
+    for (const texts of ['short', 'long']) this.engineSeconds.inc({ texts }, 0);
   }
 
   queueDepthChanged(depth: number): void {
@@ -104,6 +116,8 @@ export class ServiceMetrics implements BatcherObserver {
     this.batchPaddedTokens.observe(report.paddedTokens);
     this.batchPaddingRatio.observe(report.paddingRatio);
     this.inferenceDuration.observe(report.inferenceSeconds);
+    this.engineSeconds.inc({ texts: report.long ? 'long' : 'short' }, report.inferenceSeconds);
+    if (report.aheadOfLong) this.batchesAheadOfLong.inc();
     for (const seconds of report.queueWaitSeconds) this.queueWait.observe(seconds);
   }
 

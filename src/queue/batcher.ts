@@ -13,6 +13,10 @@ export interface BatchReport extends BatchShape {
   finishedAt: number;
   /** SubmitOptions.tag of each text's submission, in batch order (undefined where none was given). */
   tags: unknown[];
+  /** The batch's longest text is long (BatcherOptions.longTexts); false without that option. */
+  long: boolean;
+  /** The batch was chosen from short texts only, ahead of an older long one held back by its share. */
+  aheadOfLong: boolean;
 }
 
 /** How the batcher reports what it does (metrics, logs); it calls these and nothing else outside itself. */
@@ -173,6 +177,7 @@ export class Batcher<I, O> {
     if (this.queue.length === 0) return this.notifyIdle();
 
     const candidates = this.candidates(now);
+    const aheadOfLong = candidates.length < this.queue.length;
     const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
     const chosen = selectBatch(
       candidates.map((index) => (this.queue[index] as Entry<I, O>).length),
@@ -191,12 +196,12 @@ export class Batcher<I, O> {
     this.queue = this.queue.filter((_, index) => !picked.has(index));
     this.options.observer?.queueDepthChanged(this.queue.length);
     this.running += 1;
-    void this.execute(batch, now);
+    void this.execute(batch, now, aheadOfLong);
     // Another instance may be free as well: it takes the next batch from what is left.
     if (this.queue.length > 0) this.scheduleDispatch();
   }
 
-  private async execute(batch: Entry<I, O>[], startedAt: number): Promise<void> {
+  private async execute(batch: Entry<I, O>[], startedAt: number, aheadOfLong: boolean): Promise<void> {
     let outputs: readonly O[] | undefined;
     let failure: Error | undefined;
     try {
@@ -209,11 +214,8 @@ export class Batcher<I, O> {
     }
     const finishedAt = performance.now();
     this.running -= 1;
-    this.longTextShare?.record(
-      Math.max(...batch.map((entry) => entry.length)),
-      (finishedAt - startedAt) / 1000,
-      finishedAt,
-    );
+    const longest = Math.max(...batch.map((entry) => entry.length));
+    this.longTextShare?.record(longest, (finishedAt - startedAt) / 1000, finishedAt);
     // The next batch goes out before this one's answers are written: an engine on its own thread then computes
     // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
     // was read meanwhile (an engine on this thread runs inside setImmediate, so it too starts after pending I/O).
@@ -239,6 +241,8 @@ export class Batcher<I, O> {
         startedAt,
         finishedAt,
         tags: batch.map((entry) => entry.job.tag),
+        long: this.longTextShare?.isLong(longest) ?? false,
+        aheadOfLong,
       });
     }
     if (this.queue.length === 0) this.notifyIdle();

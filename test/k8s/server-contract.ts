@@ -37,7 +37,13 @@ export const serverContract = {
       'sentiment_batch_padding_ratio',
       'sentiment_inference_duration_seconds',
     ],
-    counter: ['sentiment_texts_processed_total', 'sentiment_rejections_total', 'sentiment_auth_failures_total'],
+    counter: [
+      'sentiment_texts_processed_total',
+      'sentiment_engine_seconds_total',
+      'sentiment_batches_ahead_of_long_total',
+      'sentiment_rejections_total',
+      'sentiment_auth_failures_total',
+    ],
     gauge: ['sentiment_queue_depth', 'sentiment_queue_capacity', 'sentiment_model_info'],
   },
   /** prom-client default metrics the dashboard uses (unprefixed, standard names). */

@@ -346,9 +346,12 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Runs long L1, queues L2 (long) then s1, s2 (short) behind it, and returns the batches in the order they ran. */
-  async function longThenMixed(options: Partial<BatcherOptions<FakeText, string>>): Promise<string[][]> {
+  async function longThenMixed(
+    options: Partial<BatcherOptions<FakeText, string>>,
+    reports: BatchReport[] = [],
+  ): Promise<string[][]> {
     const engine = new FakeEngine();
-    const { batcher } = batcherFor(engine, { maxPaddingRatio: 0.1, ...options });
+    const { batcher, reports: seen } = batcherFor(engine, { maxPaddingRatio: 0.1, ...options });
     const l1 = batcher.submit(texts(['L1', 500]), { deadline: later() });
     await waitUntil(() => engine.running === 1);
     const rest = [texts(['L2', 500]), texts(['s1', 10]), texts(['s2', 12])].map((submission) =>
@@ -358,12 +361,23 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
     engine.gated = false;
     engine.finish();
     await Promise.all([l1, ...rest]);
+    reports.push(...seen);
     return engine.batches;
   }
 
   it('runs waiting short texts before the oldest long one once long batches had their share', async () => {
-    const batches = await longThenMixed({ longTexts: { longTextTokens: 128, longTextShare: 0.25 } });
+    const reports: BatchReport[] = [];
+    const batches = await longThenMixed({ longTexts: { longTextTokens: 128, longTextShare: 0.25 } }, reports);
     assert.deepEqual(batches, [['L1'], ['s1', 's2'], ['L2']]);
+    // What metrics count: engine time by class, and the batch that went ahead.
+    assert.deepEqual(
+      reports.map((report) => [report.long, report.aheadOfLong]),
+      [
+        [true, false],
+        [false, true],
+        [true, false],
+      ],
+    );
   });
 
   it('keeps arrival order without the limit, or with a share of 1', async () => {

@@ -19,6 +19,8 @@ const contract = [
   'sentiment_batch_padded_tokens',
   'sentiment_batch_padding_ratio',
   'sentiment_inference_duration_seconds',
+  'sentiment_engine_seconds_total',
+  'sentiment_batches_ahead_of_long_total',
   'sentiment_rejections_total',
   'sentiment_model_info',
 ];
