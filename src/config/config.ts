@@ -233,8 +233,8 @@ export const settings = [
   setting('maxBatchTokens', 'MAX_BATCH_TOKENS', 'auto', integerOrAuto(1, 1_048_576), 'engine'),
   setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio(), 'engine'),
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000), 'engine'),
-  // A text longer than this many tokens counts as long for LONG_TEXT_SHARE.
-  setting('longTextTokens', 'LONG_TEXT_TOKENS', '128', integer(1, 1_048_576), 'server'),
+  // A text longer than this many tokens counts as long for LONG_TEXT_SHARE; auto: half the model's maximum length.
+  setting('longTextTokens', 'LONG_TEXT_TOKENS', 'auto', integerOrAuto(1, 1_048_576), 'server'),
   // Most of the engine's recent time batches of long texts may take while short texts wait; 1: no limit.
   setting('longTextShare', 'LONG_TEXT_SHARE', '0.25', ratio(), 'server'),
   setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000), 'server'),

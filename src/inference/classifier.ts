@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Batcher, type BatcherObserver } from '../queue/batcher.js';
 import type { BatchLimits } from '../queue/batch-policy.js';
 import { resolveMaxBatchTokens } from '../queue/batch-token-budget.js';
+import { resolveLongTextTokens, type LongTextShareLimits } from '../queue/long-text-share.js';
 import type { Engine } from '../engine/engine.js';
 import { packBatch } from '../engine/packed-batch.js';
 import type { TruncationSide } from '../model/character-cut.js';
@@ -25,8 +26,8 @@ export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
-  /** See LongTextShare; absent: no limit on long texts' share of the engine. */
-  longTextTokens?: number;
+  /** See LongTextShare; absent: no limit on long texts' share of the engine. auto: resolveLongTextTokens. */
+  longTextTokens?: number | 'auto';
   longTextShare?: number;
   /** Most texts in one request: a request waiting for room is let in once this many fit. */
   maxTextsPerRequest?: number;
@@ -58,6 +59,8 @@ export class Classifier {
   readonly admission: Admission;
   /** The batching settings in force, MAX_BATCH_TOKENS resolved. */
   readonly batching: BatchingSettings & BatchLimits;
+  /** The limit on long texts in force (LONG_TEXT_TOKENS resolved), or undefined for none. */
+  readonly longTexts: LongTextShareLimits | undefined;
 
   constructor(
     readonly model: Model,
@@ -72,10 +75,13 @@ export class Classifier {
     };
     this.batching = batching;
     const { longTextTokens, longTextShare } = settings;
+    this.longTexts =
+      longTextTokens === undefined || longTextShare === undefined
+        ? undefined
+        : { longTextTokens: resolveLongTextTokens(longTextTokens, model.maxLength), longTextShare };
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
-      longTexts:
-        longTextTokens === undefined || longTextShare === undefined ? undefined : { longTextTokens, longTextShare },
+      longTexts: this.longTexts,
       observer: {
         queueDepthChanged: (depth) => {
           observer?.queueDepthChanged(depth);

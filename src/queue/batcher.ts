@@ -92,6 +92,8 @@ export class Batcher<I, O> {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly longTextShare: LongTextShare | undefined;
+  /** Long batches handed to runBatch and not finished yet. */
+  private runningLong = 0;
 
   constructor(private readonly options: BatcherOptions<I, O>) {
     this.longTextShare = options.longTexts === undefined ? undefined : new LongTextShare(options.longTexts);
@@ -196,12 +198,14 @@ export class Batcher<I, O> {
     this.queue = this.queue.filter((_, index) => !picked.has(index));
     this.options.observer?.queueDepthChanged(this.queue.length);
     this.running += 1;
-    void this.execute(batch, now, aheadOfLong);
+    const long = this.longTextShare?.isLong(Math.max(...batch.map((entry) => entry.length))) ?? false;
+    if (long) this.runningLong += 1;
+    void this.execute(batch, now, aheadOfLong, long);
     // Another instance may be free as well: it takes the next batch from what is left.
     if (this.queue.length > 0) this.scheduleDispatch();
   }
 
-  private async execute(batch: Entry<I, O>[], startedAt: number, aheadOfLong: boolean): Promise<void> {
+  private async execute(batch: Entry<I, O>[], startedAt: number, aheadOfLong: boolean, long: boolean): Promise<void> {
     let outputs: readonly O[] | undefined;
     let failure: Error | undefined;
     try {
@@ -214,8 +218,8 @@ export class Batcher<I, O> {
     }
     const finishedAt = performance.now();
     this.running -= 1;
-    const longest = Math.max(...batch.map((entry) => entry.length));
-    this.longTextShare?.record(longest, (finishedAt - startedAt) / 1000, finishedAt);
+    if (long) this.runningLong -= 1;
+    this.longTextShare?.record(long, (finishedAt - startedAt) / 1000, finishedAt);
     // The next batch goes out before this one's answers are written: an engine on its own thread then computes
     // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
     // was read meanwhile (an engine on this thread runs inside setImmediate, so it too starts after pending I/O).
@@ -241,7 +245,7 @@ export class Batcher<I, O> {
         startedAt,
         finishedAt,
         tags: batch.map((entry) => entry.job.tag),
-        long: this.longTextShare?.isLong(longest) ?? false,
+        long,
         aheadOfLong,
       });
     }
@@ -252,7 +256,7 @@ export class Batcher<I, O> {
   /**
    * The queue indices the next batch is chosen from, oldest first (selectBatch anchors on the first): the whole
    * queue, or only its short texts when the oldest is long, short ones wait, and long batches have had their share
-   * of the engine lately.
+   * of the engine lately or already hold as many engine instances as their share allows.
    */
   private candidates(now: number): number[] {
     const all = this.queue.map((_, index) => index);
@@ -260,7 +264,10 @@ export class Batcher<I, O> {
     const oldest = this.queue[0];
     if (share === undefined || oldest === undefined || !share.isLong(oldest.length)) return all;
     const short = all.filter((index) => !share.isLong((this.queue[index] as Entry<I, O>).length));
-    return short.length === 0 || share.longMayRun(now) ? all : short;
+    if (short.length === 0) return all;
+    const mayStartLong =
+      this.runningLong < share.concurrentLongBatches(this.options.maxConcurrentBatches ?? 1) && share.longMayRun(now);
+    return mayStartLong ? all : short;
   }
 
   private canStartBatch(): boolean {

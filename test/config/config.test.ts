@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       maxBatchTokens: 'auto',
       maxPaddingRatio: 0.1,
       maxWaitMs: 0,
-      longTextTokens: 128,
+      longTextTokens: 'auto',
       longTextShare: 0.25,
       maxQueue: 1024,
       maxTextsPerRequest: 64,

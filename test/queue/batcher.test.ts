@@ -386,6 +386,25 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
     assert.deepEqual(await longThenMixed(unlimited), [['L1'], ['L2'], ['s1', 's2']]);
   });
 
+  it('keeps a second engine instance for short texts while one computes a long batch', async () => {
+    const engine = new FakeEngine();
+    const longTexts = { longTextTokens: 128, longTextShare: 0.25 };
+    const { batcher } = batcherFor(engine, { maxConcurrentBatches: 2, maxPaddingRatio: 0.1, longTexts });
+    void batcher.submit(texts(['L1', 500]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    // No batch has finished yet, so the time share alone would let L2 start beside L1.
+    void batcher.submit(texts(['L2', 500]), { deadline: later() });
+    void batcher.submit(texts(['s1', 10]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    assert.deepEqual(engine.batches, [['L1'], ['s1']]);
+    assert.equal(batcher.depth, 1);
+    engine.gated = false;
+    engine.finish();
+    engine.finish();
+    await waitUntil(() => engine.batches.length === 3);
+    assert.deepEqual(engine.batches[2], ['L2']);
+  });
+
   it('runs a long text at once when no short one waits, whatever its share', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine, { longTexts: { longTextTokens: 128, longTextShare: 0 } });

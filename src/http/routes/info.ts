@@ -41,8 +41,8 @@ export default async function infoRoute(
       max_padding_ratio: batching.maxPaddingRatio,
       max_wait_ms: batching.maxWaitMs,
       max_queue: batching.maxQueue,
-      long_text_tokens: config.longTextTokens,
-      long_text_share: config.longTextShare,
+      long_text_tokens: options.classifier.longTexts?.longTextTokens ?? null,
+      long_text_share: options.classifier.longTexts?.longTextShare ?? null,
     },
     limits: {
       max_texts_per_request: config.maxTextsPerRequest,

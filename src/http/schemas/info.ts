@@ -34,8 +34,12 @@ export const InfoResponse = Type.Object({
     max_padding_ratio: Type.Number(),
     max_wait_ms: Type.Integer(),
     max_queue: Type.Integer(),
-    long_text_tokens: Type.Integer({ description: 'texts longer than this count as long for long_text_share' }),
-    long_text_share: Type.Number({ description: "most of the engine's recent time long texts take while short wait" }),
+    long_text_tokens: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'texts longer than this count as long for long_text_share (LONG_TEXT_TOKENS resolved)',
+    }),
+    long_text_share: Type.Union([Type.Number(), Type.Null()], {
+      description: "most of the engine's recent time long texts take while short ones wait; null: no limit",
+    }),
   }),
   limits: Type.Object({
     max_texts_per_request: Type.Integer(),
