@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { TokenizerPool } from '../../src/inference/tokenizer-pool.js';
 import { loadModel, type Model } from '../../src/model/model.js';
 import { RejectionError } from '../../src/errors/rejections.js';
@@ -47,5 +48,28 @@ describe('TokenizerPool', () => {
       assert.match(error.message, /^text 1 has (over )?\d+ tokens/);
       return true;
     });
+  });
+
+  it('replaces a thread that stops, and a request that finds none alive waits for the replacement', async () => {
+    const workers: Worker[] = [];
+    const script = new URL('../../src/inference/tokenizer-thread.js', import.meta.url);
+    const own = await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, 1, (config) => {
+      const worker = new Worker(script, { workerData: config });
+      workers.push(worker);
+      return worker;
+    });
+    try {
+      const expected = await own.tokenize(texts, true, 'right');
+      await workers[0]?.terminate();
+      assert.equal(own.live, 0);
+      // Sent while the only thread is gone: answered by its replacement, not refused.
+      assert.deepEqual(await own.tokenize(texts, true, 'right'), expected);
+      assert.equal(own.replaced, 1);
+      assert.equal(workers.length, 2);
+      assert.equal(own.live, 1);
+    } finally {
+      await own.close();
+    }
+    assert.equal(workers.length, 2, 'closing the pool starts no replacement');
   });
 });
