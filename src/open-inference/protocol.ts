@@ -48,8 +48,9 @@ export function platformOf(engineKind: EngineKind): string {
 }
 
 export function serverMetadata(): { name: string; version: string; extensions: string[] } {
-  // No extensions: binary tensor data, shared memory, statistics and the rest are not served.
-  return { name: serverName, version: packageVersion, extensions: [] };
+  // Of the protocol's extensions only binary tensor data (REST) is served; shared memory, statistics and the rest
+  // are not.
+  return { name: serverName, version: packageVersion, extensions: ['binary_tensor_data'] };
 }
 
 export function modelMetadata(model: Pick<Model, 'name' | 'labels'>, platform: string): ModelMetadata {

@@ -62,7 +62,7 @@ describe('Open Inference Protocol: server and model endpoints', () => {
     };
     assert.equal(typeof body.name, 'string');
     assert.equal(typeof body.version, 'string');
-    assert.deepEqual(body.extensions, []);
+    assert.deepEqual(body.extensions, ['binary_tensor_data']);
   });
 
   it('answers health and model readiness with 200, and 404 for a model or version it does not serve', async () => {
@@ -171,19 +171,9 @@ describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
     ['no texts', { inputs: [textInput([])] }, /no texts/],
     ['an unknown output', { inputs: [textInput(['a'])], outputs: [{ name: 'logits' }] }, /unknown output 'logits'/],
     [
-      'binary outputs for the whole request',
-      { inputs: [textInput(['a'])], parameters: { binary_data_output: true } },
-      /binary tensor data/,
-    ],
-    [
-      'a binary output',
-      { inputs: [textInput(['a'])], outputs: [{ name: 'label', parameters: { binary_data: true } }] },
-      /binary tensor data/,
-    ],
-    [
-      'a binary input',
+      'a binary input in a plain JSON body',
       { inputs: [{ ...textInput(['a']), parameters: { binary_data_size: 5 } }] },
-      /binary tensor data/,
+      /binary body format/,
     ],
     ['no inputs field', { id: 'x' }, /inputs/],
   ];
@@ -193,16 +183,142 @@ describe('Open Inference Protocol: POST /v2/models/{name}/infer', () => {
     });
   }
 
-  it('answers 400 to a binary-data request body (Inference-Header-Content-Length)', async () => {
-    const json = JSON.stringify({ inputs: [{ ...textInput([]), shape: [1], parameters: { binary_data_size: 5 } }] });
-    const response = await request(url)
+  /** A body in the binary tensor data format: the JSON header, then each text as a uint32 LE length and UTF-8. */
+  function binaryBody(header: unknown, texts: readonly string[]): { body: Buffer; headerLength: number } {
+    const data = Buffer.concat(
+      texts.flatMap((text) => {
+        const bytes = Buffer.from(text, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(bytes.length);
+        return [length, bytes];
+      }),
+    );
+    const json = Buffer.from(JSON.stringify(header).replace('"__SIZE__"', String(data.length)));
+    return { body: Buffer.concat([json, data]), headerLength: json.length };
+  }
+
+  function postBinary(body: Buffer, headerLength: number | string) {
+    return request(url)
       .post(`/v2/models/${name}/infer`)
-      .set('inference-header-content-length', String(json.length))
+      .set('inference-header-content-length', String(headerLength))
       .set('content-type', 'application/octet-stream')
-      .send(Buffer.concat([Buffer.from(json), Buffer.from([1, 0, 0, 0, 97])]))
-      .expect(400);
-    assertV2Error(response.body, /binary tensor data/);
+      .buffer(true)
+      .parse((response, callback) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => callback(null, Buffer.concat(chunks)));
+      })
+      .send(body);
+  }
+
+  it('serves binary tensor data both ways: texts as bytes in, every output as bytes out', async () => {
+    const texts = [positive, negative, 'Ünïcödé — 漢字 fine 👍'];
+    const { body, headerLength } = binaryBody(
+      {
+        id: 'bin-1',
+        inputs: [{ name: 'text', shape: [3], datatype: 'BYTES', parameters: { binary_data_size: '__SIZE__' } }],
+        parameters: { binary_data_output: true },
+      },
+      texts,
+    );
+    const response = await postBinary(body, headerLength)
+      .expect(200)
+      .expect('content-type', /octet-stream/);
+    const raw = response.body as Buffer;
+    const jsonLength = Number(response.headers['inference-header-content-length']);
+    const header = JSON.parse(raw.subarray(0, jsonLength).toString('utf8')) as {
+      id: string;
+      outputs: { name: string; datatype: string; shape: number[]; parameters: { binary_data_size: number } }[];
+    };
+    assert.equal(header.id, 'bin-1');
+    let offset = jsonLength;
+    const tensors = new Map<string, Buffer>();
+    for (const output of header.outputs) {
+      tensors.set(output.name, raw.subarray(offset, offset + output.parameters.binary_data_size));
+      offset += output.parameters.binary_data_size;
+    }
+    assert.equal(offset, raw.length, 'the outputs account for every byte after the header');
+    const labels: string[] = [];
+    const labelBytes = tensors.get('label') as Buffer;
+    for (let at = 0; at < labelBytes.length; ) {
+      const length = labelBytes.readUInt32LE(at);
+      labels.push(labelBytes.toString('utf8', at + 4, at + 4 + length));
+      at += 4 + length;
+    }
+    assert.deepEqual(labels.slice(0, 2), ['POSITIVE', 'NEGATIVE']);
+    assert.equal(labels.length, 3);
+    const scores = tensors.get('score') as Buffer;
+    assert.equal(scores.length, 3 * 4);
+    // The same texts as JSON give the same scores (FP32).
+    const asJson = (await infer({ inputs: [textInput(texts)] }).expect(200)).body as InferResponse;
+    const jsonScores = asJson.outputs.find((t) => t.name === 'score')?.data as number[];
+    assert.deepEqual(
+      [0, 1, 2].map((i) => scores.readFloatLE(i * 4)),
+      jsonScores,
+    );
   });
+
+  it('answers JSON outputs to binary inputs unless binary outputs are asked for, and mixes them per output', async () => {
+    const header = {
+      inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: '__SIZE__' } }],
+      outputs: [
+        { name: 'label', parameters: { binary_data: false } },
+        { name: 'score', parameters: { binary_data: true } },
+      ],
+    };
+    const { body, headerLength } = binaryBody(header, [positive]);
+    const response = await postBinary(body, headerLength).expect(200);
+    const raw = response.body as Buffer;
+    const jsonLength = Number(response.headers['inference-header-content-length']);
+    const parsed = JSON.parse(raw.subarray(0, jsonLength).toString('utf8')) as {
+      outputs: { name: string; data?: unknown[]; parameters?: { binary_data_size: number } }[];
+    };
+    assert.deepEqual(parsed.outputs[0]?.data, ['POSITIVE']);
+    assert.equal(parsed.outputs[1]?.parameters?.binary_data_size, 4);
+    assert.equal(raw.length, jsonLength + 4);
+
+    const plain = binaryBody({ inputs: header.inputs }, [negative]);
+    const json = await request(url)
+      .post(`/v2/models/${name}/infer`)
+      .set('inference-header-content-length', String(plain.headerLength))
+      .send(plain.body)
+      .expect(200)
+      .expect('content-type', /json/);
+    assert.deepEqual((json.body as InferResponse).outputs.find((t) => t.name === 'label')?.data, ['NEGATIVE']);
+  });
+
+  const malformed: [string, () => { body: Buffer; headerLength: number | string }, RegExp][] = [
+    ['a header length past the body', () => ({ body: Buffer.from('{}'), headerLength: 99 }), /header's length/],
+    ['a header that is not JSON', () => ({ body: Buffer.from('{nope'), headerLength: 5 }), /not valid JSON/],
+    [
+      'an element longer than its tensor',
+      () => {
+        const json = JSON.stringify({
+          inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 5 } }],
+        });
+        return { body: Buffer.concat([Buffer.from(json), Buffer.from([200, 0, 0, 0, 97])]), headerLength: json.length };
+      },
+      /runs past the tensor's data/,
+    ],
+    [
+      'bytes no input claims',
+      () => {
+        const { body, headerLength } = binaryBody(
+          { inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: '__SIZE__' } }] },
+          ['a'],
+        );
+        return { body: Buffer.concat([body, Buffer.from('extra')]), headerLength };
+      },
+      /not claimed/,
+    ],
+  ];
+  for (const [what, make, pattern] of malformed) {
+    it(`answers 400 {"error"} to a binary body with ${what}`, async () => {
+      const { body, headerLength } = make();
+      const response = await postBinary(body, headerLength).expect(400);
+      assertV2Error(JSON.parse((response.body as Buffer).toString('utf8')), pattern);
+    });
+  }
 
   it('answers 404 for another model, with nothing queued', async () => {
     assertV2Error(

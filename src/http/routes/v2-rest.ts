@@ -19,10 +19,15 @@ import {
   V2ServerMetadata,
 } from '../schemas/v2.js';
 import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
+import {
+  decodeBinaryRequest,
+  encodeBinaryResponse,
+  headerLengthHeader,
+} from '../../open-inference/binary-tensor-data.js';
 
-const binaryRefused =
-  "the binary tensor data extension is not supported: send inputs as JSON 'data' and request outputs without binary_data " +
-  '(tritonclient: binary_data=False on InferInput.set_data_from_numpy and InferRequestedOutput)';
+const binaryInputWithoutHeader =
+  `an input with binary_data_size needs the binary body format: the JSON header's length in ${headerLengthHeader}, ` +
+  'the tensor bytes after it';
 
 /** BYTES data as JSON: strings, flat or nested in row-major order. */
 function flatStrings(data: readonly unknown[]): string[] {
@@ -40,8 +45,13 @@ function flatStrings(data: readonly unknown[]): string[] {
   return texts;
 }
 
-function asksForBinary(parameters: Record<string, unknown> | undefined, key: string): boolean {
-  return parameters?.[key] === true;
+/** Whether an output goes back as binary data: its own binary_data, else the request's binary_data_output. */
+function binaryOutputs(body: V2InferRequest): (output: { name: string }) => boolean {
+  const forRequest = body.parameters?.binary_data_output === true;
+  return (output) => {
+    const own = body.outputs?.find((requested) => requested.name === output.name)?.parameters?.binary_data;
+    return typeof own === 'boolean' ? own : forRequest;
+  };
 }
 
 /**
@@ -53,9 +63,19 @@ export default async function v2RestRoutes(
   options: ProtocolRouteOptions & { engineFailure(): Error | undefined; platform: string },
 ) {
   useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
-  // tritonclient posts its JSON with no Content-Type; elsewhere a body must say it is JSON.
+  // tritonclient posts its JSON with no Content-Type, and binary tensor data (its default) as a JSON header plus
+  // bytes, announced by Inference-Header-Content-Length; elsewhere a body must say it is JSON.
   const jsonParser = app.getDefaultJsonParser('error', 'ignore');
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const headerLength = request.headers[headerLengthHeader];
+    if (typeof headerLength === 'string') {
+      try {
+        done(null, decodeBinaryRequest(body as Buffer, headerLength));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+      return;
+    }
     if (request.headers['content-type'] !== undefined) {
       done(
         Object.assign(new Error(`Unsupported Media Type: ${request.headers['content-type']}`), { statusCode: 415 }),
@@ -63,7 +83,7 @@ export default async function v2RestRoutes(
       );
       return;
     }
-    jsonParser(request, body as string, done);
+    jsonParser(request, (body as Buffer).toString('utf8'), done);
   });
 
   const { model } = options.classifier;
@@ -129,28 +149,22 @@ export default async function v2RestRoutes(
           summary: 'Inference: texts in (BYTES "text"), best label, its score and every label\'s probability out',
           description:
             'Input: one BYTES tensor "text" of shape [N] or [N, 1]. Outputs: "label" BYTES [N], "score" FP32 [N], "probabilities" ' +
-            "FP32 [N, labels] in the model's label order (/info). The binary tensor data extension is refused with 400.",
+            "FP32 [N, labels] in the model's label order (/info). The binary tensor data extension is served: a body of " +
+            `a JSON header (its length in ${headerLengthHeader}) and BYTES input data, and outputs with binary_data ` +
+            '(or the request parameter binary_data_output) answered as application/octet-stream in the same format.',
           tags,
           params: V2ModelParams,
           body: V2InferRequest,
           response: { 200: V2InferResponse, ...errors },
         },
-        onRequest: [
-          admitBeforeBody(options),
-          async (request) => {
-            if (request.headers['inference-header-content-length'] !== undefined)
-              throw new OpenInferenceError(400, binaryRefused);
-          },
-        ],
+        onRequest: [admitBeforeBody(options)],
       },
       async (request, reply) => {
         const body = request.body;
         checkModel(model, request.params.name, request.params.version);
-        const binary =
-          asksForBinary(body.parameters, 'binary_data_output') ||
-          body.inputs.some((input) => input.parameters?.binary_data_size !== undefined) ||
-          (body.outputs ?? []).some((output) => asksForBinary(output.parameters, 'binary_data'));
-        if (binary) throw new OpenInferenceError(400, binaryRefused);
+        // A binary request's inputs were decoded to JSON data by the body parser; one left over came without it.
+        if (body.inputs.some((input) => input.parameters?.binary_data_size !== undefined))
+          throw new OpenInferenceError(400, binaryInputWithoutHeader);
         // Only a BYTES tensor's data is decoded; any other datatype is refused by textsOf for what it is.
         const texts = textsOf(
           body.inputs.map((input) => ({ ...input, texts: input.datatype === 'BYTES' ? flatStrings(input.data) : [] })),
@@ -160,12 +174,16 @@ export default async function v2RestRoutes(
           truncate: true,
           topK: model.labels.length,
         });
-        return {
+        const header = {
           model_name: model.name,
           model_version: modelVersion,
           ...(body.id !== undefined ? { id: body.id } : {}),
-          outputs: outputTensors(predictions, model.labels, outputs),
         };
+        const tensors = outputTensors(predictions, model.labels, outputs);
+        const isBinary = binaryOutputs(body);
+        if (!tensors.some(isBinary)) return { ...header, outputs: tensors };
+        const binary = encodeBinaryResponse(header, tensors, isBinary);
+        return reply.header(headerLengthHeader, binary.headerLength).type('application/octet-stream').send(binary.body);
       },
     );
   }

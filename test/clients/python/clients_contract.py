@@ -70,6 +70,12 @@ def tritonclient_http(url):
     result = client.infer(name, [text], outputs=outputs, request_id="py-http-1")
     check(result.get_response()["id"] == "py-http-1", "tritonclient http: request id echoed")
     check_infer(result, outputs, "http")
+    # tritonclient's defaults: texts sent as binary tensor data, and every output asked for as binary data.
+    binary_text = triton_http.InferInput("text", [2], "BYTES")
+    binary_text.set_data_from_numpy(np.array([POSITIVE, NEGATIVE], dtype=object))
+    check_infer(client.infer(name, [binary_text]), None, "http, binary tensor data (defaults)")
+    binary_outputs = [triton_http.InferRequestedOutput(output) for output in OUTPUTS]
+    check_infer(client.infer(name, [binary_text], outputs=binary_outputs), binary_outputs, "http, binary outputs")
     return name
 
 
