@@ -734,6 +734,29 @@ describe('kubernetes manifests', { skip }, () => {
       assert.equal(findAll(base, 'NetworkPolicy').length, 1, 'and no egress beyond DNS is allowed');
     });
 
+    it('grpc component serves GRPC_PORT on a named container port, in the Service as h2c, open to labelled namespaces', () => {
+      const objs = render('cpu+components');
+      const port = Number(serverEnv(objs).GRPC_PORT);
+      const container = server(objs);
+      const named = (container.ports ?? []).find((p: Any) => p.name === 'grpc');
+      assert.equal(named?.containerPort, port, 'the container port is GRPC_PORT');
+      const service = findOne(objs, 'Service', 'sentiment').spec.ports.find((p: Any) => p.name === 'grpc');
+      assert.deepEqual([service?.targetPort, service?.appProtocol], ['grpc', 'kubernetes.io/h2c']);
+      const np = findOne(objs, 'NetworkPolicy', 'sentiment-grpc-ingress');
+      const dep = findOne(objs, 'Deployment', 'sentiment');
+      assert.ok(selects(np.spec.podSelector.matchLabels, dep.spec.template.metadata.labels), 'policy selects the pods');
+      assert.deepEqual(
+        np.spec.ingress.flatMap((rule: Any) => rule.ports.map((p: Any) => p.port)),
+        [port],
+        'it opens the gRPC port only',
+      );
+      for (const rule of np.spec.ingress)
+        for (const peer of rule.from) assert.ok(peer.namespaceSelector, 'named peers');
+      const base = render('cpu');
+      assert.equal(serverEnv(base).GRPC_PORT, undefined, 'without the component gRPC is off');
+      assert.equal(findOne(base, 'Service', 'sentiment').spec.ports.length, 1);
+    });
+
     it('queue-depth-hpa component adds the sentiment_queue_depth Pods metric', () => {
       const hpa = findOne(render('cpu+components'), 'HorizontalPodAutoscaler', 'sentiment');
       const m = hpa.spec.metrics.find((x: Any) => x.type === 'Pods');
