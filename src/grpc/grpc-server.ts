@@ -22,7 +22,7 @@ import {
 import { packageRoot } from '../config/package-root.js';
 import { serviceErrorOf } from '../http/plugins/protocol-errors.js';
 import { DrainingError, RejectionError, TooManyTextsError } from '../errors/rejections.js';
-import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from './tensor-bytes.js';
+import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from '../open-inference/tensor-bytes.js';
 
 export const protoPath = join(packageRoot, 'proto', 'grpc_predict_v2.proto');
 const service = 'inference.GRPCInferenceService';

@@ -1,4 +1,5 @@
 import { OpenInferenceError, type OutputTensor } from './protocol.js';
+import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from './tensor-bytes.js';
 
 // The binary tensor data extension of the Open Inference Protocol's REST API (Triton's and tritonclient's default):
 // the body is a JSON header of `Inference-Header-Content-Length` bytes followed by the tensors' raw data, in the
@@ -6,33 +7,6 @@ import { OpenInferenceError, type OutputTensor } from './protocol.js';
 // that many bytes; FP32 elements are 4-byte little-endian floats.
 
 export const headerLengthHeader = 'inference-header-content-length';
-
-/** BYTES tensor data: each element's length (uint32 LE) and its bytes, decoded as UTF-8. */
-export function decodeBytesElements(data: Buffer, what: string): string[] {
-  const texts: string[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    if (offset + 4 > data.length) throw new OpenInferenceError(400, `${what}: an element's length is cut off`);
-    const length = data.readUInt32LE(offset);
-    offset += 4;
-    if (offset + length > data.length) {
-      throw new OpenInferenceError(400, `${what}: an element of ${length} bytes runs past the tensor's data`);
-    }
-    texts.push(data.toString('utf8', offset, offset + length));
-    offset += length;
-  }
-  return texts;
-}
-
-export function encodeBytesElements(texts: readonly string[]): Buffer {
-  const parts = texts.flatMap((text) => {
-    const bytes = Buffer.from(text, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(bytes.length);
-    return [length, bytes];
-  });
-  return Buffer.concat(parts);
-}
 
 interface BinaryInput {
   name?: unknown;
@@ -75,7 +49,9 @@ export function decodeBinaryRequest(body: Buffer, headerLengthValue: string): un
         `${what} must have datatype BYTES (UTF-8 texts); got ${String(input.datatype)}`,
       );
     }
-    input.data = decodeBytesElements(body.subarray(offset, offset + (size as number)), what);
+    const texts = decodeBytesTensor(body.subarray(offset, offset + (size as number)));
+    if (!Array.isArray(texts)) throw new OpenInferenceError(400, `${what}: ${texts.error}`);
+    input.data = texts;
     delete input.parameters?.binary_data_size;
     offset += size as number;
   }
@@ -86,11 +62,9 @@ export function decodeBinaryRequest(body: Buffer, headerLengthValue: string): un
 }
 
 function tensorBytes(tensor: OutputTensor): Buffer {
-  if (tensor.datatype === 'BYTES') return encodeBytesElements(tensor.data as string[]);
-  const floats = Float32Array.from(tensor.data as number[]);
-  const bytes = Buffer.alloc(floats.length * 4);
-  floats.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
-  return bytes;
+  return tensor.datatype === 'BYTES'
+    ? encodeBytesTensor(tensor.data as string[])
+    : encodeFp32Tensor(tensor.data as number[]);
 }
 
 /**

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from '../../src/grpc/grpc-server.js';
-import { decodeBytesTensor, encodeBytesTensor } from '../../src/grpc/tensor-bytes.js';
+import { decodeBytesTensor, encodeBytesTensor } from '../../src/open-inference/tensor-bytes.js';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
 

@@ -1,17 +1,18 @@
 /**
- * The Open Inference Protocol's raw BYTES tensor layout (raw_input_contents / raw_output_contents): each element
- * as a 4-byte little-endian length followed by that many bytes.
+ * The Open Inference Protocol's raw BYTES tensor layout (gRPC raw_input_contents / raw_output_contents, and REST's
+ * binary tensor data): each element as a 4-byte little-endian length followed by that many bytes.
  */
 export function decodeBytesTensor(raw: Buffer): string[] | { error: string } {
   const texts: string[] = [];
   let offset = 0;
   while (offset < raw.length) {
-    if (offset + 4 > raw.length)
-      return { error: `raw BYTES content ends inside an element's 4-byte length at byte ${offset}` };
+    if (offset + 4 > raw.length) return { error: `the data ends inside an element's 4-byte length at byte ${offset}` };
     const length = raw.readUInt32LE(offset);
     offset += 4;
     if (offset + length > raw.length)
-      return { error: `raw BYTES element at byte ${offset - 4} claims ${length} bytes; ${raw.length - offset} remain` };
+      return {
+        error: `the element at byte ${offset - 4} of ${length} bytes runs past the tensor's data (${raw.length - offset} remain)`,
+      };
     texts.push(raw.toString('utf8', offset, offset + length));
     offset += length;
   }
@@ -28,6 +29,7 @@ export function encodeBytesTensor(values: readonly string[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** FP32 tensor data: 4-byte little-endian floats. */
 export function encodeFp32Tensor(values: readonly number[]): Buffer {
   const buffer = Buffer.alloc(values.length * 4);
   values.forEach((value, index) => buffer.writeFloatLE(value, index * 4));
