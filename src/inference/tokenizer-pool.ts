@@ -140,19 +140,25 @@ export class TokenizerPool {
     return this.threads.length;
   }
 
+  private leastBusy(): TokenizerThread | undefined {
+    let best: TokenizerThread | undefined;
+    for (const thread of this.threads) {
+      if (thread.stopped === undefined && (best === undefined || thread.load < best.load)) best = thread;
+    }
+    return best;
+  }
+
   /** Threads alive now. */
   get live(): number {
     return this.threads.filter((thread) => thread.stopped === undefined).length;
   }
 
   async tokenize(texts: readonly string[], truncate: boolean, side: TruncationSide): Promise<EncodedText[]> {
-    if (this.live === 0 && this.replacements.size > 0) await Promise.allSettled([...this.replacements]);
-    const thread = this.threads
-      .filter((t) => t.stopped === undefined)
-      .reduce<TokenizerThread | undefined>(
-        (best, t) => (best === undefined || t.load < best.load ? t : best),
-        undefined,
-      );
+    let thread = this.leastBusy();
+    if (thread === undefined && this.replacements.size > 0) {
+      await Promise.allSettled([...this.replacements]);
+      thread = this.leastBusy();
+    }
     if (thread === undefined) throw new Error('no tokenizer thread left');
     return thread.tokenize({
       id: this.nextId++,
