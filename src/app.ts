@@ -13,6 +13,7 @@ import type { Engine } from './engine/engine.js';
 import { startGrpcServer } from './grpc/grpc-server.js';
 import { platformOf } from './open-inference/protocol.js';
 import { Classifier } from './inference/classifier.js';
+import { Inference } from './inference/inference.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import type { Model } from './model/model.js';
 import { loadConfiguredModel } from './model/configured-model.js';
@@ -91,6 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, config.tokenizerThreads)
       : undefined;
   const classifier = new Classifier(model, engine, config, observer, tokenizerPool);
+  const inference = new Inference(classifier, config);
 
   const app = Fastify({
     logger: {
@@ -140,8 +142,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON bodies: text/plain would otherwise be parsed and then fail validation as a 400, not a 415.
   app.removeContentTypeParser('text/plain');
 
-  let draining = false;
-  const isDraining = (): boolean => draining;
   const drain = new HttpDrain(app);
   // The drain happens in preClose because Fastify awaits it before it closes the listener. Closing the listener first
   // (what close() alone does) resets every connection still in the kernel's accept queue: on a server whose event
@@ -152,17 +152,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const otherDrains: ((settleUntil: number) => Promise<void>)[] = [];
   app.addHook('preClose', async () => {
     const settleUntil = performance.now() + config.shutdownTimeoutMs / 2;
-    draining = true;
-    // Stop waiting for fuller batches. Submissions are still taken: a request accepted before the signal may
-    // finish receiving its body during the drain.
-    void classifier.drain();
+    // Refuse new work and stop waiting for fuller batches. Submissions of admitted requests are still taken: one
+    // accepted before the signal may finish receiving its body during the drain.
+    void inference.drain();
     await Promise.all([drain.wait(settleUntil), ...otherDrains.map((wait) => wait(settleUntil))]);
   });
   // Answers sent while draining close their keep-alive connection. Fastify does so itself only for requests routed
   // after close() began; a connection left open after an earlier request's answer would be closed at the very end,
   // racing with its client reusing it.
   app.addHook('onSend', async (_request, reply) => {
-    if (draining) reply.header('connection', 'close');
+    if (inference.draining) reply.header('connection', 'close');
   });
   // Node answers a request whose headers or body did not arrive within BODY_TIMEOUT_MS with 408 itself (Fastify's
   // client error handler writes it); this listener only counts them.
@@ -197,40 +196,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { default: requestTracing } = await import('./http/plugins/request-tracing.js');
     await app.register(requestTracing, { tracer: options.tracer });
   }
-  await app.register(analyzeRoute, {
-    classifier,
-    maxTextsPerRequest: config.maxTextsPerRequest,
-    requestTimeoutMs: config.requestTimeoutMs,
-    admissionWaitMs: config.admissionWaitMs,
-    maxQueue: config.maxQueue,
-    isDraining,
-  });
-  // The same classifier, limits and deadline in the wire shapes of existing clients (Inference API, TEI, KServe v2).
-  await app.register(clientProtocolRoutes, {
-    classifier,
-    metrics,
-    maxTextsPerRequest: config.maxTextsPerRequest,
-    requestTimeoutMs: config.requestTimeoutMs,
-    admissionWaitMs: config.admissionWaitMs,
-    maxQueue: config.maxQueue,
-    isDraining,
-    engineFailure: () => engine.failure,
-    platform: platformOf(engine.kind),
-  });
-  await app.register(healthRoutes, { isDraining, engineFailure: () => engine.failure });
+  await app.register(analyzeRoute, { inference });
+  // The same inference call, limits and deadline in the wire shapes of existing clients (Inference API, TEI, KServe v2).
+  await app.register(clientProtocolRoutes, { inference, metrics, platform: platformOf(engine.kind) });
+  await app.register(healthRoutes, { inference });
   if (config.grpcPort !== undefined) {
     const grpcServer = await startGrpcServer({
-      classifier,
+      inference,
       metrics,
       host: config.host,
       port: config.grpcPort,
-      maxTextsPerRequest: config.maxTextsPerRequest,
-      requestTimeoutMs: config.requestTimeoutMs,
       maxMessageBytes: config.bodyLimitBytes,
       apiKeys,
       platform: platformOf(engine.kind),
-      isDraining,
-      engineFailure: () => engine.failure,
       log: app.log,
     });
     app.log.info({ grpcAddress: grpcServer.address }, 'gRPC listening');

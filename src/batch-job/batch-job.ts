@@ -4,7 +4,7 @@ import { truncate } from 'node:fs/promises';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import type { Classifier } from '../inference/classifier.js';
+import type { Inference } from '../inference/inference.js';
 import type { Prediction } from '../inference/postprocess.js';
 import { ByteCount, countBytes } from './byte-count.js';
 import { readCsv } from './csv-reader.js';
@@ -269,12 +269,12 @@ async function* admitRecords(
   }
 }
 
-/** Stage 3: one record's text to the classifier (which batches it with the others in the window). */
-function scoreRecord(classifier: Pick<Classifier, 'classify'>, progress: JobProgress) {
+/** Stage 3: one record's text to the inference call (which batches it with the others in the window). */
+function scoreRecord(inference: Pick<Inference, 'classify'>, progress: JobProgress) {
   return (item: InputItem): Promise<Prediction> | undefined => {
     if (item.kind !== 'record') return undefined;
     progress.scoringStarts();
-    return classifier.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
+    return inference.classify([item.text], { truncate: true, topK: 1 }).then((predictions) => {
       const best = predictions[0]?.[0];
       if (best === undefined) throw new Error('the classifier returned no prediction');
       return best;
@@ -313,10 +313,10 @@ async function writeInOrder(
 /**
  * Scores every record of the input and writes it, with its label and score, to the output, in input order.
  * Memory is bounded by the window whatever the input's size: records are read only as fast as they are
- * scored and written. The classifier is the server's (same model, tokenizer, engine and batcher).
+ * scored and written. The inference call is the server's (same admission, model, tokenizer, engine and batcher).
  */
 export async function runBatchJob(
-  classifier: Pick<Classifier, 'classify'>,
+  inference: Pick<Inference, 'classify'>,
   options: BatchJobOptions,
   io: BatchJobIO,
 ): Promise<BatchSummary> {
@@ -334,7 +334,7 @@ export async function runBatchJob(
   try {
     const admitted = admitRecords(input.items, writer, sink, resumePoint, progress, options, io);
     await writeInOrder(
-      inArrivalOrder(admitted, scoreRecord(classifier, progress), options.window),
+      inArrivalOrder(admitted, scoreRecord(inference, progress), options.window),
       writer,
       sink,
       progress,

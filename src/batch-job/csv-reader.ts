@@ -12,7 +12,7 @@ export interface CsvReaderOptions {
   maxRecordChars: number;
 }
 
-const enum State {
+enum State {
   FieldStart,
   Unquoted,
   Quoted,

@@ -6,6 +6,7 @@ import { availableCpus } from '../config/cpu-quota.js';
 import { startEngine } from '../engine/create-engine.js';
 import { resolveEngineLayout } from '../engine/engine-layout.js';
 import { Classifier } from '../inference/classifier.js';
+import { Inference } from '../inference/inference.js';
 import { pino } from 'pino';
 import { loadConfiguredModel } from '../model/configured-model.js';
 import { packageVersion } from '../config/package-root.js';
@@ -71,7 +72,11 @@ async function run(options: BatchCliOptions): Promise<number> {
     else say(line);
   };
   try {
-    const summary = await runBatchJob(classifier, options.job, {
+    // The server's inference call without its server-only settings: no REQUEST_TIMEOUT_MS (a record waits as long as
+    // the job runs) and no ADMISSION_WAIT_MS (the job's window, not a wait, keeps the queue from overflowing).
+    const { maxTextsPerRequest, maxQueue } = config;
+    const inference = new Inference(classifier, { maxTextsPerRequest, admissionWaitMs: 0, maxQueue });
+    const summary = await runBatchJob(inference, options.job, {
       stdin: process.stdin,
       stdout: process.stdout,
       log,

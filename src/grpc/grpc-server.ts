@@ -6,8 +6,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { FastifyBaseLogger } from 'fastify';
 import { authFailureMessages, authFailureOf } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
-import type { Classifier } from '../inference/classifier.js';
+import type { Inference } from '../inference/inference.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
+import { RequestTiming } from '../timing/request-timing.js';
 import {
   checkModel,
   modelMetadata,
@@ -20,27 +21,21 @@ import {
   type InputTensor,
 } from '../open-inference/protocol.js';
 import { packageRoot } from '../config/package-root.js';
-import { serviceErrorOf } from '../http/plugins/protocol-errors.js';
-import { DrainingError, RejectionError, TooManyTextsError } from '../errors/rejections.js';
+import { outcomeOf, recordError } from '../errors/error-policy.js';
 import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from '../open-inference/tensor-bytes.js';
 
 export const protoPath = join(packageRoot, 'proto', 'grpc_predict_v2.proto');
-const service = 'inference.GRPCInferenceService';
 
 export interface GrpcServerOptions {
-  classifier: Classifier;
+  inference: Inference;
   metrics: ServiceMetrics;
   host: string;
   port: number;
-  maxTextsPerRequest: number;
-  requestTimeoutMs: number;
   /** The largest request message accepted, as BODY_LIMIT_BYTES bounds an HTTP body. */
   maxMessageBytes: number;
   platform: string;
   /** When set, ModelInfer needs `authorization: Bearer <key>` metadata, as the HTTP inference routes do. */
   apiKeys: ApiKeyStore | undefined;
-  isDraining(): boolean;
-  engineFailure(): Error | undefined;
   log: FastifyBaseLogger;
 }
 
@@ -110,77 +105,75 @@ function inputTensorsOf(request: ModelInferRequest): InputTensor[] {
   });
 }
 
+type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+
 /**
- * The Open Inference Protocol over gRPC (inference.GRPCInferenceService, the KServe v2 proto in proto/): health,
- * metadata and ModelInfer on the same classifier, queue, limits and metrics as HTTP. Outputs are answered in
- * raw_output_contents, which tritonclient reads.
+ * A unary handler with the service's bookkeeping: one observation per call in
+ * sentiment_grpc_request_duration_seconds by method and gRPC status, and the error policy's for failures.
  */
-export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const { classifier, metrics } = options;
-  const { model } = classifier;
-  const definition = protoLoader.loadSync(protoPath, {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+function observed<Req, Res>(options: GrpcServerOptions, method: string, handler: Handler<Req, Res>) {
+  const { metrics, log } = options;
+  return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    const started = performance.now();
+    handler(call).then(
+      (response) => {
+        metrics.grpcCallCompleted(method, grpc.status[grpc.status.OK], (performance.now() - started) / 1000);
+        callback(null, response);
+      },
+      (error: Error) => {
+        const outcome = outcomeOf(error);
+        recordError(error, outcome, metrics, log.child({ method }));
+        const code = grpcStatusOf(outcome.statusCode);
+        metrics.grpcCallCompleted(method, grpc.status[code], (performance.now() - started) / 1000);
+        callback({ code, details: outcome.message || STATUS_CODES[outcome.statusCode] || 'error' });
+      },
+    );
   };
-  const metadata = modelMetadata(model, options.platform);
-  const ready = (): boolean => !options.isDraining() && options.engineFailure() === undefined;
+}
 
-  /** One observation per call in sentiment_http_request_duration_seconds: gRPC is HTTP/2 POST to /package.Service/Method. */
-  const observed = <Req, Res>(method: string, handler: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) => {
-    const route = `/${service}/${method}`;
-    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
-      const started = performance.now();
-      handler(call).then(
-        (response) => {
-          metrics.httpRequestCompleted(route, 'POST', 200, (performance.now() - started) / 1000);
-          callback(null, response);
-        },
-        (error: Error) => {
-          const serviceError = serviceErrorOf(error);
-          if (error instanceof RejectionError) metrics.rejected(error.reason);
-          else if (serviceError.kind === 'internal') options.log.error({ err: error, route }, 'gRPC call failed');
-          metrics.httpRequestCompleted(route, 'POST', serviceError.statusCode, (performance.now() - started) / 1000);
-          callback({
-            code: grpcStatusOf(serviceError.statusCode),
-            details: serviceError.message || STATUS_CODES[serviceError.statusCode] || 'error',
-          });
-        },
-      );
-    };
-  };
+/** Refuses a ModelInfer call without a valid key, as the HTTP inference routes do (API_KEYS). */
+function checkApiKey(options: GrpcServerOptions, call: grpc.ServerUnaryCall<unknown, unknown>): void {
+  if (options.apiKeys === undefined) return;
+  const authorization = call.metadata.get('authorization')[0];
+  const reason = authFailureOf(typeof authorization === 'string' ? authorization : undefined, options.apiKeys);
+  if (reason === undefined) return;
+  options.metrics.authFailed(reason);
+  throw new OpenInferenceError(401, authFailureMessages[reason]);
+}
 
-  const modelInfer = async (call: grpc.ServerUnaryCall<ModelInferRequest, unknown>): Promise<unknown> => {
-    if (options.apiKeys !== undefined) {
-      const authorization = call.metadata.get('authorization')[0];
-      const reason = authFailureOf(typeof authorization === 'string' ? authorization : undefined, options.apiKeys);
-      if (reason !== undefined) {
-        metrics.authFailed(reason);
-        throw new OpenInferenceError(401, authFailureMessages[reason]);
-      }
-    }
-    if (options.isDraining()) throw new DrainingError();
+/** ModelInfer: the wire shape to texts, the one inference call, and its predictions back as output tensors. */
+function modelInferHandler(options: GrpcServerOptions): Handler<ModelInferRequest, unknown> {
+  const { inference } = options;
+  const { model } = inference.classifier;
+  return async (call) => {
+    const receivedAt = performance.now();
+    checkApiKey(options, call);
+    // Admission as HTTP's: refused while draining, held up to ADMISSION_WAIT_MS while the queue is full.
+    await inference.admit();
     const request = call.request;
     checkModel(model, request.model_name, request.model_version);
     const texts = textsOf(inputTensorsOf(request));
     const outputs = requestedOutputs(request.outputs.map((output) => output.name));
-    if (texts.length > options.maxTextsPerRequest)
-      throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
     const clientGone = new AbortController();
     call.once('cancelled', () => clientGone.abort());
     const callDeadline = call.getDeadline();
-    const untilCallDeadline = callDeadline === Infinity ? Infinity : new Date(callDeadline).getTime() - Date.now();
-    const predictions = await classifier.classify(texts, {
+    const timing = new RequestTiming();
+    const predictions = await inference.classify(texts, {
       truncate: true,
       topK: model.labels.length,
-      deadline: performance.now() + Math.min(options.requestTimeoutMs, untilCallDeadline),
+      admitted: true,
+      receivedAt,
+      deadline: callDeadline === Infinity ? undefined : receivedAt + (new Date(callDeadline).getTime() - Date.now()),
       signal: clientGone.signal,
+      timing,
     });
+    // TEI's timing headers, as HTTP answers them, in the response's metadata.
+    const timingHeaders = timing.headers(performance.now() - receivedAt);
+    if (timingHeaders !== undefined) {
+      const metadata = new grpc.Metadata();
+      for (const [key, value] of Object.entries(timingHeaders)) metadata.set(key, value);
+      call.sendMetadata(metadata);
+    }
     const tensors = outputTensors(predictions, model.labels, outputs);
     return {
       model_name: model.name,
@@ -194,29 +187,53 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       ),
     };
   };
+}
 
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
-  server.addService(proto.inference.GRPCInferenceService.service, {
-    ServerLive: observed('ServerLive', async () => ({ live: options.engineFailure() === undefined })),
-    ServerReady: observed('ServerReady', async () => ({ ready: ready() })),
-    ModelReady: observed(
-      'ModelReady',
-      async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
-        checkModel(model, call.request.name, call.request.version);
-        return { ready: ready() };
-      },
-    ),
-    ServerMetadata: observed('ServerMetadata', async () => serverMetadata()),
-    ModelMetadata: observed(
-      'ModelMetadata',
-      async (call: grpc.ServerUnaryCall<{ name: string; version: string }, unknown>) => {
-        checkModel(model, call.request.name, call.request.version);
-        return metadata;
-      },
-    ),
-    ModelInfer: observed('ModelInfer', modelInfer),
+/** The service's handlers: health and metadata from the inference call's readiness, and ModelInfer. */
+function serviceHandlers(options: GrpcServerOptions): grpc.UntypedServiceImplementation {
+  const { inference } = options;
+  const { model } = inference.classifier;
+  const metadata = modelMetadata(model, options.platform);
+  const ready = (): boolean => inference.readiness === 'ready';
+  type ModelCall = grpc.ServerUnaryCall<{ name: string; version: string }, unknown>;
+  return {
+    ServerLive: observed(options, 'ServerLive', async () => ({ live: inference.engineFailure === undefined })),
+    ServerReady: observed(options, 'ServerReady', async () => ({ ready: ready() })),
+    ModelReady: observed(options, 'ModelReady', async (call: ModelCall) => {
+      checkModel(model, call.request.name, call.request.version);
+      return { ready: ready() };
+    }),
+    ServerMetadata: observed(options, 'ServerMetadata', async () => serverMetadata()),
+    ModelMetadata: observed(options, 'ModelMetadata', async (call: ModelCall) => {
+      checkModel(model, call.request.name, call.request.version);
+      return metadata;
+    }),
+    ModelInfer: observed(options, 'ModelInfer', modelInferHandler(options)),
+  };
+}
+
+function loadService(): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync(protoPath, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
   });
+  const proto = grpc.loadPackageDefinition(definition) as unknown as {
+    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+  };
+  return proto.inference.GRPCInferenceService.service;
+}
 
+/**
+ * The Open Inference Protocol over gRPC (inference.GRPCInferenceService, the KServe v2 proto in proto/): health,
+ * metadata and ModelInfer on the same inference call (queue, limits, admission) and metrics as HTTP. Outputs are
+ * answered in raw_output_contents, which tritonclient reads.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
+  server.addService(loadService(), serviceHandlers(options));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
       error
@@ -224,10 +241,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
         : resolve(bound),
     );
   });
-  const address = `${options.host}:${port}`;
-
   return {
-    address,
+    address: `${options.host}:${port}`,
     async drain(deadline) {
       // tryShutdown refuses new calls and lets those in progress finish; forceShutdown ends what is left at the deadline.
       const finished = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -21,6 +21,13 @@ export class ServiceMetrics implements BatcherObserver {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  private readonly grpcDuration = new Histogram({
+    name: 'sentiment_grpc_request_duration_seconds',
+    help: 'gRPC call duration, from call received to answer sent',
+    labelNames: ['method', 'code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   private readonly textsProcessed = new Counter({
     name: 'sentiment_texts_processed_total',
     help: 'Texts run through the model',
@@ -131,5 +138,10 @@ export class ServiceMetrics implements BatcherObserver {
 
   httpRequestCompleted(route: string, method: string, statusCode: number, seconds: number): void {
     this.httpDuration.observe({ route, method, status_code: String(statusCode) }, seconds);
+  }
+
+  /** code: the gRPC status's name (OK, RESOURCE_EXHAUSTED, ...). */
+  grpcCallCompleted(method: string, code: string, seconds: number): void {
+    this.grpcDuration.observe({ method, code }, seconds);
   }
 }

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath } from '../../src/grpc/grpc-server.js';
 import { decodeBytesTensor, encodeBytesTensor } from '../../src/open-inference/tensor-bytes.js';
+import { callOn, clientFor, inferRequest as inferRequestFor, type InferenceClient } from '../support/grpc-client.js';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
 
 // The Open Inference Protocol over gRPC (GRPC_PORT), called with a grpc-js client built from the committed proto.
-
-type Unary = (
-  request: object,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: any) => void,
-) => void;
-type InferenceClient = grpc.Client & Record<string, Unary>;
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';
@@ -25,44 +17,12 @@ let name: string;
 let labels: string[];
 let grpcAddress: string;
 
-function clientFor(address: string): InferenceClient {
-  const definition = protoLoader.loadSync(protoPath, {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
-  };
-  return new proto.inference.GRPCInferenceService(
-    address,
-    grpc.credentials.createInsecure(),
-  ) as unknown as InferenceClient;
-}
-
 function call(method: string, request: object, target: InferenceClient = client): Promise<any> {
-  return new Promise((resolve, reject) => {
-    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
-      error ? reject(error) : resolve(response),
-    );
-  });
+  return callOn(target, method, request);
 }
 
 function inferRequest(texts: string[], extra: object = {}) {
-  return {
-    model_name: name,
-    inputs: [
-      {
-        name: 'text',
-        datatype: 'BYTES',
-        shape: [texts.length],
-        contents: { bytes_contents: texts.map((t) => Buffer.from(t)) },
-      },
-    ],
-    ...extra,
-  };
+  return inferRequestFor(name, texts, extra);
 }
 
 before(async () => {
@@ -175,9 +135,18 @@ describe('gRPC inference.GRPCInferenceService', () => {
     assert.equal(await metricValue(running.url, 'sentiment_rejections_total{reason="too_many_texts"}'), before + 1);
     const observed = await metricValue(
       running.url,
-      'sentiment_http_request_duration_seconds_count{route="/inference.GRPCInferenceService/ModelInfer",method="POST",status_code="200"}',
+      'sentiment_grpc_request_duration_seconds_count{method="ModelInfer",code="OK"}',
     );
     assert.ok(observed >= 1);
+    assert.equal(
+      await metricValue(
+        running.url,
+        'sentiment_grpc_request_duration_seconds_count{method="ModelInfer",code="INVALID_ARGUMENT"}',
+      ),
+      4,
+    );
+    // gRPC calls are not HTTP requests of the service.
+    assert.doesNotMatch(await (await fetch(`${running.url}/metrics`)).text(), /route="\/inference\./);
   });
 });
 

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import request from 'supertest';
+import { callOn, clientFor, grpcAddressOf, inferRequest } from '../support/grpc-client.js';
 import { metricValue, startApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
 
-// Every protocol shares /analyze's one queue and shutdown: each refuses in its own error shape, with the same statuses.
+// Every protocol shares /analyze's one queue, admission and shutdown: each refuses in its own error shape, with the
+// same statuses (gRPC: their gRPC equivalents).
 
 describe('one queue for every protocol', () => {
   it('refuses with 429 and Retry-After in each protocol’s shape while the queue is full, then answers again', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2' });
+    const { app, url, engine } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', GRPC_PORT: '0' });
+    const grpcClient = clientFor(grpcAddressOf(app));
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
@@ -37,12 +41,57 @@ describe('one queue for every protocol', () => {
       assert.equal((tei.body as { error_type: string }).error_type, 'Overloaded');
       assert.deepEqual(Object.keys(hf.body as object), ['error']);
       assert.deepEqual(Object.keys(v2.body as object), ['error']);
-      assert.equal(await metricValue(url, 'sentiment_rejections_total{reason="queue_full"}'), before + 3);
+      await assert.rejects(
+        callOn(grpcClient, 'ModelInfer', inferRequest(name, ['one more'])),
+        (error: grpc.ServiceError) => {
+          assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+          assert.match(error.details, /queue holds 2/);
+          return true;
+        },
+      );
+      assert.equal(await metricValue(url, 'sentiment_rejections_total{reason="queue_full"}'), before + 4);
 
       engine.release();
       assert.equal((await running).status, 200);
       assert.equal((await queued).status, 200);
     } finally {
+      grpcClient.close();
+      engine.release();
+      await app.close();
+    }
+  });
+
+  it('holds a gRPC call for up to ADMISSION_WAIT_MS while the queue is full, then lets it in', async () => {
+    const { app, url, engine } = await startApp({
+      MAX_QUEUE: '2',
+      MAX_TEXTS_PER_REQUEST: '2',
+      ADMISSION_WAIT_MS: '10000',
+      GRPC_PORT: '0',
+    });
+    const grpcClient = clientFor(grpcAddressOf(app));
+    try {
+      const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
+      engine.close();
+      const running = request(url)
+        .post('/')
+        .send({ inputs: 'I love using this product!' })
+        .then((r) => r);
+      await waitUntil(() => engine.waitingBatches === 1);
+      const queued = request(url)
+        .post('/predict')
+        .send({ inputs: [['good'], ['bad']] })
+        .then((r) => r);
+      await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 2);
+      const waiting = callOn(grpcClient, 'ModelInfer', inferRequest(name, ['This is the worst purchase ever.']));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await metricValue(url, 'sentiment_rejections_total{reason="queue_full"}'), 0, 'held, not refused');
+      engine.release();
+      assert.equal((await running).status, 200);
+      assert.equal((await queued).status, 200);
+      const labels = (await waiting).raw_output_contents[0] as Buffer;
+      assert.match(labels.toString('latin1'), /NEGATIVE/);
+    } finally {
+      grpcClient.close();
       engine.release();
       await app.close();
     }

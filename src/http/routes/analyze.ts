@@ -1,20 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
-import type { Classifier } from '../../inference/classifier.js';
-import { DrainingError, TooManyTextsError } from '../../errors/rejections.js';
+import type { Inference } from '../../inference/inference.js';
 import { AnalyzeBody, AnalyzeResponse } from '../schemas/analyze.js';
 import { ErrorResponse } from '../schemas/error.js';
-
-export interface AnalyzeRouteOptions {
-  classifier: Classifier;
-  maxTextsPerRequest: number;
-  requestTimeoutMs: number;
-  /** ADMISSION_WAIT_MS: how long a request may wait for room in a full queue; absent: 0, refused at once. */
-  admissionWaitMs?: number;
-  /** Most requests waiting for room at once (MAX_QUEUE). */
-  maxQueue?: number;
-  isDraining(): boolean;
-}
+import { admitBeforeBody, classifyForRequest } from './protocol-route.js';
 
 class MissingTextError extends Error {
   readonly statusCode = 400;
@@ -24,8 +12,7 @@ class MissingTextError extends Error {
   }
 }
 
-export default async function analyzeRoute(app: FastifyInstance, options: AnalyzeRouteOptions) {
-  const { classifier } = options;
+export default async function analyzeRoute(app: FastifyInstance, { inference }: { inference: Inference }) {
   const errors = Object.fromEntries([400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, ErrorResponse]));
 
   app.post<{ Body: AnalyzeBody }>(
@@ -40,12 +27,7 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
         body: AnalyzeBody,
         response: { 200: AnalyzeResponse, ...errors },
       },
-      onRequest: async () => {
-        // New work after shutdown began goes elsewhere; requests already inside are still answered.
-        if (options.isDraining()) throw new DrainingError();
-        // A full queue holds the request before its body is read, then lets it in or refuses it (see waitForRoom).
-        await classifier.admission.waitForRoom(options.admissionWaitMs ?? 0, options.maxQueue ?? 0);
-      },
+      onRequest: admitBeforeBody(inference),
     },
     async (request, reply) => {
       const body = request.body;
@@ -55,29 +37,12 @@ export default async function analyzeRoute(app: FastifyInstance, options: Analyz
         throw new MissingTextError("body must have only one of 'text' and 'inputs'");
       }
       const single = typeof input === 'string';
-      const texts = single ? [input] : input;
-      if (texts.length > options.maxTextsPerRequest)
-        throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
-
-      // The client's going away shows as the response closing before it was written; its texts are then dropped.
-      const clientGone = new AbortController();
-      const onClose = (): void => {
-        if (!reply.raw.writableFinished) clientGone.abort();
-      };
-      reply.raw.once('close', onClose);
-      try {
-        const predictions = await classifier.classify(texts, {
-          truncate: body.truncate ?? true,
-          topK: body.top_k ?? 1,
-          deadline: performance.now() - reply.elapsedTime + options.requestTimeoutMs,
-          signal: clientGone.signal,
-          timing: request.timing,
-        });
-        if (body.top_k === undefined) return predictions.map((best) => best[0]);
-        return single ? predictions[0] : predictions;
-      } finally {
-        reply.raw.off('close', onClose);
-      }
+      const predictions = await classifyForRequest(inference, reply, single ? [input] : input, {
+        truncate: body.truncate ?? true,
+        topK: body.top_k ?? 1,
+      });
+      if (body.top_k === undefined) return predictions.map((best) => best[0]);
+      return single ? predictions[0] : predictions;
     },
   );
 }

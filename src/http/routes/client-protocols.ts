@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import hfInferenceRoute from './hf-inference.js';
-import type { ProtocolRouteOptions } from './protocol-route.js';
+import type { InferenceRouteOptions } from './protocol-route.js';
 import teiRoutes from './tei.js';
 import v2RestRoutes from './v2-rest.js';
 
-export interface ClientProtocolOptions extends ProtocolRouteOptions {
-  /** Why the engine can no longer run anything, if it cannot (health endpoints). */
-  engineFailure(): Error | undefined;
+export interface ClientProtocolOptions extends InferenceRouteOptions {
   /** The Open Inference Protocol's model platform, e.g. onnxruntime_onnx. */
   platform: string;
 }

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import type { Inference } from '../../inference/inference.js';
 import { HealthResponse, ReadinessResponse } from '../schemas/health.js';
 
-interface HealthOptions {
-  isDraining(): boolean;
-  /** Why the engine can no longer run anything, if it cannot; then only a restart helps. */
-  engineFailure(): Error | undefined;
-}
-
-export default async function healthRoutes(app: FastifyInstance, options: HealthOptions) {
+export default async function healthRoutes(
+  app: FastifyInstance,
+  { inference }: { inference: Pick<Inference, 'engineFailure' | 'readiness'> },
+) {
   app.get(
     '/healthz',
     {
@@ -17,7 +15,7 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
       },
     },
     async (_request, reply) => {
-      const failure = options.engineFailure();
+      const failure = inference.engineFailure;
       if (failure !== undefined)
         return reply.code(503).send({ status: 'engine failed' as const, reason: failure.message });
       return { status: 'ok' as const };
@@ -36,9 +34,8 @@ export default async function healthRoutes(app: FastifyInstance, options: Health
       },
     },
     async (_request, reply) => {
-      if (options.isDraining()) return reply.code(503).send({ status: 'draining' as const });
-      if (options.engineFailure() !== undefined) return reply.code(503).send({ status: 'engine failed' as const });
-      return { status: 'ready' as const };
+      const status = inference.readiness;
+      return status === 'ready' ? { status } : reply.code(503).send({ status });
     },
   );
 }

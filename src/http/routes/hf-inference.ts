@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { useProtocolErrors } from '../plugins/protocol-errors.js';
 import { HfErrorResponse, HfTextClassificationBody, HfTextClassificationResponse } from '../schemas/hf-inference.js';
-import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type InferenceRouteOptions } from './protocol-route.js';
 
 /**
  * POST / in the Hugging Face Inference API's text-classification shape, as Inference Endpoints serve it: what
  * huggingface.js (`textClassification({ endpointUrl })`) and huggingface_hub (`InferenceClient(model=URL)
  * .text_classification`) send and read. Both read the answer's first element as one text's list of labels.
  */
-export default async function hfInferenceRoute(app: FastifyInstance, options: ProtocolRouteOptions) {
+export default async function hfInferenceRoute(app: FastifyInstance, options: InferenceRouteOptions) {
   useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
   const errors = Object.fromEntries(
     [400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, HfErrorResponse]),
   );
-  const allLabels = options.classifier.model.labels.length;
+  const allLabels = options.inference.classifier.model.labels.length;
 
   app.post<{ Body: HfTextClassificationBody }>(
     '/',
@@ -28,12 +28,12 @@ export default async function hfInferenceRoute(app: FastifyInstance, options: Pr
         body: HfTextClassificationBody,
         response: { 200: HfTextClassificationResponse, ...errors },
       },
-      onRequest: admitBeforeBody(options),
+      onRequest: admitBeforeBody(options.inference),
     },
     async (request, reply) => {
       const { inputs, parameters = {} } = request.body;
       const texts = typeof inputs === 'string' ? [inputs] : inputs;
-      return classifyForRequest(options, reply, texts, {
+      return classifyForRequest(options.inference, reply, texts, {
         truncate: true,
         topK: parameters.top_k ?? allLabels,
         scoring: parameters.function_to_apply,

@@ -1,57 +1,48 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply } from 'fastify';
-import type { Classifier, ClassifyOptions } from '../../inference/classifier.js';
+import type { RejectionCounter } from '../../errors/error-policy.js';
+import type { Inference, InferenceRequest } from '../../inference/inference.js';
 import type { Prediction } from '../../inference/postprocess.js';
-import type { ServiceMetrics } from '../../metrics/metrics.js';
-import { DrainingError, TooManyTextsError } from '../../errors/rejections.js';
 
-/** What every client-protocol route (Inference API, TEI, Open Inference Protocol) shares with /analyze. */
-export interface ProtocolRouteOptions {
-  classifier: Classifier;
-  metrics: ServiceMetrics;
-  maxTextsPerRequest: number;
-  requestTimeoutMs: number;
-  /** How long a request may wait, before its body is read, for room in a full queue (ADMISSION_WAIT_MS). */
-  admissionWaitMs: number;
-  maxQueue: number;
-  isDraining(): boolean;
+/** What every inference route (/analyze and the client protocols' routes) is registered with. */
+export interface InferenceRouteOptions {
+  inference: Inference;
+  /** Where the protocol routes' own error handlers count rejections. */
+  metrics: RejectionCounter;
 }
 
 /**
- * onRequest hook for routes that take new work, as /analyze's: refused once shutdown began, and held before the body
- * is read while the queue is full (then let in or refused with 429).
+ * onRequest hook for routes that take new work: the inference call's admission, before the body is read, so a
+ * refusal costs neither reading nor parsing it.
  */
-export function admitBeforeBody(
-  options: Pick<ProtocolRouteOptions, 'isDraining' | 'classifier' | 'admissionWaitMs' | 'maxQueue'>,
-): () => Promise<void> {
+export function admitBeforeBody(inference: Inference): () => Promise<void> {
   return async () => {
-    if (options.isDraining()) throw new DrainingError();
-    await options.classifier.admission.waitForRoom(options.admissionWaitMs, options.maxQueue);
+    await inference.admit();
   };
 }
 
 /**
- * The one classify call behind every protocol: the same per-request text limit, REQUEST_TIMEOUT_MS deadline and
- * client-gone cancellation as /analyze.
+ * The inference call for an HTTP request admitted by admitBeforeBody: REQUEST_TIMEOUT_MS counts from the request's
+ * arrival, its timing is the request's, and its texts are dropped if the client goes away.
  */
 export async function classifyForRequest(
-  options: ProtocolRouteOptions,
+  inference: Inference,
   reply: FastifyReply,
   texts: readonly string[],
-  classifyOptions: Omit<ClassifyOptions, 'deadline' | 'signal'>,
+  options: Omit<InferenceRequest, 'receivedAt' | 'admitted' | 'signal' | 'timing' | 'deadline'>,
 ): Promise<Prediction[][]> {
-  if (texts.length > options.maxTextsPerRequest) throw new TooManyTextsError(texts.length, options.maxTextsPerRequest);
-  // The client's going away shows as the response closing before it was written; its texts are then dropped.
+  // The client's going away shows as the response closing before it was written.
   const clientGone = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished) clientGone.abort();
   };
   reply.raw.once('close', onClose);
   try {
-    return await options.classifier.classify(texts, {
-      ...classifyOptions,
+    return await inference.classify(texts, {
+      ...options,
+      admitted: true,
+      receivedAt: performance.now() - reply.elapsedTime,
       timing: reply.request.timing,
-      deadline: performance.now() - reply.elapsedTime + options.requestTimeoutMs,
       signal: clientGone.signal,
     });
   } finally {

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { useProtocolErrors, type ServiceError } from '../plugins/protocol-errors.js';
+import type { ErrorOutcome } from '../../errors/error-policy.js';
+import { useProtocolErrors } from '../plugins/protocol-errors.js';
 import { TeiErrorResponse, TeiPredictBody, TeiPredictResponse, type TeiErrorType } from '../schemas/tei.js';
-import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type InferenceRouteOptions } from './protocol-route.js';
 
 /** A request TEI's own deserializer or validation would refuse, in its words where it has them. */
 class TeiValidationError extends Error {
@@ -19,7 +20,7 @@ const teiStatus: Record<TeiErrorType, number> = {
 };
 
 /** The service's errors as TEI's {error, error_type}; a deadline (TEI has none) keeps its 504. */
-function teiError(error: ServiceError): { statusCode: number; body: { error: string; error_type: TeiErrorType } } {
+function teiError(error: ErrorOutcome): { statusCode: number; body: { error: string; error_type: TeiErrorType } } {
   const body = (errorType: TeiErrorType, statusCode = teiStatus[errorType]) => ({
     statusCode,
     body: { error: error.message, error_type: errorType },
@@ -82,15 +83,12 @@ function textsOf(inputs: TeiPredictBody['inputs']): { texts: string[]; batch: bo
  * Hugging Face Text Embeddings Inference's classification API: POST /predict and GET /health, for tools written
  * against a TEI server. Shapes and errors follow TEI's router (router/src/http/types.rs, server.rs).
  */
-export default async function teiRoutes(
-  app: FastifyInstance,
-  options: ProtocolRouteOptions & { engineFailure(): Error | undefined },
-) {
+export default async function teiRoutes(app: FastifyInstance, options: InferenceRouteOptions) {
   useProtocolErrors(app, options.metrics, teiError);
   const errors = Object.fromEntries(
     [400, 413, 415, 422, 424, 429, 503, 504].map((status) => [status, TeiErrorResponse]),
   );
-  const allLabels = options.classifier.model.labels.length;
+  const allLabels = options.inference.classifier.model.labels.length;
 
   app.post<{ Body: TeiPredictBody }>(
     '/predict',
@@ -105,12 +103,12 @@ export default async function teiRoutes(
         body: TeiPredictBody,
         response: { 200: TeiPredictResponse, ...errors },
       },
-      onRequest: admitBeforeBody(options),
+      onRequest: admitBeforeBody(options.inference),
     },
     async (request, reply) => {
       const { inputs, truncate, truncation_direction: side = 'Right', raw_scores: rawScores = false } = request.body;
       const { texts, batch } = textsOf(inputs);
-      const predictions = await classifyForRequest(options, reply, texts, {
+      const predictions = await classifyForRequest(options.inference, reply, texts, {
         truncate: truncate ?? true,
         truncationSide: side.toLowerCase() === 'left' ? 'left' : 'right',
         topK: allLabels,
@@ -130,7 +128,7 @@ export default async function teiRoutes(
       },
     },
     async (_request, reply) => {
-      if (options.engineFailure() !== undefined || options.isDraining()) {
+      if (options.inference.readiness !== 'ready') {
         return reply.code(503).send({ error: 'unhealthy', error_type: 'Unhealthy' as const });
       }
       // TEI answers health with an empty body, which the response schema (typed for 503 only) cannot describe.

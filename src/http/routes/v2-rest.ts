@@ -18,7 +18,7 @@ import {
   V2ModelParams,
   V2ServerMetadata,
 } from '../schemas/v2.js';
-import { classifyForRequest, admitBeforeBody, type ProtocolRouteOptions } from './protocol-route.js';
+import { classifyForRequest, admitBeforeBody, type InferenceRouteOptions } from './protocol-route.js';
 import {
   decodeBinaryRequest,
   encodeBinaryResponse,
@@ -60,7 +60,7 @@ function binaryOutputs(body: V2InferRequest): (output: { name: string }) => bool
  */
 export default async function v2RestRoutes(
   app: FastifyInstance,
-  options: ProtocolRouteOptions & { engineFailure(): Error | undefined; platform: string },
+  options: InferenceRouteOptions & { platform: string },
 ) {
   useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
   // tritonclient posts its JSON with no Content-Type, and binary tensor data (its default) as a JSON header plus
@@ -86,13 +86,13 @@ export default async function v2RestRoutes(
     jsonParser(request, (body as Buffer).toString('utf8'), done);
   });
 
-  const { model } = options.classifier;
+  const { model } = options.inference.classifier;
   const metadata = modelMetadata(model, options.platform);
   const errors = Object.fromEntries(
     [400, 404, 413, 415, 422, 429, 503, 504].map((status) => [status, V2ErrorResponse]),
   );
   const tags = ['Open Inference Protocol (KServe v2)'];
-  const ready = (): boolean => !options.isDraining() && options.engineFailure() === undefined;
+  const ready = (): boolean => options.inference.readiness === 'ready';
   // Health answers are bodiless: 200 is true, a 4xx false (the protocol's health API).
   const health = (reply: FastifyReply, ok: boolean) => reply.code(ok ? 200 : 400).send();
 
@@ -102,7 +102,7 @@ export default async function v2RestRoutes(
   app.get(
     '/v2/health/live',
     { schema: { summary: 'Server liveness (200 live, 400 not)', tags } },
-    async (_request, reply) => health(reply, options.engineFailure() === undefined),
+    async (_request, reply) => health(reply, options.inference.engineFailure === undefined),
   );
   app.get(
     '/v2/health/ready',
@@ -157,7 +157,7 @@ export default async function v2RestRoutes(
           body: V2InferRequest,
           response: { 200: V2InferResponse, ...errors },
         },
-        onRequest: [admitBeforeBody(options)],
+        onRequest: [admitBeforeBody(options.inference)],
       },
       async (request, reply) => {
         const body = request.body;
@@ -170,7 +170,7 @@ export default async function v2RestRoutes(
           body.inputs.map((input) => ({ ...input, texts: input.datatype === 'BYTES' ? flatStrings(input.data) : [] })),
         );
         const outputs = requestedOutputs(body.outputs?.map((output) => output.name));
-        const predictions = await classifyForRequest(options, reply, texts, {
+        const predictions = await classifyForRequest(options.inference, reply, texts, {
           truncate: true,
           topK: model.labels.length,
         });

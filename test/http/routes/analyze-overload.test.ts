@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import request from 'supertest';
 import { Classifier } from '../../../src/inference/classifier.js';
+import { Inference } from '../../../src/inference/inference.js';
 import { ServiceMetrics } from '../../../src/metrics/metrics.js';
 import errorHandler from '../../../src/http/plugins/error-handler.js';
 import analyzeRoute from '../../../src/http/routes/analyze.js';
@@ -150,20 +151,15 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       model: { model: 'm', engine: 'onnx', device: 'cpu', backend: 'b' },
     });
     const classifier = new Classifier(model, engine, config, metrics);
-    let draining = false;
+    const inference = new Inference(classifier, config);
     const app = Fastify();
     await app.register(errorHandler, { metrics });
-    await app.register(analyzeRoute, {
-      classifier,
-      maxTextsPerRequest: 64,
-      requestTimeoutMs: 30_000,
-      isDraining: () => draining,
-    });
+    await app.register(analyzeRoute, { inference });
     try {
       const ask = () =>
         app.inject({ method: 'POST', url: '/analyze', payload: { text: 'I love using this product!' } });
       assert.equal((await ask()).statusCode, 200);
-      draining = true;
+      void inference.drain();
       const refused = await ask();
       assert.equal(refused.statusCode, 503);
       assert.equal(refused.headers['retry-after'], '1');

@@ -1,0 +1,58 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath } from '../../src/grpc/grpc-server.js';
+
+type Unary = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: any) => void,
+) => void;
+export type InferenceClient = grpc.Client & Record<string, Unary>;
+
+/** A grpc-js client of inference.GRPCInferenceService, built from the committed proto. */
+export function clientFor(address: string): InferenceClient {
+  const definition = protoLoader.loadSync(protoPath, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const proto = grpc.loadPackageDefinition(definition) as unknown as {
+    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
+  };
+  return new proto.inference.GRPCInferenceService(
+    address,
+    grpc.credentials.createInsecure(),
+  ) as unknown as InferenceClient;
+}
+
+/** One unary call, with a deadline well past any test's wait. */
+export function callOn(target: InferenceClient, method: string, request: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+/** A ModelInfer request for `texts` as one BYTES tensor in bytes_contents. */
+export function inferRequest(model: string, texts: string[], extra: object = {}) {
+  return {
+    model_name: model,
+    inputs: [
+      {
+        name: 'text',
+        datatype: 'BYTES',
+        shape: [texts.length],
+        contents: { bytes_contents: texts.map((t) => Buffer.from(t)) },
+      },
+    ],
+    ...extra,
+  };
+}
+
+/** The gRPC address the app bound (GRPC_PORT=0 lets the system choose the port). */
+export function grpcAddressOf(app: object): string {
+  return (app as { grpcAddress?: string }).grpcAddress ?? '';
+}
