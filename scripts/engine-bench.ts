@@ -5,7 +5,8 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config/config.js';
+import { loadConfig } from '../src/config/config.js';
+import { tfjsBackends, type TfjsBackendChoice } from '../src/engine/engine-choices.js';
 import { createEngine } from '../src/engine/create-engine.js';
 import type { Engine } from '../src/engine/engine.js';
 import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';

@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { createEngine } from '../src/engine/create-engine.js';
 import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
-import { loadConfig, tfjsBackends, type TfjsBackendChoice } from '../src/config/config.js';
+import { loadConfig } from '../src/config/config.js';
+import { tfjsBackends, type TfjsBackendChoice } from '../src/engine/engine-choices.js';
 import { loadModel } from '../src/model/model.js';
 import { devSetPath, readDevSet } from './sst2-dev.js';
 import { packBatch } from '../src/engine/packed-batch.js';

@@ -1,26 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { engineThreadOf } from '../engine/engine-layout.js';
+import { devices, dtypes, engineKinds, engineThreadOf, engineThreads, tfjsBackends } from '../engine/engine-choices.js';
 import { packageRoot } from './package-root.js';
 import { ServiceError } from '../errors/error-codes.js';
 
-export const engineKinds = ['onnx', 'tfjs'] as const;
-export const devices = ['cpu', 'cuda'] as const;
-export const dtypes = ['fp32', 'q8', 'int8'] as const;
-/** auto: tfjs-node-gpu with DEVICE=cuda; else tfjs-node, then wasm, then cpu, the first that loads and runs. */
-export const tfjsBackends = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
-/**
- * worker: the engine computes on worker threads, so HTTP and tokenization go on during a batch; main: on the main
- * thread; auto: worker for ENGINE=onnx, main for ENGINE=tfjs.
- */
-export const engineThreads = ['auto', 'worker', 'main'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export type EngineKind = (typeof engineKinds)[number];
-export type Device = (typeof devices)[number];
-export type Dtype = (typeof dtypes)[number];
-export type TfjsBackendChoice = (typeof tfjsBackends)[number];
-export type EngineThreadChoice = (typeof engineThreads)[number];
 export type LogLevel = (typeof logLevels)[number];
 
 /**
@@ -217,7 +202,7 @@ export const settings = [
   setting('grpcPort', 'GRPC_PORT', undefined, optionalInteger(0, 65535), 'server'),
   setting('modelDir', 'MODEL_DIR', resolve(packageRoot, 'models/sst2-minilm-l6'), directory(), 'engine'),
   setting('engine', 'ENGINE', 'onnx', oneOf(engineKinds), 'engine'),
-  // Which thread the engine computes on; auto: see engineThreadOf (src/engine/engine-layout.ts).
+  // Which thread the engine computes on; auto: see engineThreadOf (src/engine/engine-choices.ts).
   setting('engineThread', 'ENGINE_THREAD', 'auto', oneOf(engineThreads), 'engine'),
   // Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts.
   setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64), 'engine'),

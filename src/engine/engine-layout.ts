@@ -1,4 +1,5 @@
-import type { Config, EngineThreadChoice } from '../config/config.js';
+import type { Config } from '../config/config.js';
+import { engineThreadOf, type EngineThreadChoice } from './engine-choices.js';
 
 /** Where and how many times the engine runs. */
 export interface EngineLayout {
@@ -10,12 +11,6 @@ export interface EngineLayout {
 
 /** More copies than this rarely pay on CPU (memory grows with each; batches get smaller) unless set by hand. */
 export const maxAutoInstances = 4;
-
-/** ENGINE_THREAD=auto: worker threads for ONNX Runtime; the main thread for TensorFlow.js (see below). */
-export function engineThreadOf(config: Pick<Config, 'engine' | 'engineThread'>): EngineLayout['thread'] {
-  if (config.engineThread !== 'auto') return config.engineThread;
-  return config.engine === 'onnx' ? 'worker' : 'main';
-}
 
 /**
  * Resolves ENGINE_THREAD, ENGINE_INSTANCES and INTRA_OP_THREADS left at `auto`/unset. On CPU

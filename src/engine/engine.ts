@@ -1,4 +1,4 @@
-import type { Device, EngineKind } from '../config/config.js';
+import type { Device, EngineKind } from './engine-choices.js';
 import type { PackedBatch } from './packed-batch.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Dtype, EngineKind } from '../config/config.js';
+import type { Dtype, EngineKind } from '../engine/engine-choices.js';
 import { onnxFileOf, safetensorsFile } from '../model/model-dir.js';
 
 export interface WantedFile {

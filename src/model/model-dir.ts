@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dtype, EngineKind } from '../config/config.js';
+import type { Dtype, EngineKind } from '../engine/engine-choices.js';
 import { ServiceError } from '../errors/error-codes.js';
 
 /** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */

@@ -1,4 +1,4 @@
-import type { Dtype, EngineKind } from '../config/config.js';
+import type { Dtype, EngineKind } from '../engine/engine-choices.js';
 import { readModelDir, type ModelDir } from './model-dir.js';
 import { TextTokenizer } from './tokenizer.js';
 

@@ -1,4 +1,4 @@
-import type { EngineKind } from '../config/config.js';
+import type { EngineKind } from '../engine/engine-choices.js';
 import type { Prediction } from '../inference/postprocess.js';
 import type { Model } from '../model/model.js';
 import { packageVersion } from '../config/package-root.js';

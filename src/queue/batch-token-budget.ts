@@ -1,4 +1,4 @@
-import type { Device } from '../config/config.js';
+import type { Device } from '../engine/engine-choices.js';
 
 /**
  * Activations (tokens × hidden width) that a batch may hold on CPU before bigger batches get slower per text: 512

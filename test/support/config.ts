@@ -1,4 +1,5 @@
-import { engineKinds, loadConfig, type Config, type EngineKind } from '../../src/config/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { engineKinds, type EngineKind } from '../../src/engine/engine-choices.js';
 
 /**
  * The engine the real-model tests run on: ENGINE from the test run's environment, onnx by default. `npm test` runs

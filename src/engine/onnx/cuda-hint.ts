@@ -1,4 +1,4 @@
-import { nvidiaGpuVisible } from '../tfjs/tfjs-backends.js';
+import { nvidiaGpuVisible } from '../gpu-device.js';
 
 /**
  * Why the CUDA execution provider may have failed, for the start-up error: ONNX Runtime's own message only says

@@ -1,14 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Device } from '../../config/config.js';
-import { ServiceError } from '../../errors/error-codes.js';
-
-export class DeviceUnavailableError extends ServiceError {
-  constructor(message: string) {
-    super('SENTIMENT_DEVICE_UNAVAILABLE', message);
-  }
-}
+import type { Device } from '../engine-choices.js';
+import { DeviceUnavailableError } from '../gpu-device.js';
 
 /** Where onnxruntime-node keeps its native libraries for this platform (the CUDA ones are downloaded there). */
 export function onnxRuntimeBinaryDir(): string {

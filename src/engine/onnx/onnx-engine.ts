@@ -1,16 +1,12 @@
 import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { Device } from '../../config/config.js';
+import type { Device } from '../engine-choices.js';
 import type { Model } from '../../model/model.js';
 import { padBatch, type PackedBatch } from '../packed-batch.js';
 import type { Engine } from '../engine.js';
 import { cudaFailureHint } from './cuda-hint.js';
-import {
-  cudaProviderInstalled,
-  DeviceUnavailableError,
-  executionProvidersFor,
-  onnxRuntimeBinaryDir,
-} from './execution-providers.js';
+import { cudaProviderInstalled, executionProvidersFor, onnxRuntimeBinaryDir } from './execution-providers.js';
+import { DeviceUnavailableError } from '../gpu-device.js';
 import { warmUp } from '../warm-up.js';
 
 export interface OnnxEngineOptions {

@@ -1,8 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as TfCore from '@tensorflow/tfjs-core';
-import type { Device, TfjsBackendChoice } from '../../config/config.js';
-import { DeviceUnavailableError } from '../onnx/execution-providers.js';
+import type { Device, TfjsBackendChoice } from '../engine-choices.js';
+import { DeviceUnavailableError, nvidiaGpuVisible } from '../gpu-device.js';
 import { ServiceError } from '../../errors/error-codes.js';
 
 /** The TensorFlow.js API the engine computes with: the namespace of whichever package provided the backend. */
@@ -56,18 +55,6 @@ const nativeInstallHint: Record<'tfjs-node-gpu' | 'tfjs-node', string> = {
     'its install script must download libtensorflow: npm rebuild @tensorflow/tfjs-node ' +
     '(or: node node_modules/@tensorflow/tfjs-node/scripts/install.js)',
 };
-
-/** An NVIDIA device node, unless CUDA_VISIBLE_DEVICES hides every GPU from this process. */
-export function nvidiaGpuVisible(env: NodeJS.ProcessEnv = process.env, devDir = '/dev'): boolean {
-  const visible = env.CUDA_VISIBLE_DEVICES;
-  if (visible !== undefined && (visible.trim() === '' || visible.trim() === '-1')) return false;
-  if (!existsSync(devDir)) return false;
-  try {
-    return readdirSync(devDir).some((name) => /^nvidia\d+$/.test(name));
-  } catch {
-    return false;
-  }
-}
 
 export const nodeHost: TfjsHost = {
   load: createRequire(import.meta.url),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Device, TfjsBackendChoice } from '../../config/config.js';
+import type { Device, TfjsBackendChoice } from '../engine-choices.js';
 import type { Model } from '../../model/model.js';
 import { safetensorsFile } from '../../model/model-dir.js';
 import { SafetensorsFile } from '../../model/safetensors.js';

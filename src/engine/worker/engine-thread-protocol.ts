@@ -1,4 +1,5 @@
-import type { Config, Device, EngineKind } from '../../config/config.js';
+import type { Config } from '../../config/config.js';
+import type { Device, EngineKind } from '../engine-choices.js';
 import type { PostedError } from '../../errors/error-codes.js';
 import type { PackedBatch } from '../packed-batch.js';
 

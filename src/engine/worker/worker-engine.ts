@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import type { Device, EngineKind } from '../../config/config.js';
+import type { Device, EngineKind } from '../engine-choices.js';
 import type { Engine } from '../engine.js';
 import { buffersOf, type PackedBatch } from '../packed-batch.js';
 import type { EngineIdentity, EngineThreadConfig, FromEngineThread, ToEngineThread } from './engine-thread-protocol.js';
-import { DeviceUnavailableError } from '../onnx/execution-providers.js';
+import { DeviceUnavailableError } from '../gpu-device.js';
 import { ServiceError, type PostedError } from '../../errors/error-codes.js';
 import { TfjsBackendUnavailableError } from '../tfjs/tfjs-backends.js';
 

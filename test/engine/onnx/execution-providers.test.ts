@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeviceUnavailableError, executionProvidersFor } from '../../../src/engine/onnx/execution-providers.js';
+import { DeviceUnavailableError } from '../../../src/engine/gpu-device.js';
+import { executionProvidersFor } from '../../../src/engine/onnx/execution-providers.js';
 
 describe('executionProvidersFor', () => {
   it('runs DEVICE=cpu on the CPU provider', () => {

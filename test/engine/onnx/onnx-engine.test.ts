@@ -3,11 +3,8 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
-import {
-  cudaProviderInstalled,
-  DeviceUnavailableError,
-  onnxRuntimeBinaryDir,
-} from '../../../src/engine/onnx/execution-providers.js';
+import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
+import { DeviceUnavailableError } from '../../../src/engine/gpu-device.js';
 import type { Model } from '../../../src/model/model.js';
 import type { EncodedText } from '../../../src/model/tokenizer.js';
 import { engineSentences, overLongSentence } from '../../support/engine-sentences.js';

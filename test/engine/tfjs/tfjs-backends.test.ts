@@ -3,10 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DeviceUnavailableError } from '../../../src/engine/onnx/execution-providers.js';
+import { DeviceUnavailableError, nvidiaGpuVisible } from '../../../src/engine/gpu-device.js';
 import {
   candidatesFor,
-  nvidiaGpuVisible,
   selectTfjsBackend,
   TfjsBackendUnavailableError,
   type Tf,

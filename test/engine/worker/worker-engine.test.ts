@@ -3,11 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { EngineThreadConfig } from '../../../src/engine/worker/engine-thread-protocol.js';
-import {
-  cudaProviderInstalled,
-  DeviceUnavailableError,
-  onnxRuntimeBinaryDir,
-} from '../../../src/engine/onnx/execution-providers.js';
+import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
+import { DeviceUnavailableError } from '../../../src/engine/gpu-device.js';
 import { createWorkerEngine, EngineThreadExitedError } from '../../../src/engine/worker/worker-engine.js';
 import { loadModel, type Model } from '../../../src/model/model.js';
 import { testConfig } from '../../support/config.js';
