@@ -25,7 +25,7 @@ export const errorNames = {
   SENTIMENT_HUB: 'HubError',
   SENTIMENT_HUB_UNREACHABLE: 'HubUnreachableError',
   // Running.
-  SENTIMENT_ENGINE_THREAD_EXITED: 'EngineThreadExitedError',
+  SENTIMENT_WORKER_THREAD_EXITED: 'WorkerThreadExitedError',
   SENTIMENT_INFERENCE_FAILED: 'InferenceFailedError',
   // The batch job and its command.
   SENTIMENT_BATCH_JOB: 'BatchJobError',

@@ -94,7 +94,7 @@ export class Classifier {
       runBatch: async (texts) => {
         let logits: Float32Array;
         try {
-          // The one place a batch is packed: from here to the engine (and its thread) it travels as typed arrays.
+          // Packed for the engine: from here to the engine (and its thread) the batch travels as typed arrays.
           logits = await engine.run(packBatch(texts));
         } catch (error) {
           throw new InferenceFailedError(error instanceof Error ? error : new Error(String(error)));
@@ -104,6 +104,11 @@ export class Classifier {
       },
     });
     this.admission = new Admission(settings.maxQueue, () => this.batcher.depth, settings.maxTextsPerRequest);
+  }
+
+  /** Why the engine or the tokenizer threads can no longer work, if they cannot; then only a restart helps. */
+  get failure(): Error | undefined {
+    return this.engine.failure ?? this.tokenizerPool?.failure;
   }
 
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {

@@ -44,9 +44,9 @@ export class Inference {
     return this.isDraining;
   }
 
-  /** Why the engine can no longer run anything, if it cannot; then only a restart helps (liveness fails). */
+  /** Why the engine (or the tokenizer threads) can no longer work, if so; only a restart helps (liveness fails). */
   get engineFailure(): Error | undefined {
-    return this.classifier.engine.failure;
+    return this.classifier.failure;
   }
 
   get readiness(): Readiness {

@@ -52,12 +52,15 @@ describe('TokenizerPool', () => {
 
   it('replaces a thread that stops, and a request that finds none alive waits for the replacement', async () => {
     const workers: Worker[] = [];
-    const script = new URL('../../src/inference/tokenizer-thread.js', import.meta.url);
-    const own = await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, 1, (config) => {
-      const worker = new Worker(script, { workerData: config });
-      workers.push(worker);
-      return worker;
-    });
+    const own = await TokenizerPool.start(
+      { modelDir: model.dir, maxLength: model.maxLength },
+      1,
+      (script, workerData) => {
+        const worker = new Worker(script, { workerData });
+        workers.push(worker);
+        return worker;
+      },
+    );
     try {
       const expected = await own.tokenize(texts, true, 'right');
       await workers[0]?.terminate();

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { EngineThreadConfig } from '../../../src/engine/worker/engine-thread-protocol.js';
 import { cudaProviderInstalled, onnxRuntimeBinaryDir } from '../../../src/engine/onnx/execution-providers.js';
 import { DeviceUnavailableError } from '../../../src/engine/gpu-device.js';
-import { createWorkerEngine, EngineThreadExitedError } from '../../../src/engine/worker/worker-engine.js';
+import { createWorkerEngine } from '../../../src/engine/worker/worker-engine.js';
+import { WorkerThreadExitedError } from '../../../src/worker-pool/worker-pool.js';
 import { loadModel, type Model } from '../../../src/model/model.js';
 import { testConfig } from '../../support/config.js';
 import { engineSentences } from '../../support/engine-sentences.js';
@@ -147,22 +149,65 @@ describe('worker engine with two instances', () => {
 
 describe('worker engine when an engine thread dies', () => {
   const crashing = new URL('../../support/crashing-engine-thread.js', import.meta.url);
+  const batch = [{ ids: [2, 3], typeIds: undefined }];
 
-  it('rejects the batch in flight and every later one, and reports the failure', async () => {
+  it('fails the batch in flight once, replaces the thread, and runs later batches on the replacement', async () => {
     const engine = await createWorkerEngine(threadConfig(), 1, crashing);
-    const batch = [{ ids: [2, 3], typeIds: undefined }];
-    assert.equal((await engine.run(packBatch(batch))).length, 2);
-    await assert.rejects(engine.run(packBatch(batch)), EngineThreadExitedError);
-    assert.ok(engine.failure instanceof EngineThreadExitedError);
-    assert.match(engine.failure.message, /exit code 3/);
-    await assert.rejects(engine.run(packBatch(batch)), EngineThreadExitedError);
-    await engine.dispose();
+    try {
+      assert.equal((await engine.run(packBatch(batch))).length, 2);
+      await assert.rejects(engine.run(packBatch(batch)), (error: Error) => {
+        assert.ok(error instanceof WorkerThreadExitedError);
+        assert.match(error.message, /an engine thread stopped: exit code 3/);
+        return true;
+      });
+      // Sent while the only thread is gone: answered by its replacement.
+      assert.equal((await engine.run(packBatch(batch))).length, 2);
+      assert.equal(engine.failure, undefined);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('reports a failure (liveness) once a replacement dies before answering anything', async () => {
+    // This stand-in dies on its first batch, every time: replacing it cannot help.
+    const engine = await createWorkerEngine({ ...threadConfig(), crashOnRun: 1 } as EngineThreadConfig, 1, crashing);
+    try {
+      await assert.rejects(engine.run(packBatch(batch)), WorkerThreadExitedError);
+      assert.equal(engine.failure, undefined, 'the first death is replaced');
+      await assert.rejects(engine.run(packBatch(batch)), WorkerThreadExitedError);
+      // Read afresh: the check above narrowed engine.failure for the compiler, not at run time.
+      assert.ok((engine as Engine).failure instanceof WorkerThreadExitedError);
+      await assert.rejects(engine.run(packBatch(batch)), WorkerThreadExitedError);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('survives a real engine thread killed mid-batch: that batch fails, the next gets the same logits', async () => {
+    const spawned: Worker[] = [];
+    const engine = await createWorkerEngine(threadConfig(), 1, undefined, (script, workerData) => {
+      const worker = new Worker(script, { workerData });
+      spawned.push(worker);
+      return worker;
+    });
+    try {
+      const texts = encode(sentences);
+      const expected = await engine.run(packBatch(texts));
+      const inFlight = engine.run(packBatch(texts));
+      await spawned[0]?.terminate();
+      await assert.rejects(inFlight, WorkerThreadExitedError);
+      assert.deepEqual(await engine.run(packBatch(texts)), expected);
+      assert.equal(spawned.length, 2);
+      assert.equal(engine.failure, undefined);
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('is not a failure when dispose() stops the threads', async () => {
     const engine = await createWorkerEngine(threadConfig(), 1);
     await engine.dispose();
     assert.equal(engine.failure, undefined);
-    await assert.rejects(engine.run(packBatch([{ ids: [2, 3], typeIds: undefined }])), /disposed/);
+    await assert.rejects(engine.run(packBatch(batch)), /disposed/);
   });
 });
