@@ -6,17 +6,13 @@ import { ApiKeyStore } from './auth/api-key-store.js';
 import { allObservers } from './queue/observers.js';
 import type { Config } from './config/config.js';
 import { HttpDrain } from './http/drain.js';
-import { availableCpus } from './config/cpu-quota.js';
-import { startEngine } from './engine/create-engine.js';
-import { resolveEngineLayout } from './engine/engine-layout.js';
 import type { Engine } from './engine/engine.js';
 import { startGrpcServer } from './grpc/grpc-server.js';
 import { platformOf } from './open-inference/protocol.js';
-import { Classifier } from './inference/classifier.js';
 import { Inference } from './inference/inference.js';
+import { startInferenceStack } from './inference/inference-stack.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import type { Model } from './model/model.js';
-import { loadConfiguredModel } from './model/configured-model.js';
 import apiKey from './http/plugins/api-key.js';
 import cors from './http/plugins/cors.js';
 import errorHandler from './http/plugins/error-handler.js';
@@ -34,8 +30,6 @@ import { recordBatchTimings } from './timing/request-timing.js';
 import jsonBody from './http/plugins/json-body.js';
 import securityHeaders from './http/plugins/security-headers.js';
 import uploadBudget from './http/plugins/upload-budget.js';
-import { TokenizerPool } from './inference/tokenizer-pool.js';
-import { verifyChecksumManifest } from './model/checksum-manifest.js';
 
 export interface AppOptions {
   config: Config;
@@ -64,34 +58,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           onReloadError: (error) => logReloadError(error),
         })
       : undefined;
-  // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
-  const model = options.model ?? (await loadConfiguredModel(config, () => pino({ level: config.logLevel })));
-  // An optional model.sha256 beside the weights (sha256sum format) is checked before the engine loads them.
-  if (options.model === undefined) await verifyChecksumManifest(model.dir);
-  // An engine handed in (tests, embedding) was built by the caller on the caller's thread.
-  const layout = options.engine
-    ? { thread: 'main' as const, instances: options.engine.instances, intraOpThreads: config.intraOpThreads }
-    : resolveEngineLayout(config, availableCpus());
-  const engine = options.engine ?? (await startEngine(model, config, layout));
-  const metrics = new ServiceMetrics({
-    queueCapacity: config.maxQueue,
-    model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
-  });
+  let createdMetrics: ServiceMetrics | undefined;
   const tracing = options.tracer === undefined ? undefined : await import('./tracing/batch-spans.js');
-  const observer = allObservers(
-    metrics,
-    { batchCompleted: recordBatchTimings },
-    tracing?.batchSpans(options.tracer as Tracer, {
-      kind: engine.kind,
-      device: engine.device,
-      backend: engine.backend,
-    }),
-  );
-  const tokenizerPool =
-    config.tokenizerThreads > 0
-      ? await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, config.tokenizerThreads)
-      : undefined;
-  const classifier = new Classifier(model, engine, config, observer, tokenizerPool);
+  const { model, engine, layout, classifier } = await startInferenceStack(config, {
+    model: options.model,
+    engine: options.engine,
+    // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
+    hubLog: () => pino({ level: config.logLevel }),
+    observerFor: (model, engine) => {
+      const identity = { kind: engine.kind, device: engine.device, backend: engine.backend };
+      createdMetrics = new ServiceMetrics({
+        queueCapacity: config.maxQueue,
+        model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
+      });
+      return allObservers(
+        createdMetrics,
+        { batchCompleted: recordBatchTimings },
+        tracing?.batchSpans(options.tracer as Tracer, identity),
+      );
+    },
+  });
+  const metrics = createdMetrics;
+  if (metrics === undefined) throw new Error('the inference stack started without its observer');
   const inference = new Inference(classifier, config);
 
   const app = Fastify({

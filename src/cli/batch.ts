@@ -2,13 +2,10 @@
 import { performance } from 'node:perf_hooks';
 import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch-job/batch-job.js';
 import { formatCount, ProgressReporter } from '../batch-job/progress.js';
-import { availableCpus } from '../config/cpu-quota.js';
-import { startEngine } from '../engine/create-engine.js';
-import { resolveEngineLayout } from '../engine/engine-layout.js';
-import { Classifier } from '../inference/classifier.js';
+import type { Classifier } from '../inference/classifier.js';
+import { startInferenceStack } from '../inference/inference-stack.js';
 import { Inference } from '../inference/inference.js';
 import { pino } from 'pino';
-import { loadConfiguredModel } from '../model/configured-model.js';
 import { packageVersion } from '../config/package-root.js';
 import { parseBatchArgs, usage, UsageError, type BatchCliOptions } from './batch-options.js';
 
@@ -37,15 +34,18 @@ async function run(options: BatchCliOptions): Promise<number> {
   const { config } = options;
   let classifier: Classifier;
   try {
-    // MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR, as the server; download logs go to stderr.
-    const model = await loadConfiguredModel(config, () => pino({ level: config.logLevel }, pino.destination(2)));
-    const layout = resolveEngineLayout(config, availableCpus());
-    const engine = await startEngine(model, config, layout);
+    // The server's assembly: MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR with its model.sha256 check,
+    // the engine layout, TOKENIZER_THREADS; download logs go to stderr.
+    const stack = await startInferenceStack(config, {
+      hubLog: () => pino({ level: config.logLevel }, pino.destination(2)),
+    });
+    const { engine, layout } = stack;
     // What actually started, so a job's log shows the layout its settings gave (ENGINE_INSTANCES and the rest).
     say(
-      `engine: ${engine.backend}, ${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`,
+      `engine: ${engine.backend}, ${stack.tokenizerThreads} tokenizer thread(s), ` +
+        `${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`,
     );
-    classifier = new Classifier(model, engine, config);
+    classifier = stack.classifier;
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);
     return 1;

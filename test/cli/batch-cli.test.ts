@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/package-root.js';
@@ -31,6 +31,32 @@ function assertSameRecords(actual: Record<string, unknown>[], expected: Record<s
     assert.ok(Math.abs(Number(record.score) - Number(expected[i]?.score)) < 1e-5, `record ${i} score`);
   });
 }
+
+describe('sentiment-batch assembles the inference path as the server does', () => {
+  const modelDir = join(packageRoot, 'models', 'sst2-minilm-l6');
+
+  it('starts TOKENIZER_THREADS tokenizer threads', async () => {
+    for (const threads of ['0', '2']) {
+      const result = await runCli(['--input-format', 'jsonl'], jsonl(2), { TOKENIZER_THREADS: threads });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`^sentiment-batch: engine: [^\\n]*, ${threads} tokenizer thread\\(s\\), `),
+      );
+    }
+  });
+
+  it('checks model.sha256 before loading the weights, and refuses a changed file', async () => {
+    // The model's files by link, with a manifest whose digest of config.json is wrong.
+    const dir = scratch.file('model-dir');
+    mkdirSync(dir);
+    for (const name of readdirSync(modelDir)) symlinkSync(join(modelDir, name), join(dir, name));
+    writeFileSync(join(dir, 'model.sha256'), `${'0'.repeat(64)}  config.json\n`);
+    const result = await runCli(['--input-format', 'jsonl'], jsonl(1), { MODEL_DIR: dir });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot start: .*config\.json does not match model\.sha256/);
+  });
+});
 
 describe('sentiment-batch (the built command)', () => {
   it('is the bin of package.json: a built file that starts with a node shebang', () => {
