@@ -1,5 +1,5 @@
 /**
- * Every error the service raises on purpose, by a stable code (as Fastify's own are FST_ERR_*), with its class
+ * Every error class the service raises on purpose, by a stable code (as Fastify's own are FST_ERR_*), with its class
  * name. Logs, tests and the engine threads' messages carry the code, so an error keeps its meaning across the
  * worker boundary; the message is for people and may change.
  */
@@ -7,8 +7,13 @@ export const errorNames = {
   // Requests refused or abandoned (src/errors/rejections.ts): SENTIMENT_ + the reason, upper case.
   SENTIMENT_QUEUE_FULL: 'QueueFullError',
   SENTIMENT_UPLOADS_FULL: 'UploadsFullError',
-  // Answered by Node itself (no class): the code names the reason for the registry's completeness.
+  // Answered by Node itself, so no error object of ours carries it: the code names the reason for the registry's
+  // completeness, and there is no class of this name.
   SENTIMENT_BODY_TIMEOUT: 'BodyTimeoutError',
+  // Requests the client got wrong (4xx), before any rejection: the body, the text field, TEI's own validation.
+  SENTIMENT_BODY_REFUSED: 'BodyRefusedError',
+  SENTIMENT_MISSING_TEXT: 'MissingTextError',
+  SENTIMENT_TEI_VALIDATION: 'TeiValidationError',
   SENTIMENT_DEADLINE: 'DeadlineExceededError',
   SENTIMENT_CLIENT_GONE: 'ClientGoneError',
   SENTIMENT_DRAINING: 'DrainingError',

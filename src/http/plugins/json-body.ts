@@ -1,15 +1,15 @@
 import { errorCodes, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import secureJson from 'secure-json-parse';
+import { ServiceError } from '../../errors/error-codes.js';
 
 /** A body the server will not read as sent: the status says why (415 charset, 400 prototype keys). */
-export class BodyRefusedError extends Error {
+export class BodyRefusedError extends ServiceError {
   constructor(
     readonly statusCode: number,
     message: string,
   ) {
-    super(message);
-    this.name = 'BodyRefusedError';
+    super('SENTIMENT_BODY_REFUSED', message);
   }
 }
 

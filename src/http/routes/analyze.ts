@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import { ServiceError } from '../../errors/error-codes.js';
 import type { Inference } from '../../inference/inference.js';
 import { AnalyzeBody, AnalyzeResponse } from '../schemas/analyze.js';
 import { ErrorResponse } from '../schemas/error.js';
 import { admitBeforeBody, classifyForRequest } from './protocol-route.js';
 
-class MissingTextError extends Error {
+class MissingTextError extends ServiceError {
   readonly statusCode = 400;
   constructor(message: string) {
-    super(message);
-    this.name = 'MissingTextError';
+    super('SENTIMENT_MISSING_TEXT', message);
   }
 }
 

@@ -1,12 +1,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ServiceError } from '../../errors/error-codes.js';
 import type { ErrorOutcome } from '../../errors/error-policy.js';
 import { useProtocolErrors } from '../plugins/protocol-errors.js';
 import { TeiErrorResponse, TeiPredictBody, TeiPredictResponse, type TeiErrorType } from '../schemas/tei.js';
 import { classifyForRequest, admitBeforeBody, type InferenceRouteOptions } from './protocol-route.js';
 
 /** A request TEI's own deserializer or validation would refuse, in its words where it has them. */
-class TeiValidationError extends Error {
+class TeiValidationError extends ServiceError {
   readonly statusCode = 422;
+  constructor(message: string) {
+    super('SENTIMENT_TEI_VALIDATION', message);
+  }
 }
 
 /** TEI's status for each of its error types (router/src/http/server.rs). */
