@@ -10,7 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { startGrpcServer } from './grpc/grpc-server.js';
 import { platformOf } from './open-inference/protocol.js';
 import { Inference } from './inference/inference.js';
-import { startInferenceStack } from './inference/inference-stack.js';
+import { type InferenceStack, startInferenceStack } from './inference/inference-stack.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import type { Model } from './model/model.js';
 import apiKey from './http/plugins/api-key.js';
@@ -41,48 +41,9 @@ export interface AppOptions {
   tracer?: Tracer;
 }
 
-/**
- * The whole service as a Fastify instance, not yet listening. It resolves once the model is loaded and the engine
- * warmed up, so a built app is a ready one.
- */
-export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { config } = options;
-  // Before the model loads: an unreadable key file fails the start at once. Reload problems are logged once the
-  // logger exists; the keys in force stay until the file reads again.
-  let logReloadError = (_error: Error): void => {};
-  const apiKeys =
-    (config.apiKeys ?? []).length > 0 || config.apiKeyFile !== undefined
-      ? new ApiKeyStore({
-          keys: config.apiKeys,
-          file: config.apiKeyFile,
-          onReloadError: (error) => logReloadError(error),
-        })
-      : undefined;
-  let createdMetrics: ServiceMetrics | undefined;
-  const tracing = options.tracer === undefined ? undefined : await import('./tracing/batch-spans.js');
-  const { model, engine, layout, classifier } = await startInferenceStack(config, {
-    model: options.model,
-    engine: options.engine,
-    // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
-    hubLog: () => pino({ level: config.logLevel }),
-    observerFor: (model, engine) => {
-      const identity = { kind: engine.kind, device: engine.device, backend: engine.backend };
-      createdMetrics = new ServiceMetrics({
-        queueCapacity: config.maxQueue,
-        model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
-      });
-      return allObservers(
-        createdMetrics,
-        { batchCompleted: recordBatchTimings },
-        tracing?.batchSpans(options.tracer as Tracer, identity),
-      );
-    },
-  });
-  const metrics = createdMetrics;
-  if (metrics === undefined) throw new Error('the inference stack started without its observer');
-  const inference = new Inference(classifier, config);
-
-  const app = Fastify({
+/** Fastify with the service's server settings: timeouts for slow clients, body limit, ids, request log, drain. */
+function createFastify(config: Config): FastifyInstance {
+  return Fastify({
     logger: {
       level: config.logLevel,
       serializers: {
@@ -110,26 +71,44 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
-  app.log.info(
-    {
-      model: model.name,
-      engine: engine.kind,
-      device: engine.device,
-      backend: engine.backend,
-      thread: layout.thread,
-      instances: engine.instances,
-      intraOpThreads: layout.intraOpThreads,
-    },
-    'engine ready',
-  );
-  for (const reason of engine.skippedBackends) {
-    // An absent optional package is expected; one that is installed but cannot run is worth a warning.
-    if (/ is not installed$/.test(reason)) app.log.info({ skipped: reason }, 'engine backend not installed');
-    else app.log.warn({ skipped: reason }, 'engine backend installed but unusable, fell back');
-  }
-  // Only JSON bodies: text/plain would otherwise be parsed and then fail validation as a 400, not a 415.
-  app.removeContentTypeParser('text/plain');
+}
 
+/** The inference stack with the service's observers on its batches: metrics, request timings, batch spans. */
+async function startObservedStack(options: AppOptions): Promise<InferenceStack & { metrics: ServiceMetrics }> {
+  const { config } = options;
+  let createdMetrics: ServiceMetrics | undefined;
+  const tracing = options.tracer === undefined ? undefined : await import('./tracing/batch-spans.js');
+  const stack = await startInferenceStack(config, {
+    model: options.model,
+    engine: options.engine,
+    // Its own logger: a download from the Hub happens before the app (and Fastify's logger) exists.
+    hubLog: () => pino({ level: config.logLevel }),
+    observerFor: (model, engine) => {
+      const identity = { kind: engine.kind, device: engine.device, backend: engine.backend };
+      createdMetrics = new ServiceMetrics({
+        queueCapacity: config.maxQueue,
+        model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
+      });
+      return allObservers(
+        createdMetrics,
+        { batchCompleted: recordBatchTimings },
+        tracing?.batchSpans(options.tracer as Tracer, identity),
+      );
+    },
+  });
+  if (createdMetrics === undefined) throw new Error('the inference stack started without its observer');
+  return { ...stack, metrics: createdMetrics };
+}
+
+/**
+ * Shutdown in Fastify's hooks: the drain before the listener closes, Connection: close while draining, the release
+ * of the inference path at the end. Returns the list where listeners other than HTTP (gRPC) add their own drain.
+ */
+function addShutdown(
+  app: FastifyInstance,
+  config: Config,
+  inference: Inference,
+): ((settleUntil: number) => Promise<void>)[] {
   const drain = new HttpDrain(app);
   // The drain happens in preClose because Fastify awaits it before it closes the listener. Closing the listener first
   // (what close() alone does) resets every connection still in the kernel's accept queue: on a server whose event
@@ -151,14 +130,60 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (inference.draining) reply.header('connection', 'close');
   });
+  app.addHook('onClose', async () => {
+    // Every accepted request has been answered by now, so this only refuses stragglers and releases the engine.
+    await inference.classifier.close();
+  });
+
+  return otherDrains;
+}
+
+/**
+ * The whole service as a Fastify instance, not yet listening. It resolves once the model is loaded and the engine
+ * warmed up, so a built app is a ready one.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  // Before the model loads: an unreadable key file fails the start at once. Reload problems are logged once the
+  // logger exists; the keys in force stay until the file reads again.
+  let logReloadError = (_error: Error): void => {};
+  const apiKeys =
+    (config.apiKeys ?? []).length > 0 || config.apiKeyFile !== undefined
+      ? new ApiKeyStore({
+          keys: config.apiKeys,
+          file: config.apiKeyFile,
+          onReloadError: (error) => logReloadError(error),
+        })
+      : undefined;
+  const { model, engine, layout, classifier, metrics } = await startObservedStack(options);
+  const inference = new Inference(classifier, config);
+
+  const app = createFastify(config);
+  app.log.info(
+    {
+      model: model.name,
+      engine: engine.kind,
+      device: engine.device,
+      backend: engine.backend,
+      thread: layout.thread,
+      instances: engine.instances,
+      intraOpThreads: layout.intraOpThreads,
+    },
+    'engine ready',
+  );
+  for (const reason of engine.skippedBackends) {
+    // An absent optional package is expected; one that is installed but cannot run is worth a warning.
+    if (/ is not installed$/.test(reason)) app.log.info({ skipped: reason }, 'engine backend not installed');
+    else app.log.warn({ skipped: reason }, 'engine backend installed but unusable, fell back');
+  }
+  // Only JSON bodies: text/plain would otherwise be parsed and then fail validation as a 400, not a 415.
+  app.removeContentTypeParser('text/plain');
+
+  const otherDrains = addShutdown(app, config, inference);
   // Node answers a request whose headers or body did not arrive within BODY_TIMEOUT_MS with 408 itself (Fastify's
   // client error handler writes it); this listener only counts them.
   app.server.on('clientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.rejected('body_timeout');
-  });
-  app.addHook('onClose', async () => {
-    // Every accepted request has been answered by now, so this only refuses stragglers and releases the engine.
-    await classifier.close();
   });
 
   await app.register(securityHeaders);
