@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Inference } from '../../inference/inference.js';
 import {
   checkModel,
   modelMetadata,
@@ -55,16 +56,10 @@ function binaryOutputs(body: V2InferRequest): (output: { name: string }) => bool
 }
 
 /**
- * The Open Inference Protocol (KServe v2 / Triton HTTP API) over REST: health, metadata and infer for the served
- * model, whose name is the model directory's (as /info reports it).
+ * tritonclient posts its JSON with no Content-Type, and binary tensor data (its default) as a JSON header plus
+ * bytes, announced by Inference-Header-Content-Length; elsewhere a body must say it is JSON.
  */
-export default async function v2RestRoutes(
-  app: FastifyInstance,
-  options: InferenceRouteOptions & { platform: string },
-) {
-  useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
-  // tritonclient posts its JSON with no Content-Type, and binary tensor data (its default) as a JSON header plus
-  // bytes, announced by Inference-Header-Content-Length; elsewhere a body must say it is JSON.
+function acceptTritonBodies(app: FastifyInstance): void {
   const jsonParser = app.getDefaultJsonParser('error', 'ignore');
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     const headerLength = request.headers[headerLengthHeader];
@@ -85,6 +80,49 @@ export default async function v2RestRoutes(
     }
     jsonParser(request, (body as Buffer).toString('utf8'), done);
   });
+}
+
+/** POST .../infer: the tensors to texts, the inference call, the predictions back as JSON or binary tensors. */
+function inferHandler(inference: Inference) {
+  const { model } = inference.classifier;
+  return async (request: FastifyRequest<{ Params: V2ModelParams; Body: V2InferRequest }>, reply: FastifyReply) => {
+    const body = request.body;
+    checkModel(model, request.params.name, request.params.version);
+    // A binary request's inputs were decoded to JSON data by the body parser; one left over came without it.
+    if (body.inputs.some((input) => input.parameters?.binary_data_size !== undefined))
+      throw new OpenInferenceError(400, binaryInputWithoutHeader);
+    // Only a BYTES tensor's data is decoded; any other datatype is refused by textsOf for what it is.
+    const texts = textsOf(
+      body.inputs.map((input) => ({ ...input, texts: input.datatype === 'BYTES' ? flatStrings(input.data) : [] })),
+    );
+    const outputs = requestedOutputs(body.outputs?.map((output) => output.name));
+    const predictions = await classifyForRequest(inference, reply, texts, {
+      truncate: true,
+      topK: model.labels.length,
+    });
+    const header = {
+      model_name: model.name,
+      model_version: modelVersion,
+      ...(body.id !== undefined ? { id: body.id } : {}),
+    };
+    const tensors = outputTensors(predictions, model.labels, outputs);
+    const isBinary = binaryOutputs(body);
+    if (!tensors.some(isBinary)) return { ...header, outputs: tensors };
+    const binary = encodeBinaryResponse(header, tensors, isBinary);
+    return reply.header(headerLengthHeader, binary.headerLength).type('application/octet-stream').send(binary.body);
+  };
+}
+
+/**
+ * The Open Inference Protocol (KServe v2 / Triton HTTP API) over REST: health, metadata and infer for the served
+ * model, whose name is the model directory's (as /info reports it).
+ */
+export default async function v2RestRoutes(
+  app: FastifyInstance,
+  options: InferenceRouteOptions & { platform: string },
+) {
+  useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
+  acceptTritonBodies(app);
 
   const { model } = options.inference.classifier;
   const metadata = modelMetadata(model, options.platform);
@@ -110,6 +148,7 @@ export default async function v2RestRoutes(
     async (_request, reply) => health(reply, ready()),
   );
 
+  const infer = inferHandler(options.inference);
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
     app.get<{ Params: V2ModelParams }>(
       prefix,
@@ -159,32 +198,7 @@ export default async function v2RestRoutes(
         },
         onRequest: [admitBeforeBody(options.inference)],
       },
-      async (request, reply) => {
-        const body = request.body;
-        checkModel(model, request.params.name, request.params.version);
-        // A binary request's inputs were decoded to JSON data by the body parser; one left over came without it.
-        if (body.inputs.some((input) => input.parameters?.binary_data_size !== undefined))
-          throw new OpenInferenceError(400, binaryInputWithoutHeader);
-        // Only a BYTES tensor's data is decoded; any other datatype is refused by textsOf for what it is.
-        const texts = textsOf(
-          body.inputs.map((input) => ({ ...input, texts: input.datatype === 'BYTES' ? flatStrings(input.data) : [] })),
-        );
-        const outputs = requestedOutputs(body.outputs?.map((output) => output.name));
-        const predictions = await classifyForRequest(options.inference, reply, texts, {
-          truncate: true,
-          topK: model.labels.length,
-        });
-        const header = {
-          model_name: model.name,
-          model_version: modelVersion,
-          ...(body.id !== undefined ? { id: body.id } : {}),
-        };
-        const tensors = outputTensors(predictions, model.labels, outputs);
-        const isBinary = binaryOutputs(body);
-        if (!tensors.some(isBinary)) return { ...header, outputs: tensors };
-        const binary = encodeBinaryResponse(header, tensors, isBinary);
-        return reply.header(headerLengthHeader, binary.headerLength).type('application/octet-stream').send(binary.body);
-      },
+      infer,
     );
   }
 }
