@@ -17,7 +17,7 @@ let name: string;
 let labels: string[];
 let grpcAddress: string;
 
-function call(method: string, request: object, target: InferenceClient = client): Promise<any> {
+function call(method: string, request: object, target: InferenceClient = client) {
   return callOn(target, method, request);
 }
 
