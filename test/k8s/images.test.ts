@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, render, kubectlSkipReason } from './kustomize.js';
 import { serverContract } from './server-contract.js';
+import { cudaDriverFloor } from '../../src/engine/onnx/cuda-driver-floor.js';
 
 function stages(file: string): { text: string; final: string } {
   const text = readFileSync(path.join(repoRoot, file), 'utf8');
@@ -81,6 +82,16 @@ describe('Dockerfiles', () => {
         pkg,
       );
     }
+  });
+
+  it("the GPU image asks the container toolkit for the CUDA line of its libraries, the server's driver floor", () => {
+    const { final } = stages('Dockerfile.gpu');
+    const require = /NVIDIA_REQUIRE_CUDA=cuda>=(\d+\.\d+)/.exec(final)?.[1];
+    assert.equal(require, cudaDriverFloor.cuda, 'NVIDIA_REQUIRE_CUDA = src/engine/onnx/cuda-driver-floor.ts');
+    const runtime = readFileSync(path.join(repoRoot, 'scripts/gpu-wheels.txt'), 'utf8').match(
+      /^nvidia-cuda-runtime==(\d+\.\d+)\./m,
+    )?.[1];
+    assert.equal(runtime, cudaDriverFloor.cuda, 'the pinned CUDA runtime wheel is of that line');
   });
 
   it('.dockerignore lets in the extracted GPU libraries, never the wheels', () => {

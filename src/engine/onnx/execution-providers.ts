@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Device } from '../engine-choices.js';
 import { DeviceUnavailableError } from '../gpu-device.js';
+import { cudaDriverFloor } from './cuda-driver-floor.js';
 
 /** Where onnxruntime-node keeps its native libraries for this platform (the CUDA ones are downloaded there). */
 export function onnxRuntimeBinaryDir(): string {
@@ -25,9 +26,12 @@ export function executionProvidersFor(device: Device, cudaInstalled: boolean): s
     case 'cuda':
       if (!cudaInstalled) {
         throw new DeviceUnavailableError(
-          "DEVICE=cuda: onnxruntime-node's CUDA execution provider is not installed (this project's .npmrc skips " +
-            'its download). Install it with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js ' +
-            '(needs CUDA 12 and cuDNN 9 on the host), or use DEVICE=cpu',
+          `DEVICE=cuda: onnxruntime-node's CUDA execution provider is not installed (this project's .npmrc skips ` +
+            `its download). Use the GPU image (Dockerfile.gpu), or put libonnxruntime_providers_cuda.so and ` +
+            `libonnxruntime_providers_shared.so from the onnxruntime-gpu wheel of onnxruntime-node's version into ` +
+            `${onnxRuntimeBinaryDir()} (bash scripts/prepare-gpu-libs.sh extracts them, with the CUDA ` +
+            `${cudaDriverFloor.cuda} and cuDNN 9 libraries it needs, into .cache/gpu-libs); NVIDIA driver ` +
+            `R${cudaDriverFloor.driverBranch} or newer. Or use DEVICE=cpu`,
         );
       }
       return ['cuda'];

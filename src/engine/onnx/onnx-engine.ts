@@ -4,6 +4,7 @@ import type { Device } from '../engine-choices.js';
 import type { Model } from '../../model/model.js';
 import { padBatch, type PackedBatch } from '../packed-batch.js';
 import type { Engine } from '../engine.js';
+import { cudaDriverTooOld } from './cuda-driver-floor.js';
 import { cudaFailureHint } from './cuda-hint.js';
 import { cudaProviderInstalled, executionProvidersFor, onnxRuntimeBinaryDir } from './execution-providers.js';
 import { DeviceUnavailableError } from '../gpu-device.js';
@@ -107,6 +108,8 @@ class OnnxEngine implements Engine {
 
 async function createSession(path: string, options: OnnxEngineOptions): Promise<ort.InferenceSession> {
   const executionProviders = executionProvidersFor(options.device, cudaProviderInstalled(onnxRuntimeBinaryDir()));
+  const oldDriver = options.device === 'cuda' ? cudaDriverTooOld() : undefined;
+  if (oldDriver) throw new DeviceUnavailableError(oldDriver);
   try {
     return await ort.InferenceSession.create(path, {
       executionProviders,
