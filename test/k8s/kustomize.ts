@@ -1,8 +1,9 @@
 // Renders the kustomize overlays with `kubectl kustomize` and loads the result. Shared by the k8s tests.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 // dist/test/k8s/kustomize.js -> repository root
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -30,6 +31,7 @@ export const appTargets = {
 /** The platform's cluster-scoped and cross-namespace objects, applied once per cluster. */
 export const platformTargets = {
   platform: 'k8s/platform',
+  'platform+internal-nlb': 'test/k8s/fixtures/platform-internal-nlb',
   'platform/karpenter/gpu': 'k8s/platform/karpenter/gpu',
   'platform/karpenter/inferentia': 'k8s/platform/karpenter/inferentia',
 } as const;
@@ -80,6 +82,23 @@ export function renderDir(relativeDir: string): K8sObject[] {
     if (obj) objects.push(obj);
   }
   return objects;
+}
+
+/**
+ * Every kustomization in the repository that renders on its own (k8s/ and the test fixtures; not the components),
+ * relative to the repository root: what a check of "every pod template" must walk, including directories added later.
+ */
+export function kustomizationDirs(): string[] {
+  const dirs: string[] = [];
+  for (const top of ['k8s', 'test/k8s/fixtures']) {
+    for (const entry of readdirSync(path.join(repoRoot, top), { recursive: true, encoding: 'utf8' })) {
+      if (path.basename(entry) !== 'kustomization.yaml') continue;
+      const file = path.join(repoRoot, top, entry);
+      if ((parse(readFileSync(file, 'utf8')) as { kind?: string }).kind === 'Component') continue;
+      dirs.push(path.join(top, path.dirname(entry)));
+    }
+  }
+  return dirs.sort();
 }
 
 export function findAll(objs: K8sObject[], kind: string): K8sObject[] {

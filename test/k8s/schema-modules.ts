@@ -1,3 +1,5 @@
+import { envoyProxyErrors } from './envoy-proxy-shape.js';
+
 // apiVersion -> the kubernetes-models package whose classes validate it: one map for every manifest test, so an object
 // kind that no test can validate is an object we do not ship.
 export const schemaModules: Record<string, string> = {
@@ -13,4 +15,10 @@ export const schemaModules: Record<string, string> = {
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
   'gateway.networking.k8s.io/v1': '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
+  'cert-manager.io/v1': '@kubernetes-models/cert-manager/cert-manager.io/v1',
+};
+
+/** apiVersions with no schema package, checked by a focused structural check instead (see each module). */
+export const structuralChecks: Record<string, (obj: unknown) => string[]> = {
+  'gateway.envoyproxy.io/v1alpha1': envoyProxyErrors,
 };
