@@ -37,7 +37,8 @@ function shapeErrors(value: unknown, shape: Shape, at: string): string[] {
       .filter(([, v]) => typeof v !== 'string')
       .map(([k]) => `${at}.${k}: not a string`);
   }
-  if (Array.isArray(shape)) return shape.includes(value as string) ? [] : [`${at}: ${String(value)} not one of ${shape}`];
+  if (Array.isArray(shape))
+    return shape.includes(value as string) ? [] : [`${at}: ${String(value)} not one of ${shape}`];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at}: not an object`];
   const fields = shape as { readonly [field: string]: Shape };
   return Object.entries(value).flatMap(([k, v]) =>

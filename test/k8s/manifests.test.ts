@@ -561,7 +561,7 @@ describe('kubernetes manifests', { skip }, () => {
         assert.ok(['cpu', 'memory', 'ephemeral-storage'].includes(k), `cpu overlay requests ${k}`);
       }
       assert.equal(nodePools(objs).length, 0);
-      assert.deepEqual(podSpec(objs).nodeSelector, { 'kubernetes.io/arch': 'amd64' }, 'only the images\' architecture');
+      assert.deepEqual(podSpec(objs).nodeSelector, { 'kubernetes.io/arch': 'amd64' }, "only the images' architecture");
       assert.equal(serverEnv(objs).DEVICE, 'cpu');
     });
 
@@ -612,7 +612,10 @@ describe('kubernetes manifests', { skip }, () => {
           for (const pool of pools()) {
             const name = pool.metadata.name;
             const labels = pool.spec.template.metadata?.labels ?? {};
-            assert.ok(selects(spec.nodeSelector, poolNodeLabels(pool)), `${name}: its nodes match the pods' nodeSelector`);
+            assert.ok(
+              selects(spec.nodeSelector, poolNodeLabels(pool)),
+              `${name}: its nodes match the pods' nodeSelector`,
+            );
             for (const [k, v] of Object.entries(nodeLabels))
               assert.equal(labels[k], v, `${name}: node label ${k}=${v}`);
             const taints: Any[] = pool.spec.template.spec.taints ?? [];
