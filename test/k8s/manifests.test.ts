@@ -22,6 +22,7 @@ import {
 import { schemaModules, structuralChecks } from './schema-modules.js';
 import { serverContract } from './server-contract.js';
 import { unknownFieldErrors } from './strict-fields.js';
+import { podSpec, scaler, server, serverEnv } from './rendered-app.js';
 
 const skip = kubectlSkipReason();
 const targets = Object.keys(renderTargets) as RenderTarget[];
@@ -56,24 +57,6 @@ async function validateAgainstSchema(obj: K8sObject): Promise<void> {
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
 
-function podSpec(objs: K8sObject[]): Any {
-  return findOne(objs, 'Deployment', 'sentiment').spec.template.spec;
-}
-function server(objs: K8sObject[]): Any {
-  const c = podSpec(objs).containers.find((x: Any) => x.name === 'server');
-  assert.ok(c, 'Deployment has a container named server');
-  return c;
-}
-/** The server settings as the pod sees them: the referenced ConfigMap(s) plus explicit env. */
-function serverEnv(objs: K8sObject[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const src of server(objs).envFrom ?? []) {
-    if (!src.configMapRef) continue;
-    Object.assign(env, findOne(objs, 'ConfigMap', src.configMapRef.name).data);
-  }
-  for (const e of server(objs).env ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
-  return env;
-}
 function containerPort(objs: K8sObject[], port: string | number): number {
   const ports: Any[] = server(objs).ports ?? [];
   const p = typeof port === 'number' ? ports.find((x) => x.containerPort === port) : ports.find((x) => x.name === port);
@@ -92,32 +75,6 @@ function poolNodeLabels(pool: K8sObject): Record<string, string> {
   for (const r of pool.spec.template.spec.requirements ?? [])
     if (r.operator === 'In' && r.values?.length === 1) labels[r.key] = r.values[0];
   return labels;
-}
-/** min/max replicas and target of whatever scales the Deployment: the HPA, or KEDA's ScaledObject. */
-function scaler(objs: K8sObject[]): { min: number; max: number; target: Any; metrics: string[] } {
-  const hpa = findAll(objs, 'HorizontalPodAutoscaler');
-  const so = findAll(objs, 'ScaledObject');
-  assert.equal(hpa.length + so.length, 1, 'exactly one of HPA / KEDA ScaledObject scales the Deployment');
-  if (hpa[0]) {
-    const m: Any[] = hpa[0].spec.metrics;
-    return {
-      min: hpa[0].spec.minReplicas,
-      max: hpa[0].spec.maxReplicas,
-      target: hpa[0].spec.scaleTargetRef,
-      metrics: m.map((x) =>
-        x.type === 'Resource' ? x.resource.name : x.type === 'Pods' ? x.pods.metric.name : x.type,
-      ),
-    };
-  }
-  const spec = so[0]!.spec;
-  return {
-    min: spec.minReplicaCount,
-    max: spec.maxReplicaCount,
-    target: spec.scaleTargetRef,
-    metrics: spec.triggers.map((t: Any) =>
-      t.type === 'prometheus' ? /(sentiment_\w+)/.exec(t.metadata.query)?.[1] : t.type,
-    ),
-  };
 }
 /** Does a toleration list admit this taint? (Kubernetes' ToleratesTaint.) */
 function tolerates(tolerations: Any[] | undefined, taint: Any): boolean {
