@@ -2,9 +2,6 @@
 // schemas, and checks the wiring between objects and against the server contract.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseDocument } from 'yaml';
 import {
   render,
   renderTargets,
@@ -14,7 +11,6 @@ import {
   selects,
   parseQuantity,
   kubectlSkipReason,
-  repoRoot,
   type K8sObject,
   type AppTarget,
   type RenderTarget,
@@ -23,6 +19,7 @@ import { schemaModules, structuralChecks } from './schema-modules.js';
 import { serverContract } from './server-contract.js';
 import { unknownFieldErrors } from './strict-fields.js';
 import { podSpec, scaler, server, serverEnv } from './rendered-app.js';
+import { imageComponentEntries, renderedImage } from './image-pins.js';
 
 const skip = kubectlSkipReason();
 const targets = Object.keys(renderTargets) as RenderTarget[];
@@ -163,11 +160,8 @@ describe('kubernetes manifests', { skip }, () => {
         }
       });
 
-      it('pins images by tag, never :latest, with registry and tag from k8s/components/image', () => {
-        const component = parseDocument(
-          readFileSync(path.join(repoRoot, 'k8s/components/image/kustomization.yaml'), 'utf8'),
-        ).toJS() as Any;
-        const allowed = new Set(component.images.map((i: Any) => `${i.newName}:${i.newTag}`));
+      it('pins images by tag or digest, never :latest, with registry, tag and digest from k8s/components/image', () => {
+        const allowed = new Set(imageComponentEntries().map(renderedImage));
         const spec = podSpec(objs);
         for (const c of allContainers(spec)) {
           const image: string = c.image;
