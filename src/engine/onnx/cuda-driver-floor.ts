@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
  */
 export const cudaDriverFloor = { cuda: '13.0', driverBranch: 580 } as const;
 
-/** Where the loaded NVIDIA kernel module states its version (the container toolkit mounts it into GPU containers). */
+/** Where the loaded NVIDIA kernel module states its version (procfs: there wherever the driver is loaded). */
 export const nvidiaVersionFile = '/proc/driver/nvidia/version';
 
 /**
