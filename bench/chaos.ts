@@ -9,21 +9,36 @@ import { runAutocannon } from './load-test.js';
 import { loadSentences, requestBodies } from './sentences.js';
 import { startServer, type ServerProcess } from './server-process.js';
 
-// The hostile-traffic suite (issue 14): a real server process on 127.0.0.1, attacked the ways that used to stop it,
-// printing one figure per line. Bounded in time: --smoke (CI) well under a minute, the full run about 9 minutes
-// with its 5-minute soak (--no-soak leaves it out, --soak-only runs only it). Numbers are only comparable on the
-// same, otherwise idle machine.
+// The hostile-traffic suite (issues 14 and 21): a real server process on 127.0.0.1, attacked the ways that used to
+// stop it, printing one figure per line. Bounded in time: --smoke (CI) about a minute, the full run about 14
+// minutes with its 5-minute soak (--no-soak leaves it out, --soak-only runs only it; --only=shapes,fairness runs
+// the named groups of: attacks, shapes, fairness, soak). Numbers are only comparable on the same, otherwise idle
+// machine.
 
 const smoke = process.argv.includes('--smoke');
+const onlyArgument = process.argv.find((argument) => argument.startsWith('--only='));
+const only = onlyArgument === undefined ? undefined : new Set(onlyArgument.slice('--only='.length).split(','));
 const soakOnly = process.argv.includes('--soak-only');
-const soak = !smoke && !process.argv.includes('--no-soak');
+const runs = (group: string): boolean =>
+  only !== undefined ? only.has(group) : soakOnly ? group === 'soak' : group !== 'soak' || !smoke;
+const soak = runs('soak') && !process.argv.includes('--no-soak');
 const loadSeconds = smoke ? 3 : 15;
+/** The shapes and fairness figures, several per group, run shorter in the smoke run to keep it under a minute. */
+const shortLoadSeconds = smoke ? 1 : 15;
 // The smoke run shortens BODY_TIMEOUT_MS, which the stalled-upload figures wait for, to stay well under a minute.
 const serverEnv: Record<string, string> = smoke ? { BODY_TIMEOUT_MS: '3000' } : {};
 const serverScript = join(packageRoot, 'dist', 'src', 'server.js');
 const texts = loadSentences();
 const single = requestBodies(texts, 1);
 const sixtyFour = requestBodies(texts, 64);
+/** The 8-token text a new user tries first. */
+const tinyBodies = [JSON.stringify({ text: 'I love using this product!' })];
+/** Reviews of about 200 words: consecutive benchmark sentences joined until they reach that. */
+const reviews = texts.map((_, start) => {
+  const words: string[] = [];
+  for (let k = start; words.length < 200; k++) words.push(...(texts[k % texts.length] as string).split(' '));
+  return words.join(' ');
+});
 
 function report(name: string, value: string | number, note = ''): void {
   const shown = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : value;
@@ -72,7 +87,12 @@ function healthProber(url: string): { stop(): Promise<number> } {
  * Clients that each send POST /analyze with a 1 MB text of punctuation, again and again, until stopped: as fast as
  * they are answered, or paced to `megabytesPerSecond` in all.
  */
-function punctuationAttackers(url: string, count: number, megabytesPerSecond?: number): { stop(): Promise<number> } {
+function punctuationAttackers(
+  url: string,
+  count: number,
+  megabytesPerSecond?: number,
+  headers: (client: number) => Record<string, string> = () => ({}),
+): { stop(): Promise<number> } {
   const body = JSON.stringify({ text: '!'.repeat(1_000_000 - 20) });
   const intervalMs = megabytesPerSecond === undefined ? 0 : (count / megabytesPerSecond) * 1000;
   let running = true;
@@ -84,7 +104,7 @@ function punctuationAttackers(url: string, count: number, megabytesPerSecond?: n
       try {
         const response = await fetch(`${url}/analyze`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers(client) },
           body,
         });
         await response.arrayBuffer();
@@ -157,15 +177,94 @@ async function normalLoad(
   textsPerRequest: number,
   connections: number,
   seconds = loadSeconds,
+  headers: Record<string, string> = {},
 ) {
-  return runAutocannon({ url, bodies, textsPerRequest, connections, durationSeconds: seconds, timeoutSeconds: 30 });
+  return runAutocannon({
+    url,
+    bodies,
+    textsPerRequest,
+    connections,
+    durationSeconds: seconds,
+    timeoutSeconds: 30,
+    headers,
+  });
 }
 
 process.stdout.write(
   `hostile-traffic suite${smoke ? ' (smoke: short runs, fewer uploads, BODY_TIMEOUT_MS=3000, no soak)' : ''}; load ${loadSeconds} s per figure, 127.0.0.1\n`,
 );
 
-if (!soakOnly) await attacks();
+if (runs('attacks')) await attacks();
+if (runs('shapes')) await shapes();
+if (runs('fairness')) await fairness();
+
+/**
+ * 7. Figure 1 for each shape of normal traffic a new user might try, since the attackers choose the mix: 16
+ * connections of 8-token texts, 25-token sentences, 200-word reviews, and 32 sentences per request, alone and
+ * beside 4 clients sending 1 MB texts back to back. Each side is its own client (CLIENT_ID_HEADER), as each would be
+ * by its address outside a test that runs on one.
+ */
+async function shapes(): Promise<void> {
+  const shapeList: [string, readonly string[], number][] = [
+    ['8-token texts, 1 per request', tinyBodies, 1],
+    ['25-token sentences, 1 per request', single, 1],
+    ['200-word reviews, 1 per request', requestBodies(reviews, 1), 1],
+    ['25-token sentences, 32 per request', requestBodies(texts, 32), 32],
+  ];
+  await withServer({ CLIENT_ID_HEADER: 'x-client-id' }, async (server) => {
+    const normal = { 'x-client-id': 'normal' };
+    for (const [name, bodies, perRequest] of shapeList) {
+      const alone = await normalLoad(server.url, bodies, perRequest, 16, shortLoadSeconds, normal);
+      const attackers = punctuationAttackers(server.url, 4, undefined, (client) => ({
+        'x-client-id': `attacker-${client}`,
+      }));
+      const attacked = await normalLoad(server.url, bodies, perRequest, 16, shortLoadSeconds, normal);
+      const attacks = await attackers.stop();
+      report(
+        `${name}: texts/s alone, beside 4 × 1 MB`,
+        `${alone.textsPerSec.toFixed(0)}, ${attacked.textsPerSec.toFixed(0)}`,
+        `${((attacked.textsPerSec / alone.textsPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`,
+      );
+    }
+  });
+}
+
+/**
+ * 8. Fairness between API keys: client B (4 connections, one 8-token text each) alone and while client A (64
+ * connections of 64-text requests) floods; and A alone, against the same load with no per-client limit.
+ */
+async function fairness(): Promise<void> {
+  const keyed = { API_KEYS: 'key-a,key-b' };
+  const a = { authorization: 'Bearer key-a' };
+  const b = { authorization: 'Bearer key-b' };
+  const flood = (url: string) => normalLoad(url, sixtyFour, 64, 64, shortLoadSeconds, a);
+  // The smoke run leaves out the comparison's own server start.
+  const unlimited = smoke
+    ? undefined
+    : await withServer({ ...keyed, MAX_QUEUE_PER_CLIENT: '1024' }, async (server) => flood(server.url));
+  await withServer(keyed, async (server) => {
+    const bAlone = await normalLoad(server.url, tinyBodies, 1, 4, shortLoadSeconds, b);
+    const aAlone = await flood(server.url);
+    const [aBeside, bBeside] = await Promise.all([
+      flood(server.url),
+      normalLoad(server.url, tinyBodies, 1, 4, shortLoadSeconds, b),
+    ]);
+    report(
+      'A alone (64 × 64-text requests): texts/s, vs no per-client limit',
+      aAlone.textsPerSec,
+      unlimited === undefined
+        ? 'no comparison in the smoke run'
+        : `${((aAlone.textsPerSec / unlimited.textsPerSec) * 100).toFixed(0)}% of ${unlimited.textsPerSec.toFixed(0)}`,
+    );
+    report('B alone (4 × 1 text): p99 ms', bAlone.latencyMs.p99, `${bAlone.reqPerSec.toFixed(0)} req/s`);
+    report(
+      'B beside A flooding: p99 ms',
+      bBeside.latencyMs.p99,
+      `${(bBeside.latencyMs.p99 / bAlone.latencyMs.p99).toFixed(1)}× alone; B got ${bBeside.statusCodes['429'] ?? 0} × 429, ` +
+        `${bBeside.errors + bBeside.timeouts} errors; A ${aBeside.textsPerSec.toFixed(0)} texts/s, ${aBeside.statusCodes['429'] ?? 0} × 429`,
+    );
+  });
+}
 
 /** Figures 1-5: each attack, then what it cost. */
 async function attacks(): Promise<void> {

@@ -10,6 +10,8 @@ export interface ClosedLoopSpec {
   connections: number;
   durationSeconds: number;
   timeoutSeconds: number;
+  /** Sent with every request besides content-type (an API key, a client id). */
+  headers?: Record<string, string>;
   /**
    * autocannon's overallRate (requests/s over all connections). Note what autocannon does with it: each
    * connection may send rate/connections requests per second and they go as soon as the second starts, so the
@@ -32,7 +34,7 @@ export async function runAutocannon(spec: ClosedLoopSpec): Promise<LoadResult> {
       {
         method: 'POST',
         path: '/analyze',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...spec.headers },
         setupRequest: (request) => {
           request.body = spec.bodies[next++ % spec.bodies.length];
           return request;

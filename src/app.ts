@@ -30,6 +30,8 @@ import { recordBatchTimings } from './timing/request-timing.js';
 import jsonBody from './http/plugins/json-body.js';
 import securityHeaders from './http/plugins/security-headers.js';
 import uploadBudget from './http/plugins/upload-budget.js';
+import closeUnreadBody from './http/plugins/close-unread-body.js';
+import clientKey from './http/plugins/client-key.js';
 
 export interface AppOptions {
   config: Config;
@@ -157,6 +159,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : undefined;
   const { model, engine, layout, classifier, metrics } = await startObservedStack(options);
   const inference = new Inference(classifier, config);
+  metrics.watchClients(() => classifier.admission.clientsByClass());
 
   const app = createFastify(config);
   app.log.info(
@@ -187,6 +190,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(securityHeaders);
+  await app.register(closeUnreadBody);
+  await app.register(clientKey, { apiKeys: apiKeys !== undefined, header: config.clientIdHeader });
   if (apiKeys !== undefined) {
     logReloadError = (error) =>
       app.log.warn(
@@ -221,6 +226,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       port: config.grpcPort,
       maxMessageBytes: config.bodyLimitBytes,
       apiKeys,
+      clientIdHeader: config.clientIdHeader,
       platform: platformOf(engine.kind),
       log: app.log,
     });

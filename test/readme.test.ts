@@ -85,7 +85,7 @@ describe('README', () => {
     const names = (await metrics.registry.getMetricsAsJSON())
       .map((metric) => metric.name)
       .filter((name) => name.startsWith('sentiment_'));
-    assert.equal(names.length, 15);
+    assert.equal(names.length, 16);
     for (const name of names) assert.match(readme, new RegExp(`^\\| \`${name}\` \\|`, 'm'), name);
   });
 });

@@ -94,6 +94,15 @@ function nonEmpty(): Parser<string> {
   };
 }
 
+/** An HTTP header name (RFC 9110 token), lower case as Node gives headers. */
+function headerName(): Parser<string> {
+  return (raw) => {
+    const value = raw.trim().toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(value)) throw new InvalidValue('an HTTP header name, e.g. x-client-id');
+    return value;
+  };
+}
+
 function directory(): Parser<string> {
   const parse = nonEmpty();
   return (raw, name) => resolve(parse(raw, name));
@@ -220,10 +229,15 @@ export const settings = [
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000), 'engine'),
   // A text longer than this many tokens counts as long for LONG_TEXT_SHARE; auto: half the model's maximum length.
   setting('longTextTokens', 'LONG_TEXT_TOKENS', 'auto', integerOrAuto(1, 1_048_576), 'server'),
-  // Most of the engine's recent time batches of long texts may take while short texts wait; 1: no limit.
+  // Most of the machine's recent CPU time long texts may take while short traffic is served (long-text-share.ts).
   setting('longTextShare', 'LONG_TEXT_SHARE', '0.25', ratio(), 'server'),
   setting('maxQueue', 'MAX_QUEUE', '1024', integer(1, 1_000_000), 'server'),
   setting('maxTextsPerRequest', 'MAX_TEXTS_PER_REQUEST', '64', integer(1, 100_000), 'server'),
+  // Most texts one client may have waiting, so others still get in (429 client_queue_full beyond); auto: see
+  // resolvePerClientQueue (src/inference/admission.ts).
+  setting('maxQueuePerClient', 'MAX_QUEUE_PER_CLIENT', 'auto', integerOrAuto(1, 1_000_000), 'server'),
+  // Header naming the client for fair sharing, set by a trusted proxy; unset: the API key, else the address.
+  setting('clientIdHeader', 'CLIENT_ID_HEADER', undefined, headerName(), 'server'),
   setting('bodyLimitBytes', 'BODY_LIMIT_BYTES', '1048576', integer(1, 1_073_741_824), 'server'),
   setting('requestTimeoutMs', 'REQUEST_TIMEOUT_MS', '30000', integer(1, 3_600_000), 'server'),
   setting('shutdownTimeoutMs', 'SHUTDOWN_TIMEOUT_MS', '10000', integer(1, 3_600_000), 'server'),
@@ -313,6 +327,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (problems.length === 0 && checked.maxTextsPerRequest > checked.maxQueue) {
     problems.push(
       `MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}) must not exceed MAX_QUEUE (${checked.maxQueue}), ` +
+        'or a full-size request could never be queued',
+    );
+  }
+  if (
+    problems.length === 0 &&
+    checked.maxQueuePerClient !== 'auto' &&
+    checked.maxQueuePerClient < checked.maxTextsPerRequest
+  ) {
+    problems.push(
+      `MAX_QUEUE_PER_CLIENT (${checked.maxQueuePerClient}) must not be less than MAX_TEXTS_PER_REQUEST (${checked.maxTextsPerRequest}), ` +
         'or a full-size request could never be queued',
     );
   }

@@ -6,6 +6,7 @@
 export const errorNames = {
   // Requests refused or abandoned (src/errors/rejections.ts): SENTIMENT_ + the reason, upper case.
   SENTIMENT_QUEUE_FULL: 'QueueFullError',
+  SENTIMENT_CLIENT_QUEUE_FULL: 'ClientQueueFullError',
   SENTIMENT_UPLOADS_FULL: 'UploadsFullError',
   // Answered by Node itself, so no error object of ours carries it: the code names the reason for the registry's
   // completeness, and there is no class of this name.

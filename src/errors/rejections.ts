@@ -6,6 +6,8 @@ import { ServiceError, type ErrorCode } from './error-codes.js';
  */
 export const rejectionReasons = [
   'queue_full',
+  // One client holds its share of the queue (MAX_QUEUE_PER_CLIENT); others are still let in.
+  'client_queue_full',
   'uploads_full',
   'body_timeout',
   'deadline',
@@ -21,6 +23,7 @@ export const rejectionStatus = {
   too_many_texts: 413,
   too_long: 422,
   queue_full: 429,
+  client_queue_full: 429,
   uploads_full: 429,
   // Answered by Node itself (headers or body not received within BODY_TIMEOUT_MS); counted in app.ts.
   body_timeout: 408,
@@ -55,6 +58,16 @@ export class QueueFullError extends RejectionError {
     super(
       'queue_full',
       `server is at capacity: ${waiting} texts waiting, ${requested ?? 'any'} more requested, the queue holds ${capacity}; retry later`,
+    );
+  }
+}
+
+export class ClientQueueFullError extends RejectionError {
+  /** requested: undefined when refused before the body is read. */
+  constructor(waiting: number, requested: number | undefined, limit: number) {
+    super(
+      'client_queue_full',
+      `this client has ${waiting} texts waiting, ${requested ?? 'any'} more requested, and may have ${limit} waiting at once; retry later`,
     );
   }
 }

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { authFailureMessages, authFailureOf } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
 import type { Inference } from '../inference/inference.js';
+import { clientKeyOf } from '../inference/client-key.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { RequestTiming } from '../timing/request-timing.js';
 import {
@@ -36,6 +37,8 @@ export interface GrpcServerOptions {
   platform: string;
   /** When set, ModelInfer needs `authorization: Bearer <key>` metadata, as the HTTP inference routes do. */
   apiKeys: ApiKeyStore | undefined;
+  /** CLIENT_ID_HEADER, read from the call's metadata as HTTP reads it from headers. */
+  clientIdHeader?: string;
   log: FastifyBaseLogger;
 }
 
@@ -56,6 +59,12 @@ interface ModelInferRequest {
   inputs: { name: string; datatype: string; shape: number[]; contents: InferTensorContents | null }[];
   outputs: { name: string }[];
   raw_input_contents: Buffer[];
+}
+
+/** A call's first metadata value under `name`, when it is text. */
+function metadataValue(call: grpc.ServerUnaryCall<unknown, unknown>, name: string): string | undefined {
+  const value = call.metadata.get(name)[0];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** gRPC's status for each HTTP status the service answers with. */
@@ -134,8 +143,7 @@ function observed<Req, Res>(options: GrpcServerOptions, method: string, handler:
 /** Refuses a ModelInfer call without a valid key, as the HTTP inference routes do (API_KEYS). */
 function checkApiKey(options: GrpcServerOptions, call: grpc.ServerUnaryCall<unknown, unknown>): void {
   if (options.apiKeys === undefined) return;
-  const authorization = call.metadata.get('authorization')[0];
-  const reason = authFailureOf(typeof authorization === 'string' ? authorization : undefined, options.apiKeys);
+  const reason = authFailureOf(metadataValue(call, 'authorization'), options.apiKeys);
   if (reason === undefined) return;
   options.metrics.authFailed(reason);
   throw new OpenInferenceError(401, authFailureMessages[reason]);
@@ -148,8 +156,17 @@ function modelInferHandler(options: GrpcServerOptions): Handler<ModelInferReques
   return async (call) => {
     const receivedAt = performance.now();
     checkApiKey(options, call);
+    const client = clientKeyOf({
+      authorization: options.apiKeys === undefined ? undefined : metadataValue(call, 'authorization'),
+      named: options.clientIdHeader === undefined ? undefined : metadataValue(call, options.clientIdHeader),
+      // ipv4:127.0.0.1:5000 or ipv6:[::1]:5000: the address without its port, as HTTP's request.ip.
+      address: call
+        .getPeer()
+        .replace(/^ipv[46]:/, '')
+        .replace(/:\d+$/, ''),
+    });
     // Admission as HTTP's: refused while draining, held up to ADMISSION_WAIT_MS while the queue is full.
-    await inference.admit();
+    await inference.admit(client);
     const request = call.request;
     checkModel(model, request.model_name, request.model_version);
     const texts = textsOf(inputTensorsOf(request));
@@ -166,6 +183,7 @@ function modelInferHandler(options: GrpcServerOptions): Handler<ModelInferReques
       deadline: callDeadline === Infinity ? undefined : receivedAt + (new Date(callDeadline).getTime() - Date.now()),
       signal: clientGone.signal,
       timing,
+      client,
     });
     // TEI's timing headers, as HTTP answers them, in the response's metadata.
     const timingHeaders = timing.headers(performance.now() - receivedAt);

@@ -10,7 +10,7 @@ import type { Model } from '../model/model.js';
 import type { EncodedText } from '../model/tokenizer.js';
 import { InferenceFailedError } from '../errors/rejections.js';
 import type { RequestTiming } from '../timing/request-timing.js';
-import { Admission } from './admission.js';
+import { Admission, type ClientKey, resolvePerClientQueue } from './admission.js';
 import { predictionsOf, type Prediction, type Scoring } from './postprocess.js';
 import type { TokenizerPool } from './tokenizer-pool.js';
 
@@ -29,8 +29,13 @@ export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   /** See LongTextShare; absent: no limit on long texts' share of the engine. auto: resolveLongTextTokens. */
   longTextTokens?: number | 'auto';
   longTextShare?: number;
+  /** CPUs the process may use, and the threads one batch computes on: what LONG_TEXT_SHARE counts in. */
+  cpus?: number;
+  engineThreadsPerBatch?: number;
   /** Most texts in one request: a request waiting for room is let in once this many fit. */
   maxTextsPerRequest?: number;
+  /** Most texts one client may have waiting (resolvePerClientQueue); absent: the whole queue. */
+  maxQueuePerClient?: number | 'auto';
 }
 
 export interface ClassifyOptions {
@@ -47,6 +52,8 @@ export interface ClassifyOptions {
   signal?: AbortSignal;
   /** Records where this call's time goes (timing headers, trace spans); absent: nothing is recorded. */
   timing?: RequestTiming;
+  /** Who asked (src/http/client-key.ts): clients share the queue and the engine fairly. */
+  client?: ClientKey;
 }
 
 /**
@@ -78,7 +85,12 @@ export class Classifier {
     this.longTexts =
       longTextTokens === undefined || longTextShare === undefined
         ? undefined
-        : { longTextTokens: resolveLongTextTokens(longTextTokens, model.maxLength), longTextShare };
+        : {
+            longTextTokens: resolveLongTextTokens(longTextTokens, model.maxLength),
+            longTextShare,
+            cpus: settings.cpus,
+            threadsPerBatch: settings.engineThreadsPerBatch,
+          };
     this.batcher = new Batcher<EncodedText, Float32Array>({
       ...batching,
       longTexts: this.longTexts,
@@ -103,7 +115,19 @@ export class Classifier {
         return texts.map((_, row) => logits.subarray(row * width, (row + 1) * width));
       },
     });
-    this.admission = new Admission(settings.maxQueue, () => this.batcher.depth, settings.maxTextsPerRequest);
+    const wakeRoom = settings.maxTextsPerRequest ?? 1;
+    this.admission = new Admission(
+      {
+        capacity: settings.maxQueue,
+        perClient: resolvePerClientQueue(settings.maxQueuePerClient ?? settings.maxQueue, settings.maxQueue, wakeRoom),
+        wakeRoom,
+      },
+      {
+        queued: () => this.batcher.depth,
+        queuedOf: (client) => this.batcher.depthOf(client),
+        queuedClients: () => this.batcher.clients(),
+      },
+    );
   }
 
   /** Why the engine or the tokenizer threads can no longer work, if they cannot; then only a restart helps. */
@@ -113,7 +137,7 @@ export class Classifier {
 
   async classify(texts: readonly string[], options: ClassifyOptions): Promise<Prediction[][]> {
     // Admit: throws QueueFullError before any tokenization.
-    const release = this.admission.admit(texts.length);
+    const release = this.admission.admit(texts.length, options.client);
     let encoded: EncodedText[];
     const tokenizationStartedAt = performance.now();
     try {
@@ -121,16 +145,20 @@ export class Classifier {
     } finally {
       release();
     }
-    options.timing?.tokenized(
-      tokenizationStartedAt,
-      performance.now(),
-      encoded.map((text) => text.ids.length),
-    );
+    const tokenizedAt = performance.now();
+    const lengths = encoded.map((text) => text.ids.length);
+    options.timing?.tokenized(tokenizationStartedAt, tokenizedAt, lengths);
+    // Tokenizing a long text (a megabyte cut to the model's maximum) is CPU time its share pays for too.
+    const longTextTokens = this.longTexts?.longTextTokens;
+    if (longTextTokens !== undefined && lengths.some((length) => length > longTextTokens)) {
+      this.batcher.recordLongWork((tokenizedAt - tokenizationStartedAt) / 1000);
+    }
     // Queue and batch: the batcher's own capacity check passes, as the admitted texts were counted until now.
     const logits = await this.batcher.submit(encoded, {
       deadline: options.deadline,
       signal: options.signal,
       tag: options.timing,
+      client: options.client,
     });
     return logits.map((row) => predictionsOf(row, this.model, options.topK, options.scoring));
   }

@@ -50,7 +50,15 @@ export async function startInferenceStack(config: Config, options: InferenceStac
       config.tokenizerThreads > 0
         ? await TokenizerPool.start({ modelDir: model.dir, maxLength: model.maxLength }, config.tokenizerThreads)
         : undefined;
-    const classifier = new Classifier(model, engine, config, options.observerFor?.(model, engine), tokenizerPool);
+    // LONG_TEXT_SHARE counts CPU time: a batch computes on the engine's intra-op threads (all CPUs when unset).
+    const cpus = availableCpus();
+    const classifier = new Classifier(
+      model,
+      engine,
+      { ...config, cpus, engineThreadsPerBatch: layout.intraOpThreads ?? cpus },
+      options.observerFor?.(model, engine),
+      tokenizerPool,
+    );
     return { model, engine, layout, tokenizerThreads: tokenizerPool?.size ?? 0, classifier };
   } catch (error) {
     await engine.dispose();

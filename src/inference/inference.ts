@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { DrainingError, TooManyTextsError } from '../errors/rejections.js';
+import type { ClientKey } from './admission.js';
 import type { Classifier, ClassifyOptions } from './classifier.js';
 import type { Prediction } from './postprocess.js';
 
@@ -68,15 +69,15 @@ export class Inference {
    * The door: refused once shutdown began; while the queue is full, held up to ADMISSION_WAIT_MS for room, then let
    * in or refused (QueueFullError). Undefined when there is room now, so the common case costs no promise.
    */
-  admit(): Promise<void> | undefined {
+  admit(client?: ClientKey): Promise<void> | undefined {
     if (this.isDraining) throw new DrainingError();
-    return this.classifier.admission.waitForRoom(this.limits.admissionWaitMs, this.limits.maxQueue);
+    return this.classifier.admission.waitForRoom(this.limits.admissionWaitMs, this.limits.maxQueue, client);
   }
 
   /** Labels for each text, best first; throws the rejections of src/errors/rejections.ts. */
   async classify(texts: readonly string[], request: InferenceRequest): Promise<Prediction[][]> {
     const receivedAt = request.receivedAt ?? performance.now();
-    if (request.admitted !== true) await this.admit();
+    if (request.admitted !== true) await this.admit(request.client);
     const { maxTextsPerRequest, requestTimeoutMs } = this.limits;
     if (texts.length > maxTextsPerRequest) throw new TooManyTextsError(texts.length, maxTextsPerRequest);
     const timeoutDeadline = requestTimeoutMs === undefined ? undefined : receivedAt + requestTimeoutMs;

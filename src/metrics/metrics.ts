@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { BatcherObserver, BatchReport } from '../queue/batcher.js';
 import { authFailureReasons, type AuthFailureReason } from '../auth/auth-failure.js';
 import { rejectionReasons, type RejectionReason } from '../errors/rejections.js';
+import { clientClasses, type ClientClass } from '../inference/admission.js';
 
 export interface ModelInfoLabels {
   model: string;
@@ -90,6 +91,19 @@ export class ServiceMetrics implements BatcherObserver {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  /** Read when scraped: what watchClients was given, until then none. */
+  private clientsByClass: () => Record<ClientClass, number> = () => ({ light: 0, heavy: 0 });
+  private readonly clientsWaiting = new Gauge({
+    name: 'sentiment_clients_waiting',
+    help: 'Clients with texts admitted and not yet answered, by class: heavy while holding half their share of the queue (MAX_QUEUE_PER_CLIENT)',
+    labelNames: ['client_class'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const counts = this.clientsByClass();
+      for (const clientClass of clientClasses)
+        this.clientsWaiting.set({ client_class: clientClass }, counts[clientClass]);
+    },
+  });
   private readonly authFailures = new Counter({
     name: 'sentiment_auth_failures_total',
     help: 'Requests refused for a missing or wrong API key, by reason',
@@ -126,6 +140,11 @@ export class ServiceMetrics implements BatcherObserver {
     this.engineSeconds.inc({ texts: report.long ? 'long' : 'short' }, report.inferenceSeconds);
     if (report.aheadOfLong) this.batchesAheadOfLong.inc();
     for (const seconds of report.queueWaitSeconds) this.queueWait.observe(seconds);
+  }
+
+  /** Where sentiment_clients_waiting is read from (the classifier's admission). */
+  watchClients(clientsByClass: () => Record<ClientClass, number>): void {
+    this.clientsByClass = clientsByClass;
   }
 
   rejected(reason: RejectionReason): void {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ClientGoneError, DeadlineExceededError, DrainingError, QueueFullError } from '../errors/rejections.js';
 import { selectBatch, shapeOf, type BatchLimits, type BatchShape } from './batch-policy.js';
+import { FairOrder } from './fair-order.js';
 import { LongTextShare, type LongTextShareLimits } from './long-text-share.js';
 
 export interface BatchReport extends BatchShape {
@@ -51,6 +52,11 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** Handed back in BatchReport.tags for each of these texts, so observers can tell whose texts a batch ran. */
   tag?: unknown;
+  /**
+   * Who sent the texts (API key, address): clients share the engine fairly (FairOrder). Absent: one anonymous
+   * client, served in arrival order.
+   */
+  client?: string;
 }
 
 interface Job<O> {
@@ -66,6 +72,9 @@ interface Job<O> {
 
 interface Entry<I, O> {
   job: Job<O>;
+  client: string | undefined;
+  /** FairOrder's finish tag: the queue is kept in ascending order of it. */
+  fairTag: number;
   /** Position of this input in its submission. */
   index: number;
   input: I;
@@ -80,10 +89,15 @@ interface Entry<I, O> {
  * while a batch runs, arrivals queue and the next batch is chosen from them by the batch policy when it ends,
  * so batches grow with load by themselves. An engine with several instances (ENGINE_INSTANCES) gets up to that
  * many batches at once, each formed when an instance frees up. With `longTexts`, a long oldest text lets waiting
- * short ones go first once long batches have had their share of the engine (LongTextShare).
+ * short ones go first once long batches have had their share of the engine (LongTextShare). The queue is kept in
+ * fair order across clients (FairOrder), so "oldest" below means first in that order, which for one client is the
+ * oldest.
  */
 export class Batcher<I, O> {
   private queue: Entry<I, O>[] = [];
+  private readonly fairOrder = new FairOrder<string | undefined>();
+  /** Texts waiting per client. */
+  private readonly clientDepth = new Map<string | undefined, number>();
   /** Batches handed to runBatch and not finished yet. */
   private running = 0;
   private dispatchScheduled = false;
@@ -104,7 +118,22 @@ export class Batcher<I, O> {
     return this.queue.length;
   }
 
-  submit(inputs: readonly I[], { deadline = Infinity, signal, tag }: SubmitOptions): Promise<O[]> {
+  /** Texts of one client waiting. */
+  depthOf(client: string | undefined): number {
+    return this.clientDepth.get(client) ?? 0;
+  }
+
+  /** Clients with texts waiting. */
+  get waitingClients(): number {
+    return this.clientDepth.size;
+  }
+
+  /** Which clients have texts waiting. */
+  clients(): Iterable<string | undefined> {
+    return this.clientDepth.keys();
+  }
+
+  submit(inputs: readonly I[], { deadline = Infinity, signal, tag, client }: SubmitOptions): Promise<O[]> {
     if (this.closed) return Promise.reject(new DrainingError());
     if (signal?.aborted) return Promise.reject(new ClientGoneError());
     if (performance.now() >= deadline) return Promise.reject(new DeadlineExceededError());
@@ -135,7 +164,9 @@ export class Batcher<I, O> {
       signal?.addEventListener('abort', onAbort, { once: true });
       const enqueuedAt = performance.now();
       inputs.forEach((input, index) => {
-        this.queue.push({ job, index, input, length: this.options.lengthOf(input), enqueuedAt });
+        const length = this.options.lengthOf(input);
+        const fairTag = this.fairOrder.tag(client, length);
+        this.enqueue({ job, client, fairTag, index, input, length, enqueuedAt });
       });
       this.options.observer?.queueDepthChanged(this.queue.length);
       this.scheduleDispatch();
@@ -179,15 +210,21 @@ export class Batcher<I, O> {
     if (this.queue.length === 0) return this.notifyIdle();
 
     const candidates = this.candidates(now);
+    clearTimeout(this.waitTimer);
+    if (candidates.length === 0) {
+      // Only long texts wait, and short traffic keeps its share of the machine: try again once long ones may run.
+      this.waitTimer = setTimeout(() => this.dispatch(), this.longTextShare?.msUntilLongMayRun(now) ?? 1);
+      return;
+    }
     const aheadOfLong = candidates.length < this.queue.length;
     const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
+    const fill = this.fillFor(oldest, candidates);
     const chosen = selectBatch(
-      candidates.map((index) => (this.queue[index] as Entry<I, O>).length),
+      fill.map((index) => (this.queue[index] as Entry<I, O>).length),
       this.options,
-    ).map((position) => candidates[position] as number);
-    const couldGrow = chosen.length === candidates.length && chosen.length < this.options.maxBatchSize;
+    ).map((position) => fill[position] as number);
+    const couldGrow = chosen.length === fill.length && chosen.length < this.options.maxBatchSize;
     const waitLeft = oldest.enqueuedAt + this.options.maxWaitMs - now;
-    clearTimeout(this.waitTimer);
     if (couldGrow && waitLeft > 0 && !this.draining) {
       this.waitTimer = setTimeout(() => this.dispatch(), waitLeft);
       return;
@@ -196,6 +233,8 @@ export class Batcher<I, O> {
     const picked = new Set(chosen);
     const batch = chosen.map((index) => this.queue[index] as Entry<I, O>);
     this.queue = this.queue.filter((_, index) => !picked.has(index));
+    for (const entry of batch) this.countDepth(entry.client, -1);
+    this.fairOrder.served(Math.min(...batch.map((entry) => entry.fairTag)));
     this.options.observer?.queueDepthChanged(this.queue.length);
     this.running += 1;
     const long = this.longTextShare?.isLong(Math.max(...batch.map((entry) => entry.length))) ?? false;
@@ -255,8 +294,9 @@ export class Batcher<I, O> {
 
   /**
    * The queue indices the next batch is chosen from, oldest first (selectBatch anchors on the first): the whole
-   * queue, or only its short texts when the oldest is long, short ones wait, and long batches have had their share
-   * of the engine lately or already hold as many engine instances as their share allows.
+   * queue, or, when the oldest is long and short traffic is being served (LongTextShare) while long batches have
+   * had their share of the machine lately or already hold as many engine instances as their share allows, only its
+   * short texts; none when only long ones wait then.
    */
   private candidates(now: number): number[] {
     const all = this.queue.map((_, index) => index);
@@ -264,10 +304,26 @@ export class Batcher<I, O> {
     const oldest = this.queue[0];
     if (share === undefined || oldest === undefined || !share.isLong(oldest.length)) return all;
     const short = all.filter((index) => !share.isLong((this.queue[index] as Entry<I, O>).length));
-    if (short.length === 0) return all;
+    if (short.length === 0 && !share.shortTrafficActive(now)) return all;
     const mayStartLong =
       this.runningLong < share.concurrentLongBatches(this.options.maxConcurrentBatches ?? 1) && share.longMayRun(now);
     return mayStartLong ? all : short;
+  }
+
+  /**
+   * The candidates a batch anchored on `anchor` may hold. A client with fewer texts waiting than a batch holds is
+   * light: a batch anchored on a light client's text takes only light clients' texts, so it stays as small and quick
+   * as their traffic, instead of being filled up with a flooding client's backlog. Any other batch takes anyone's.
+   */
+  private fillFor(anchor: Entry<I, O>, candidates: number[]): number[] {
+    const light = (client: string | undefined): boolean => this.depthOf(client) < this.options.maxBatchSize;
+    if (!light(anchor.client)) return candidates;
+    return candidates.filter((index) => light((this.queue[index] as Entry<I, O>).client));
+  }
+
+  /** Counts CPU time spent on long texts before they were queued (tokenization) against their share. */
+  recordLongWork(cpuSeconds: number): void {
+    this.longTextShare?.recordLongWork(cpuSeconds);
   }
 
   private canStartBatch(): boolean {
@@ -279,9 +335,32 @@ export class Batcher<I, O> {
     job.settled = true;
     job.release();
     const before = this.queue.length;
-    this.queue = this.queue.filter((entry) => entry.job !== job);
+    this.queue = this.queue.filter((entry) => {
+      if (entry.job !== job) return true;
+      this.countDepth(entry.client, -1);
+      return false;
+    });
     if (this.queue.length !== before) this.options.observer?.queueDepthChanged(this.queue.length);
     job.reject(error);
+  }
+
+  /** Puts an entry in its place in fair order (after those with the same tag, so ties keep arrival order). */
+  private enqueue(entry: Entry<I, O>): void {
+    let low = 0;
+    let high = this.queue.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.queue[middle] as Entry<I, O>).fairTag <= entry.fairTag) low = middle + 1;
+      else high = middle;
+    }
+    this.queue.splice(low, 0, entry);
+    this.countDepth(entry.client, 1);
+  }
+
+  private countDepth(client: string | undefined, change: number): void {
+    const depth = (this.clientDepth.get(client) ?? 0) + change;
+    if (depth > 0) this.clientDepth.set(client, depth);
+    else this.clientDepth.delete(client);
   }
 
   private notifyIdle(): void {

@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       longTextShare: 0.25,
       maxQueue: 1024,
       maxTextsPerRequest: 64,
+      maxQueuePerClient: 'auto',
+      clientIdHeader: undefined,
       bodyLimitBytes: 1048576,
       requestTimeoutMs: 30000,
       shutdownTimeoutMs: 10000,

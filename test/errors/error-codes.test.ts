@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { errorNames, isErrorCode, postedError, ServiceError } from '../../src/errors/error-codes.js';
 import {
   ClientGoneError,
+  ClientQueueFullError,
   DeadlineExceededError,
   DrainingError,
   InferenceFailedError,
@@ -29,6 +30,7 @@ describe('error registry', () => {
   it('builds each rejection with its reason, its code and the class name the registry gives it', () => {
     const errors = [
       new QueueFullError(1, 2, 3),
+      new ClientQueueFullError(1, 2, 3),
       new DeadlineExceededError(),
       new ClientGoneError(),
       new DrainingError(),

@@ -289,6 +289,82 @@ describe('Batcher', () => {
   });
 });
 
+describe('Batcher across clients (fair order)', () => {
+  it("serves a newcomer's text in the next batch, ahead of a flooding client's backlog", async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxBatchSize: 4, maxPaddingRatio: 1 });
+    const blocker = batcher.submit(texts(['x', 5]), { deadline: later(), client: 'a' });
+    await waitUntil(() => engine.running === 1);
+    const flood = Array.from({ length: 4 }, (_, request) =>
+      batcher.submit(texts(...Array.from({ length: 4 }, (_, i): [string, number] => [`a${request * 4 + i}`, 5])), {
+        deadline: later(),
+        client: 'a',
+      }),
+    );
+    const newcomer = batcher.submit(texts(['b0', 5]), { deadline: later(), client: 'b' });
+    engine.gated = false;
+    engine.finish();
+    assert.deepEqual(await newcomer, ['B0']);
+    await Promise.all([blocker, ...flood]);
+    assert.ok(engine.batches[1]?.includes('b0'), `b0 ran in the first batch after it came: ${engine.batches[1]}`);
+  });
+
+  it("keeps a light client's batch to light clients' texts, and fills a heavy client's from anyone", async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxBatchSize: 4, maxPaddingRatio: 1 });
+    const blocker = batcher.submit(texts(['x', 5]), { deadline: later(), client: 'a' });
+    await waitUntil(() => engine.running === 1);
+    // a's texts are a token longer, so b0 and c0 come first in fair order and anchor the next batch.
+    const flood = batcher.submit(texts(...Array.from({ length: 8 }, (_, i): [string, number] => [`a${i}`, 6])), {
+      deadline: later(),
+      client: 'a',
+    });
+    const light = ['b0', 'c0'].map((id) => batcher.submit(texts([id, 5]), { deadline: later(), client: id[0] }));
+    engine.gated = false;
+    engine.finish();
+    await Promise.all([blocker, flood, ...light]);
+    const lightBatch = engine.batches.find((batch) => batch.includes('b0'));
+    assert.deepEqual(lightBatch, ['b0', 'c0'], `batches: ${JSON.stringify(engine.batches)}`);
+    assert.ok(engine.batches.some((batch) => batch.length === 4 && batch.every((id) => id.startsWith('a'))));
+  });
+
+  it('gives two backlogged clients alternating shares of the engine, whatever their arrival order', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxBatchSize: 2, maxPaddingRatio: 1 });
+    const blocker = batcher.submit(texts(['x', 5]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const ids = (prefix: string) => Array.from({ length: 6 }, (_, i): [string, number] => [`${prefix}${i}`, 5]);
+    const a = batcher.submit(texts(...ids('a')), { deadline: later(), client: 'a' });
+    const b = batcher.submit(texts(...ids('b')), { deadline: later(), client: 'b' });
+    engine.gated = false;
+    engine.finish();
+    await Promise.all([blocker, a, b]);
+    // Equal lengths: each batch of two holds one text of each client.
+    for (const batch of engine.batches.slice(1)) {
+      assert.deepEqual(batch.map((id) => id[0]).sort(), ['a', 'b'], `batches: ${JSON.stringify(engine.batches)}`);
+    }
+  });
+
+  it('serves one client in arrival order, and counts waiting texts per client', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, { maxBatchSize: 1 });
+    const first = batcher.submit(texts(['a0', 5]), { deadline: later(), client: 'a' });
+    await waitUntil(() => engine.running === 1);
+    const rest = ['a1', 'a2', 'a3'].map((id) => batcher.submit(texts([id, 5]), { deadline: later(), client: 'a' }));
+    const other = batcher.submit(texts(['b0', 5], ['b1', 5]), { deadline: later(), client: 'b' });
+    assert.equal(batcher.depthOf('a'), 3);
+    assert.equal(batcher.depthOf('b'), 2);
+    assert.equal(batcher.waitingClients, 2);
+    engine.gated = false;
+    engine.finish();
+    await Promise.all([first, ...rest, other]);
+    const aOrder = engine.batches.flat().filter((id) => id.startsWith('a'));
+    assert.deepEqual(aOrder, ['a0', 'a1', 'a2', 'a3']);
+    assert.equal(batcher.depthOf('a'), 0);
+    assert.equal(batcher.waitingClients, 0);
+  });
+});
+
 describe('Batcher with an engine of several instances', () => {
   it('runs up to maxConcurrentBatches batches at once, never more, each formed when an instance frees up', async () => {
     const engine = new FakeEngine();
@@ -367,7 +443,9 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
 
   it('runs waiting short texts before the oldest long one once long batches had their share', async () => {
     const reports: BatchReport[] = [];
-    const batches = await longThenMixed({ longTexts: { longTextTokens: 128, longTextShare: 0.25 } }, reports);
+    // L1's 20 ms on 32 threads is 0.64 CPU-seconds, past a quarter of one CPU's recent time.
+    const longTexts = { longTextTokens: 128, longTextShare: 0.25, cpus: 1, threadsPerBatch: 32 };
+    const batches = await longThenMixed({ longTexts }, reports);
     assert.deepEqual(batches, [['L1'], ['s1', 's2'], ['L2']]);
     // What metrics count: engine time by class, and the batch that went ahead.
     assert.deepEqual(
@@ -416,5 +494,26 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
     engine.finish();
     assert.deepEqual(await Promise.all([first, second]), [['L1'], ['L2']]);
     assert.deepEqual(engine.batches, [['L1'], ['L2']]);
+  });
+
+  it('holds long texts back while short traffic is served and long ones are past their share, then runs them', async () => {
+    const engine = new FakeEngine();
+    const longTexts = { longTextTokens: 128, longTextShare: 0.25, cpus: 1, threadsPerBatch: 32 };
+    const { batcher } = batcherFor(engine, { longTexts });
+    engine.gated = false;
+    await batcher.submit(texts(['s1', 10]), { deadline: later() });
+    engine.gated = true;
+    const first = batcher.submit(texts(['L1', 500]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    await sleep(20);
+    const second = batcher.submit(texts(['L2', 500]), { deadline: later() });
+    engine.gated = false;
+    engine.finish();
+    await first;
+    const finishedAt = performance.now();
+    await sleep(50);
+    assert.deepEqual(engine.batches, [['s1'], ['L1']], 'L2 waits: s1 ran lately and L1 took more than its share');
+    assert.deepEqual(await second, ['L2']);
+    assert.ok(performance.now() - finishedAt < 1500, 'runs within the half-life, once short traffic has stopped');
   });
 });

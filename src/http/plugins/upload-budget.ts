@@ -26,8 +26,8 @@ export default fp(async function uploadBudget(app: FastifyInstance, options: Upl
           : 0;
     // Malformed or oversized lengths are Fastify's to refuse (400, 413); only plausible ones are counted.
     if (!Number.isFinite(declared) || declared <= 0 || declared > options.bodyLimitBytes) return;
-    // The body is not read into memory: Node discards it as it arrives, so the client reads a clean 429 (closing
-    // the connection on unread data would reset it, and the client could lose the answer).
+    // The body is not read into memory: it is discarded as it arrives, and the connection closed with a lingering
+    // close (close-unread-body.ts), so the client reads a clean 429 and nothing after it.
     if (reserved + declared > options.limitBytes) throw new UploadsFullError(declared, options.limitBytes);
     reserved += declared;
     reply.raw.once('close', () => {

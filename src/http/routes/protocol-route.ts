@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RejectionCounter } from '../../errors/error-policy.js';
 import type { Inference, InferenceRequest } from '../../inference/inference.js';
 import type { Prediction } from '../../inference/postprocess.js';
@@ -15,9 +15,9 @@ export interface InferenceRouteOptions {
  * onRequest hook for routes that take new work: the inference call's admission, before the body is read, so a
  * refusal costs neither reading nor parsing it.
  */
-export function admitBeforeBody(inference: Inference): () => Promise<void> {
-  return async () => {
-    await inference.admit();
+export function admitBeforeBody(inference: Inference): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    await inference.admit(request.clientKey);
   };
 }
 
@@ -43,6 +43,7 @@ export async function classifyForRequest(
       admitted: true,
       receivedAt: performance.now() - reply.elapsedTime,
       timing: reply.request.timing,
+      client: reply.request.clientKey,
       signal: clientGone.signal,
     });
   } finally {

@@ -31,6 +31,7 @@ function teiError(error: ErrorOutcome): { statusCode: number; body: { error: str
   });
   switch (error.kind) {
     case 'queue_full':
+    case 'client_queue_full':
     case 'uploads_full':
       return body('Overloaded');
     case 'body_timeout':

@@ -42,8 +42,8 @@ describe('GET /info', () => {
         max_padding_ratio: 0.1,
         max_wait_ms: 2,
         max_queue: 1024,
-        // LONG_TEXT_TOKENS=auto: half the model's maximum length.
-        long_text_tokens: Math.floor(readModelDir(testConfig().modelDir, 'fp32').maxLength / 2),
+        // LONG_TEXT_TOKENS=auto: three quarters of the model's maximum length.
+        long_text_tokens: Math.floor((readModelDir(testConfig().modelDir, 'fp32').maxLength * 3) / 4),
         long_text_share: 0.25,
       },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
