@@ -35,7 +35,9 @@ import { startServer, type ServerProcess } from './server-process.js';
  *        --baselines compute,http,naive,batch-1,fp32,flask (default all; the smoke run leaves out fp32 and flask;
  *        targets need the first four, and name fp32 and flask where they ran). fp32: the service with DTYPE=fp32;
  *        flask: the original Python app (bench/flask-baseline.ts), skipped with a note where Python or torch is absent.
- *        The last two are for quick A/B runs of one setting; a full run keeps both at their defaults.
+ *        --open-rate N (req/s of the open-loop scenarios; default half the best closed-loop req/s of the run)
+ *        The last three are for quick A/B runs of one setting (the same open-loop rate for each); a full run keeps
+ *        them at their defaults.
  * Service settings come from the environment as for the server (e.g. INTRA_OP_THREADS=1 npm run bench) and apply
  * to the compute ceiling too; BENCH_LOG_LEVEL (default info) sets the log level of all three servers.
  */
@@ -116,6 +118,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: join(packageRoot, 'bench', 'results') },
     scenarios: { type: 'string', default: 'c1,c16,c64,c256,c16x32,open' },
     baselines: { type: 'string' },
+    'open-rate': { type: 'string' },
   },
 });
 const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
@@ -127,7 +130,9 @@ const baselines = new Set(
     .filter((key) => key !== ''),
 );
 const complete =
-  flags.scenarios === 'c1,c16,c64,c256,c16x32,open' && requiredBaselines.every((baseline) => baselines.has(baseline));
+  flags.scenarios === 'c1,c16,c64,c256,c16x32,open' &&
+  flags['open-rate'] === undefined &&
+  requiredBaselines.every((baseline) => baselines.has(baseline));
 const plan = plans[flags.smoke ? 'smoke' : 'full'];
 const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(',')))
   .split(',')
@@ -406,7 +411,7 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
     const capacity = Math.max(
       ...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec),
     );
-    const rate = Math.max(1, Math.round(capacity / 2));
+    const rate = flags['open-rate'] === undefined ? Math.max(1, Math.round(capacity / 2)) : Number(flags['open-rate']);
     const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
     scenarios.push(
       await measure(server, 'service', {

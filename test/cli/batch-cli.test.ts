@@ -123,11 +123,15 @@ describe('sentiment-batch (the built command)', () => {
   it('reads the engine settings the server reads: ENGINE_INSTANCES=3 runs three engine copies', async () => {
     const three = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(12), { ENGINE_INSTANCES: '3' });
     assert.equal(three.code, 0, three.stderr);
-    assert.match(three.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 3 engine thread\(s\)\n/);
+    // The server's default DTYPE=auto too: the int8 file on CPU, and why.
+    assert.match(
+      three.stderr,
+      /^sentiment-batch: engine: onnxruntime-node [^\n]*, 3 engine thread\(s\); onnx\/model_quantized\.onnx \(DTYPE=auto on CPU: [^\n]*\)\n/,
+    );
     assert.equal(parseJsonl(three.stdout).length, 12);
     const main = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), { ENGINE_THREAD: 'main' });
     assert.equal(main.code, 0, main.stderr);
-    assert.match(main.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 1 on the main thread\n/);
+    assert.match(main.stderr, /^sentiment-batch: engine: onnxruntime-node [^\n]*, 1 on the main thread; /);
     const tfjs = await runCli(['--input-format', 'jsonl', '--progress', 'none'], jsonl(2), {
       ENGINE: 'tfjs',
       TFJS_BACKEND: 'cpu',
