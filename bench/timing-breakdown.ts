@@ -22,7 +22,7 @@ export interface TimingParts {
 
 export interface TimingBreakdown {
   all: TimingParts;
-  /** The requests at or above the 99th percentile of client latency: where the tail's time goes. */
+  /** The slowest 1% of the requests by client latency (at least one): where the tail's time goes. */
   slowest1Percent: TimingParts;
 }
 
@@ -55,6 +55,6 @@ export function timingBreakdown(answers: readonly TimedAnswer[]): TimingBreakdow
   const timed = answers.filter((a) => a.headers['x-total-time'] !== undefined);
   if (timed.length === 0) return undefined;
   const sorted = [...timed].sort((a, b) => a.latencyMs - b.latencyMs);
-  const tail = sorted.slice(Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1));
+  const tail = sorted.slice(Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length)));
   return { all: partsOf(sorted), slowest1Percent: partsOf(tail) };
 }
