@@ -158,6 +158,25 @@ async function textsPerSecond(batchSize: number, texts: readonly string[]): Prom
   }
   return done / ((performance.now() - started) / 1000);
 }
+// Dynamic int8 scales activations per batch, so a text's score depends a little on what it is batched with: how
+// much, between each text alone and the length-grouped batches accuracy was measured in.
+if (firstDataTexts.length > 0) {
+  const batched = await classifier.classify(firstDataTexts, { truncate: true, topK: 1, deadline: far() });
+  let labelChanges = 0;
+  let maxScoreDiff = 0;
+  for (const [i, text] of firstDataTexts.entries()) {
+    const [alone] = await classifier.classify([text], { truncate: true, topK: 1, deadline: far() });
+    const together = batched[i]?.[0];
+    if (alone?.[0]?.label !== together?.label) labelChanges += 1;
+    else maxScoreDiff = Math.max(maxScoreDiff, Math.abs((alone?.[0]?.score ?? 0) - (together?.score ?? 0)));
+  }
+  report.batchDependence = { texts: firstDataTexts.length, labelChanges, maxScoreDiff };
+  console.log(
+    `${model.dtype} alone vs in batches on ${datasets[0]?.name}: ${labelChanges} of ${firstDataTexts.length} labels ` +
+      `change, scores differ by at most ${maxScoreDiff.toExponential(2)} where they do not`,
+  );
+}
+
 if (firstDataTexts.length >= 32) {
   const throughput = {
     batch1: await textsPerSecond(1, firstDataTexts.slice(0, 256)),
