@@ -12,7 +12,7 @@ export const onnxFileOf: Record<Dtype, string> = {
 
 /**
  * What DTYPE=auto prefers on each device, when the directory has it: dynamic int8 on CPU (as accurate as float32
- * on SST-2 dev and held-out sets, about twice as fast), float16 on a GPU; float32 otherwise.
+ * and faster: the model cards and bench/README.md), float16 on a GPU; float32 otherwise.
  */
 export const preferredDtypeOf: Record<Device, Dtype> = { cpu: 'q8', cuda: 'fp16' };
 
