@@ -268,25 +268,25 @@ function ratio(a: number, b: number): number {
  * it runs, the naive Node server and the Flask app (those that ran).
  */
 function defaultModelTargets(scenarios: ScenarioResult[], compute: ComputeCeiling): TargetCheck[] {
-  const service = scenarios.find((s) => s.server === 'service' && s.key === 'c64')?.load.textsPerSec ?? NaN;
+  const c64Of = (server: ServerKind): number | undefined =>
+    scenarios.find((s) => s.server === server && s.key === 'c64')?.load.textsPerSec;
+  const service = c64Of('service') ?? NaN;
   const t = (value: number): string => `${value.toFixed(1)} texts/s`;
   const targets: TargetCheck[] = [];
-  const against = (target: string, server: ServerKind | undefined, other: number, factor: number, name: string) => {
-    const found = server === undefined ? other : scenarios.find((s) => s.server === server && s.key === 'c64');
-    const value = typeof found === 'number' ? found : found?.load.textsPerSec;
-    if (value === undefined) return;
-    const ratio = service / value;
+  const against = (target: string, other: number | undefined, factor: number, name: string): void => {
+    if (other === undefined) return;
+    const ratio = service / other;
     targets.push({
       target,
-      measured: `${t(service)} vs ${name} ${t(value)} = ${ratio.toFixed(2)}×`,
+      measured: `${t(service)} vs ${name} ${t(other)} = ${ratio.toFixed(2)}×`,
       met: ratio >= factor,
     });
   };
-  against('≥ 2× the same service with DTYPE=fp32', 'service-fp32', NaN, 2, 'DTYPE=fp32');
-  against(`≥ 0.9× compute ceiling (${compute.dtype})`, undefined, compute.ceiling.textsPerSec, 0.9, 'ceiling');
-  against('≥ 3.5× naive server (fp32)', 'naive', NaN, 3.5, 'naive');
-  against('≥ 40× the Flask app as written', 'flask', NaN, 40, 'Flask');
-  against('≥ 4× the Flask app under gunicorn', 'flask-gunicorn', NaN, 4, 'gunicorn');
+  against('≥ 2× the same service with DTYPE=fp32', c64Of('service-fp32'), 2, 'DTYPE=fp32');
+  against(`≥ 0.9× compute ceiling (${compute.dtype})`, compute.ceiling.textsPerSec, 0.9, 'ceiling');
+  against('≥ 3.5× naive server (fp32)', c64Of('naive'), 3.5, 'naive');
+  against('≥ 40× the Flask app as written', c64Of('flask'), 40, 'Flask');
+  against('≥ 4× the Flask app under gunicorn', c64Of('flask-gunicorn'), 4, 'gunicorn');
   return targets;
 }
 
