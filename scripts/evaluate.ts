@@ -16,7 +16,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Dtype } from '../src/config/config.js';
+import { loadConfig } from '../src/config/config.js';
+import type { Dtype } from '../src/engine/engine-choices.js';
 import { createEngine } from '../src/engine/create-engine.js';
 import { Classifier } from '../src/inference/classifier.js';
 import { onnxFileOf } from '../src/model/dtype-choice.js';
