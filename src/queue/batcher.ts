@@ -183,7 +183,7 @@ export class Batcher<I, O> {
     const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
     const chosen = selectBatch(
       candidates.map((index) => (this.queue[index] as Entry<I, O>).length),
-      { ...this.options, maxBatchSize: this.shareFor(candidates.length) },
+      this.options,
     ).map((position) => candidates[position] as number);
     const couldGrow = chosen.length === candidates.length && chosen.length < this.options.maxBatchSize;
     const waitLeft = oldest.enqueuedAt + this.options.maxWaitMs - now;
@@ -268,17 +268,6 @@ export class Batcher<I, O> {
     const mayStartLong =
       this.runningLong < share.concurrentLongBatches(this.options.maxConcurrentBatches ?? 1) && share.longMayRun(now);
     return mayStartLong ? all : short;
-  }
-
-  /**
-   * Most texts the next batch may take: with several engine instances free and no wait for fuller batches asked
-   * for, what is waiting is shared out among them, so texts that arrived together compute side by side rather than
-   * one batch running while an instance idles. A busy engine frees one instance at a time, which takes it all.
-   */
-  private shareFor(waiting: number): number {
-    const free = (this.options.maxConcurrentBatches ?? 1) - this.running;
-    if (free <= 1 || this.options.maxWaitMs > 0) return this.options.maxBatchSize;
-    return Math.min(this.options.maxBatchSize, Math.ceil(waiting / free));
   }
 
   private canStartBatch(): boolean {

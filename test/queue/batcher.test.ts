@@ -309,25 +309,6 @@ describe('Batcher with an engine of several instances', () => {
     assert.deepEqual(await Promise.all([a, b, ...rest]), [['A'], ['B'], ['C'], ['D'], ['E']]);
   });
 
-  it('shares texts that arrive together among the free instances', async () => {
-    const engine = new FakeEngine();
-    const { batcher } = batcherFor(engine, { maxConcurrentBatches: 2 });
-    const all = ['a', 'b', 'c'].map((id) => batcher.submit(texts([id, 5]), { deadline: later() }));
-    await waitUntil(() => engine.running === 2);
-    assert.deepEqual(engine.batches, [['a', 'b'], ['c']]);
-    engine.finish();
-    engine.finish();
-    assert.deepEqual(await Promise.all(all), [['A'], ['B'], ['C']]);
-    // Waiting for fuller batches (MAX_WAIT_MS) is asked for: they stay together.
-    const patient = new FakeEngine();
-    const { batcher: waiting } = batcherFor(patient, { maxConcurrentBatches: 2, maxWaitMs: 1 });
-    const together = ['d', 'e'].map((id) => waiting.submit(texts([id, 5]), { deadline: later() }));
-    await waitUntil(() => patient.running === 1);
-    assert.deepEqual(patient.batches, [['d', 'e']]);
-    patient.finish();
-    assert.deepEqual(await Promise.all(together), [['D'], ['E']]);
-  });
-
   it('starts the next batch before answering the one that finished', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine);
