@@ -29,6 +29,8 @@ export interface ComputeCeiling {
   /** The best length-grouped row: the most texts/s the model can do on this machine with no HTTP at all. */
   ceiling: BatchingRow;
   backend: string;
+  /** The dtype computed in: DTYPE resolved for the model directory as the server resolves it. */
+  dtype: string;
   intraOpThreads: string;
 }
 
@@ -88,7 +90,7 @@ async function timePasses(engine: Engine, batches: readonly EncodedText[][], min
  */
 export async function measureComputeCeiling(options: ComputeCeilingOptions): Promise<ComputeCeiling> {
   const config = loadConfig([], { ...process.env, MODEL_DIR: options.modelDir, LOG_LEVEL: 'silent' });
-  const model = await loadModel(config.modelDir, config.dtype, config.engine);
+  const model = await loadModel(config.modelDir, config.dtype, config.engine, config.device);
   const cpus = availableCpus();
   const serviceLayout = resolveEngineLayout(config, cpus);
   const layouts = [
@@ -126,6 +128,7 @@ export async function measureComputeCeiling(options: ComputeCeilingOptions): Pro
     rows,
     ceiling,
     backend,
+    dtype: model.dtype,
     intraOpThreads: layouts.map((layout) => layout.name).join('; '),
   };
 

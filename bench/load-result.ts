@@ -1,4 +1,5 @@
 import type { LatencySummary } from './latency.js';
+import type { TimingBreakdown } from './timing-breakdown.js';
 
 /** What one load run measured from the client side. */
 export interface LoadResult {
@@ -19,6 +20,8 @@ export interface LoadResult {
   errors: number;
   /** Requests the client gave up on after the timeout. */
   timeouts: number;
+  /** Where the answered requests' time went, from the service's timing headers (paced load only). */
+  breakdown?: TimingBreakdown;
 }
 
 /** Requests that did not get a 2xx answer, whatever the reason. */

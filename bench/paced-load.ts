@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { summarizeLatencies } from './latency.js';
 import type { LoadResult } from './load-result.js';
+import { timingBreakdown, type TimedAnswer } from './timing-breakdown.js';
 
 export interface PacedSpec {
   url: string;
@@ -25,6 +26,7 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
   const target = new URL('/analyze', spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
   const latencies: number[] = [];
+  const answers: TimedAnswer[] = [];
   const statusCodes: Record<string, number> = {};
   let non2xx = 0;
   let errors = 0;
@@ -60,8 +62,11 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
           finish(() => {
             const code = res.statusCode ?? 0;
             statusCodes[code] = (statusCodes[code] ?? 0) + 1;
-            if (code >= 200 && code < 300) latencies.push(performance.now() - dueAt);
-            else non2xx += 1;
+            if (code >= 200 && code < 300) {
+              const latencyMs = performance.now() - dueAt;
+              latencies.push(latencyMs);
+              answers.push({ latencyMs, headers: res.headers });
+            } else non2xx += 1;
           }),
         );
       },
@@ -96,7 +101,9 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
   // Delivered rate over the sending window; the tail (answers still arriving after it) is not more time at load.
   const seconds = spec.durationSeconds;
   const ok = latencies.length;
+  const breakdown = timingBreakdown(answers);
   return {
+    ...(breakdown === undefined ? {} : { breakdown }),
     generator: 'paced',
     connections: spec.maxConnections,
     textsPerRequest: spec.textsPerRequest,

@@ -2,7 +2,14 @@ import type { ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';
 import type { ServerSideStats } from './server-metrics.js';
 
-export type ServerKind = 'service' | 'naive' | 'http-ceiling' | 'service-batch-1';
+export type ServerKind =
+  | 'service'
+  | 'naive'
+  | 'flask'
+  | 'flask-gunicorn'
+  | 'http-ceiling'
+  | 'service-batch-1'
+  | 'service-fp32';
 
 export interface ScenarioResult {
   server: ServerKind;
@@ -46,8 +53,11 @@ export interface BenchReport {
 const serverNames: Record<ServerKind, string> = {
   service: 'service',
   naive: 'naive (pipeline per request)',
+  flask: 'Flask app as written (app.run, transformers pipeline, PyTorch fp32)',
+  'flask-gunicorn': 'Flask app under gunicorn, 2 workers × 1 thread',
   'http-ceiling': 'HTTP ceiling (no model)',
   'service-batch-1': 'service, MAX_BATCH_SIZE=1',
+  'service-fp32': 'service, DTYPE=fp32',
 };
 
 function fixed(value: number | undefined, digits = 1): string {
@@ -98,6 +108,37 @@ function scenarioRow(model: string, result: ScenarioResult): string {
   ].join(' | ');
 }
 
+/** Where the open-loop requests' time went, from the service's timing headers (mean ms per request). */
+function breakdownTable(report: BenchReport): string[] {
+  const rows: string[] = [];
+  for (const model of report.models) {
+    for (const result of model.scenarios) {
+      const breakdown = result.load.breakdown;
+      if (breakdown === undefined) continue;
+      for (const [group, parts] of [
+        ['all', breakdown.all],
+        ['slowest 1%', breakdown.slowest1Percent],
+      ] as const) {
+        rows.push(
+          `| ${model.label} | ${result.title} | ${group} (${parts.requests}) | ${ms(parts.clientMs)} | ${ms(parts.outsideServerMs)} | ` +
+            `${ms(parts.tokenizationMs)} | ${ms(parts.queueMs)} | ${ms(parts.inferenceMs)} | ${ms(parts.handOffMs)} | ${fixed(parts.computeTokens, 0)} |`,
+        );
+      }
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    "**Where the time goes** (evenly spaced open loop; mean ms per request from the service's timing headers, which " +
+      'truncate to whole ms; outside server = client latency − x-total-time: connection wait, event loop, load generator; ' +
+      'hand-off = x-total-time − tokenization − queue − inference: messages to the tokenizer and engine threads, routing, serialization):',
+    '',
+    '| model | scenario | requests | client | outside server | tokenization | queue | inference | hand-off | tokens |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ];
+}
+
 export function renderMarkdown(report: BenchReport): string {
   const lines: string[] = [];
   const m = report.machine;
@@ -108,18 +149,19 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push('');
   lines.push(
     "**Compute ceiling**: the service's tokenizer and engine in one process, no HTTP, batches formed from the whole text set; " +
-      "each in two engine layouts (one copy using every CPU as a thread, and the service's own), the ceiling being the best grouped row.",
+      "each in two engine layouts (one copy using every CPU as a thread, and the service's own), the ceiling being the best grouped row; " +
+      'in the dtype the service runs (DTYPE resolved as the server resolves it).',
   );
   lines.push('');
   lines.push(
-    '| model | engine layout | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |',
+    '| model | dtype | engine layout | batches of | order | texts/s (tokenize + engine) | engine only | padding wasted |',
   );
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const model of report.models) {
     for (const row of model.compute?.rows ?? []) {
       const best = row === model.compute?.ceiling ? ' **(ceiling)**' : '';
       lines.push(
-        `| ${model.label} | ${row.layout} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
+        `| ${model.label} | ${model.compute?.dtype ?? '–'} | ${row.layout} | ${row.batchSize} | ${row.batchSize === 1 ? '–' : row.order === 'grouped' ? 'grouped by length' : 'arrival'} | ` +
           `${fixed(row.textsPerSec)}${best} | ${fixed(row.engineTextsPerSec)} | ${percent(row.paddingWasted, 1)} |`,
       );
     }
@@ -139,6 +181,7 @@ export function renderMarkdown(report: BenchReport): string {
   for (const model of report.models) {
     for (const result of model.scenarios) lines.push(`| ${scenarioRow(model.label, result)} |`);
   }
+  lines.push(...breakdownTable(report));
   lines.push('');
   lines.push('**Targets** (64 clients, 1 text per request, unless said otherwise):');
   lines.push('');

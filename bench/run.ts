@@ -9,6 +9,7 @@ import { packageRoot } from '../src/config/package-root.js';
 import { benchModelIds, prepareModel, type BenchModel } from './bench-models.js';
 import { measureComputeCeiling, type ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';
+import { flaskCommands, prepareFlaskVenv } from './flask-baseline.js';
 import { runAutocannon } from './load-test.js';
 import { runPaced } from './paced-load.js';
 import { PeakRss } from './peak-rss.js';
@@ -31,8 +32,12 @@ import { startServer, type ServerProcess } from './server-process.js';
  *                      asserts nothing about speed
  * Flags: --models embedded,distilbert-size  --seconds N (per load run)  --out DIR
  *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all)
- *        --baselines compute,http,naive,batch-1 (default all; targets need all of them)
- *        The last two are for quick A/B runs of one setting; a full run keeps both at their defaults.
+ *        --baselines compute,http,naive,batch-1,fp32,flask (default all; the smoke run leaves out fp32 and flask;
+ *        targets need the first four, and name fp32 and flask where they ran). fp32: the service with DTYPE=fp32;
+ *        flask: the original Python app (bench/flask-baseline.ts), skipped with a note where Python or torch is absent.
+ *        --open-rate N (req/s of the open-loop scenarios; default half the best closed-loop req/s of the run)
+ *        The last three are for quick A/B runs of one setting (the same open-loop rate for each); a full run keeps
+ *        them at their defaults.
  * Service settings come from the environment as for the server (e.g. INTRA_OP_THREADS=1 npm run bench) and apply
  * to the compute ceiling too; BENCH_LOG_LEVEL (default info) sets the log level of all three servers.
  */
@@ -112,17 +117,22 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     out: { type: 'string', default: join(packageRoot, 'bench', 'results') },
     scenarios: { type: 'string', default: 'c1,c16,c64,c256,c16x32,open' },
-    baselines: { type: 'string', default: 'compute,http,naive,batch-1' },
+    baselines: { type: 'string' },
+    'open-rate': { type: 'string' },
   },
 });
 const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
+const requiredBaselines = ['compute', 'http', 'naive', 'batch-1'];
 const baselines = new Set(
-  flags.baselines
+  (flags.baselines ?? (flags.smoke ? requiredBaselines : [...requiredBaselines, 'fp32', 'flask']).join(','))
     .split(',')
     .map((key) => key.trim())
     .filter((key) => key !== ''),
 );
-const complete = flags.scenarios === 'c1,c16,c64,c256,c16x32,open' && baselines.size === 4;
+const complete =
+  flags.scenarios === 'c1,c16,c64,c256,c16x32,open' &&
+  flags['open-rate'] === undefined &&
+  requiredBaselines.every((baseline) => baselines.has(baseline));
 const plan = plans[flags.smoke ? 'smoke' : 'full'];
 const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(',')))
   .split(',')
@@ -196,16 +206,25 @@ async function measure(server: ServerProcess, kind: ServerKind, spec: LoadSpec):
       `${l.latencyMs.p99.toFixed(1)} ms, failed ${failures(l)}` +
       (result.serverSide ? `, mean batch ${result.serverSide.meanBatchSize.toFixed(1)}` : ''),
   );
+  const tail = l.breakdown?.slowest1Percent;
+  if (tail !== undefined) {
+    log(
+      `  slowest 1% (${tail.requests}), mean ms: client ${tail.clientMs.toFixed(1)} = outside server ${tail.outsideServerMs.toFixed(1)} + ` +
+        `tokenization ${tail.tokenizationMs.toFixed(1)} + queue ${tail.queueMs.toFixed(1)} + inference ${tail.inferenceMs.toFixed(1)} + ` +
+        `hand-off ${tail.handOffMs.toFixed(1)}; ${tail.computeTokens.toFixed(0)} tokens`,
+    );
+  }
   return result;
 }
 
 async function withServer<T>(
   name: string,
-  script: string,
+  program: string | { command: readonly string[] },
   env: Record<string, string>,
   body: (server: ServerProcess) => Promise<T>,
 ): Promise<T> {
-  const server = await startServer({ name, script, env: { LOG_LEVEL: logLevel, ...env } });
+  const launch = typeof program === 'string' ? { script: program } : { script: '', command: program.command };
+  const server = await startServer({ name, ...launch, env: { LOG_LEVEL: logLevel, ...env } });
   try {
     // Warm-up: JIT, connection set-up, ONNX Runtime's first shapes; not measured.
     await runAutocannon({
@@ -242,6 +261,33 @@ const closedLoop = (seconds: number): LoadSpec[] => [
 
 function ratio(a: number, b: number): number {
   return b === 0 ? NaN : a / b;
+}
+
+/**
+ * The default model's throughput targets: against the same service in float32, the compute ceiling of the dtype
+ * it runs, the naive Node server and the Flask app (those that ran).
+ */
+function defaultModelTargets(scenarios: ScenarioResult[], compute: ComputeCeiling): TargetCheck[] {
+  const c64Of = (server: ServerKind): number | undefined =>
+    scenarios.find((s) => s.server === server && s.key === 'c64')?.load.textsPerSec;
+  const service = c64Of('service') ?? NaN;
+  const t = (value: number): string => `${value.toFixed(1)} texts/s`;
+  const targets: TargetCheck[] = [];
+  const against = (target: string, other: number | undefined, factor: number, name: string): void => {
+    if (other === undefined) return;
+    const ratio = service / other;
+    targets.push({
+      target,
+      measured: `${t(service)} vs ${name} ${t(other)} = ${ratio.toFixed(2)}×`,
+      met: ratio >= factor,
+    });
+  };
+  against('≥ 2× the same service with DTYPE=fp32', c64Of('service-fp32'), 2, 'DTYPE=fp32');
+  against(`≥ 0.9× compute ceiling (${compute.dtype})`, compute.ceiling.textsPerSec, 0.9, 'ceiling');
+  against('≥ 3.5× naive server (fp32)', c64Of('naive'), 3.5, 'naive');
+  against('≥ 40× the Flask app as written', c64Of('flask'), 40, 'Flask');
+  against('≥ 4× the Flask app under gunicorn', c64Of('flask-gunicorn'), 4, 'gunicorn');
+  return targets;
 }
 
 function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: ComputeCeiling, http: ScenarioResult) {
@@ -294,16 +340,7 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
       met: service.latencyMs.p99 < 3000,
     });
   } else {
-    targets.push({
-      target: '≥ 2× naive server',
-      measured: `${t(service.textsPerSec)} vs naive ${t(naive.textsPerSec)} = ${x(ratios.serviceVsNaive)}`,
-      met: ratios.serviceVsNaive >= 2,
-    });
-    targets.push({
-      target: '≥ 0.8× combined ceiling 1/(1/http + 1/compute)',
-      measured: `${t(service.textsPerSec)} vs 1/(1/${http.load.textsPerSec.toFixed(0)} + 1/${compute.ceiling.textsPerSec.toFixed(0)}) = ${t(combined)}: ${x(ratios.serviceVsCombinedCeiling)}`,
-      met: ratios.serviceVsCombinedCeiling >= 0.8,
-    });
+    targets.push(...defaultModelTargets(scenarios, compute));
   }
   for (const key of ['open-paced', 'open-autocannon']) {
     const open = find('service', key).load;
@@ -326,25 +363,47 @@ function targetsFor(model: BenchModel, scenarios: ScenarioResult[], compute: Com
   return { ratios, targets };
 }
 
+const c64 = (seconds: number): LoadSpec => ({
+  key: 'c64',
+  title: '64 clients × 1 text',
+  connections: 64,
+  textsPerRequest: 1,
+  seconds,
+});
+
+/** The other servers on the same model, each under 64 clients: naive, Flask, the service in fp32 and unbatched. */
+async function baselineScenarios(model: BenchModel, seconds: number): Promise<ScenarioResult[]> {
+  const env = { MODEL_DIR: model.dir };
+  const results: ScenarioResult[] = [];
+  const once = async (name: string, program: Parameters<typeof withServer>[1], kind: ServerKind, extra = {}) => {
+    await withServer(`${name} ${model.label}`, program, { ...env, ...extra }, async (server) => {
+      results.push(await measure(server, kind, c64(seconds)));
+    });
+  };
+  if (baselines.has('naive')) await once('naive', naiveScript, 'naive');
+  if (baselines.has('flask')) {
+    const venv = prepareFlaskVenv(log);
+    if ('skipped' in venv) {
+      log(`Flask baseline skipped: ${venv.skipped}`);
+      notes.push(`The Flask baseline was skipped: ${venv.skipped}.`);
+    } else {
+      for (const [kind, { command, env: extra }] of Object.entries(flaskCommands(venv)))
+        await once(kind, { command }, kind as ServerKind, extra);
+    }
+  }
+  if (baselines.has('fp32')) await once('service DTYPE=fp32', serviceScript, 'service-fp32', { DTYPE: 'fp32' });
+  if (baselines.has('batch-1'))
+    await once('service MAX_BATCH_SIZE=1', serviceScript, 'service-batch-1', { MAX_BATCH_SIZE: '1' });
+  return results;
+}
+
 async function benchModel(model: BenchModel, http: ScenarioResult | undefined): Promise<ModelReport> {
   const settings = plan.perModel[model.id];
   const seconds = secondsOverride ?? settings.seconds;
   const compute = baselines.has('compute') ? await computeCeiling(model) : undefined;
   const scenarios: ScenarioResult[] = [];
   const env = { MODEL_DIR: model.dir };
-  if (baselines.has('naive')) {
-    await withServer(`naive ${model.label}`, naiveScript, env, async (server) => {
-      scenarios.push(
-        await measure(server, 'naive', {
-          key: 'c64',
-          title: '64 clients × 1 text',
-          connections: 64,
-          textsPerRequest: 1,
-          seconds,
-        }),
-      );
-    });
-  }
+  scenarios.push(...(await baselineScenarios(model, seconds)));
   await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
     for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key)))
       scenarios.push(await measure(server, 'service', spec));
@@ -352,7 +411,7 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
     const capacity = Math.max(
       ...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec),
     );
-    const rate = Math.max(1, Math.round(capacity / 2));
+    const rate = flags['open-rate'] === undefined ? Math.max(1, Math.round(capacity / 2)) : Number(flags['open-rate']);
     const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
     scenarios.push(
       await measure(server, 'service', {
@@ -375,24 +434,6 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
       }),
     );
   });
-  if (baselines.has('batch-1')) {
-    await withServer(
-      `service MAX_BATCH_SIZE=1 ${model.label}`,
-      serviceScript,
-      { ...env, MAX_BATCH_SIZE: '1' },
-      async (server) => {
-        scenarios.push(
-          await measure(server, 'service-batch-1', {
-            key: 'c64',
-            title: '64 clients × 1 text',
-            connections: 64,
-            textsPerRequest: 1,
-            seconds,
-          }),
-        );
-      },
-    );
-  }
   const { ratios, targets } =
     complete && compute !== undefined && http !== undefined
       ? targetsFor(model, scenarios, compute, http)
@@ -415,6 +456,7 @@ async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
     );
   }
 
+  log(`  ceiling ${compute.ceiling.textsPerSec.toFixed(1)} texts/s in ${compute.dtype}`);
   return compute;
 }
 
@@ -542,9 +584,11 @@ function problemsOf(report: BenchReport): string[] {
   return problems;
 }
 
+/** What the report should say about this run beyond its tables (skipped baselines, a busy machine). */
+const notes: string[] = [];
+
 async function main(): Promise<void> {
   const startLoad = loadavg()[0] ?? 0;
-  const notes: string[] = [];
   if (startLoad > 0.7)
     notes.push(`The machine was not idle when the run started (1-min load average ${startLoad.toFixed(2)}).`);
   log(`${plan.mode} run; models ${modelIds.join(', ')}; 1-min load average ${startLoad.toFixed(2)}`);

@@ -16,6 +16,8 @@ export interface ServerSpec {
   /** Node script (compiled .js) and the node flags to run it with. */
   script: string;
   nodeArgs?: string[];
+  /** Another program instead of node (the Python baselines): executable and arguments; script is then unused. */
+  command?: readonly string[];
   env: Record<string, string>;
   /** Seconds to wait for /readyz (model loading and warm-up happen before it answers). */
   startTimeoutSeconds?: number;
@@ -38,7 +40,8 @@ export async function freePort(): Promise<number> {
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.script], {
+  const [executable, ...args] = spec.command ?? [process.execPath, ...(spec.nodeArgs ?? []), spec.script];
+  const child: ChildProcess = spawn(executable as string, args, {
     env: { ...process.env, ...spec.env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

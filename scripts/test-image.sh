@@ -95,6 +95,10 @@ for path in /healthz /info /docs/json; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE$path")
   [ "$code" = 200 ] || fail "GET $path -> $code"
 done
+# DTYPE=auto: the image carries the int8 file and serves it on CPU out of the box.
+info=$(curl -sS "$BASE/info")
+node -e 'process.exit(JSON.parse(process.argv[1]).model.file === "onnx/model_quantized.onnx" ? 0 : 1)' "$info" \
+  || fail "expected /info model.file onnx/model_quantized.onnx, got $info"
 
 # Every metric the alerts and the dashboard query must be exported (histograms by their base name).
 curl -sS "$BASE/metrics" >"$WORK/metrics.txt"

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -165,6 +166,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.log.info(
     {
       model: model.name,
+      // Which weights file and why (DTYPE=auto picks per directory and device).
+      file: relative(model.dir, model.weightsPath),
+      dtype: model.dtype,
+      dtypeReason: model.dtypeReason,
       engine: engine.kind,
       device: engine.device,
       backend: engine.backend,

@@ -228,7 +228,7 @@ describe('the server process (node dist/src/server.js)', () => {
       exit.stderr,
       testEngine === 'tfjs'
         ? /model\.safetensors is missing \(ENGINE=tfjs loads/
-        : /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
+        : /onnx\/model\.onnx is missing \(DTYPE=auto on CPU: the model directory has no onnx\/model_quantized\.onnx, so float32\)/,
     );
   });
 

@@ -17,5 +17,5 @@ $PY train.py --tokenizer-dir work/tokenizer --run-dir "work/runs/seed-$SEED" --t
 $PY export_model.py --checkpoint "work/runs/seed-$SEED/best.pt" --tokenizer-dir work/tokenizer --out "$OUT" \
   --dev "$DATA/dev.tsv"
 cp ../models/sst2-tiny-bert/MODEL_CARD.md "$OUT/" 2>/dev/null || true
-(cd .. && npm run --silent build && node dist/scripts/evaluate.js --model-dir "training/$OUT" \
+(cd .. && npm run --silent build && DTYPE=fp32 node dist/scripts/evaluate.js --model-dir "training/$OUT" \
   --parity "training/work/runs/seed-$SEED/dev_logits.json")

@@ -43,5 +43,5 @@ cd ..
 npm run --silent build
 for model in sst2-minilm-l6 sst2-tiny-bert; do
   run=$([ "$model" = sst2-minilm-l6 ] && echo "minilm-s$SEED" || echo "student-s$SEED")
-  node dist/scripts/evaluate.js --model-dir "training/$OUT/$model" --parity "training/work/runs/$run/dev_logits.json"
+  DTYPE=fp32 node dist/scripts/evaluate.js --model-dir "training/$OUT/$model" --parity "training/work/runs/$run/dev_logits.json"
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch-job/batch-job.js';
 import { formatCount, ProgressReporter } from '../batch-job/progress.js';
@@ -43,7 +44,8 @@ async function run(options: BatchCliOptions): Promise<number> {
     // What actually started, so a job's log shows the layout its settings gave (ENGINE_INSTANCES and the rest).
     say(
       `engine: ${engine.backend}, ${stack.tokenizerThreads} tokenizer thread(s), ` +
-        `${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}`,
+        `${engine.instances} ${layout.thread === 'main' ? 'on the main thread' : 'engine thread(s)'}; ` +
+        `${relative(stack.model.dir, stack.model.weightsPath)} (${stack.model.dtypeReason})`,
     );
     classifier = stack.classifier;
   } catch (error) {

@@ -54,7 +54,7 @@ const log = pino({ level: config.logLevel, base: { name } }, pino.destination(2)
 try {
   const snapshot = await resolveHubSnapshot({ ...config, modelId }, log);
   // The same check the server makes at start-up, so a pulled model is one the server will load.
-  readModelDir(snapshot.dir, config.dtype, config.engine);
+  readModelDir(snapshot.dir, config.dtype, config.engine, config.device);
   log.info({ modelId, revision: snapshot.revision, commit: snapshot.commit, dir: snapshot.dir }, 'model pulled');
   process.stdout.write(`${snapshot.dir}\n`);
 } catch (error) {

@@ -216,7 +216,7 @@ export const settings = [
   // Engine copies, each on its own worker thread, computing batches side by side; auto: see engine-layout.ts.
   setting('engineInstances', 'ENGINE_INSTANCES', 'auto', integerOrAuto(1, 64), 'engine'),
   setting('device', 'DEVICE', 'cpu', oneOf(devices), 'engine'),
-  setting('dtype', 'DTYPE', 'fp32', oneOf(dtypes), 'engine'),
+  setting('dtype', 'DTYPE', 'auto', oneOf(dtypes), 'engine'),
   // Which TensorFlow.js backend ENGINE=tfjs runs on.
   setting('tfjsBackend', 'TFJS_BACKEND', 'auto', oneOf(tfjsBackends), 'engine'),
   // Unset: from the engine layout (src/engine/engine-layout.ts), else ONNX Runtime's default.
@@ -375,9 +375,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
 /** Settings that mean nothing to the TensorFlow.js engine are refused rather than silently ignored. */
 function tfjsProblems(config: Config): string[] {
   const problems: string[] = [];
-  if (config.dtype !== 'fp32') {
+  if (config.dtype !== 'fp32' && config.dtype !== 'auto') {
     problems.push(
-      `DTYPE=${config.dtype} selects a quantized ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32`,
+      `DTYPE=${config.dtype} selects an ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32 or auto`,
     );
   }
   if (config.intraOpThreads !== undefined || config.interOpThreads !== undefined) {

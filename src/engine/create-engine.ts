@@ -22,7 +22,7 @@ export async function createEngine(model: Model, config: EngineConfig): Promise<
 /** The engine the service and the batch CLI use, laid out as resolveEngineLayout decided. */
 export async function startEngine(
   model: Model,
-  config: EngineConfig & Pick<Config, 'dtype' | 'tfjsBackend'>,
+  config: EngineConfig & Pick<Config, 'tfjsBackend'>,
   layout: EngineLayout,
 ): Promise<Engine> {
   const settings = { ...config, intraOpThreads: layout.intraOpThreads };
@@ -30,7 +30,8 @@ export async function startEngine(
   return createWorkerEngine(
     {
       modelDir: model.dir,
-      dtype: config.dtype,
+      // Resolved on this thread already: every engine thread loads the same file.
+      dtype: model.dtype,
       engine: config.engine,
       device: config.device,
       intraOpThreads: layout.intraOpThreads,

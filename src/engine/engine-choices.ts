@@ -4,7 +4,8 @@
 
 export const engineKinds = ['onnx', 'tfjs'] as const;
 export const devices = ['cpu', 'cuda'] as const;
-export const dtypes = ['fp32', 'q8', 'int8'] as const;
+/** auto: the fastest file the model directory has for the device (src/model/dtype-choice.ts), else fp32. */
+export const dtypes = ['auto', 'fp32', 'fp16', 'q8', 'int8'] as const;
 /** auto: tfjs-node-gpu with DEVICE=cuda; else tfjs-node, then wasm, then cpu, the first that loads and runs. */
 export const tfjsBackends = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 /**
@@ -15,7 +16,9 @@ export const engineThreads = ['auto', 'worker', 'main'] as const;
 
 export type EngineKind = (typeof engineKinds)[number];
 export type Device = (typeof devices)[number];
-export type Dtype = (typeof dtypes)[number];
+export type DtypeSetting = (typeof dtypes)[number];
+/** A dtype resolved to one ONNX file (DTYPE=auto resolved for the model directory and device). */
+export type Dtype = Exclude<DtypeSetting, 'auto'>;
 export type TfjsBackendChoice = (typeof tfjsBackends)[number];
 export type EngineThreadChoice = (typeof engineThreads)[number];
 

@@ -8,7 +8,7 @@ import { modelFiles, type WantedFile } from './model-files.js';
 
 export type HubSettings = Pick<
   Config,
-  'engine' | 'dtype' | 'revision' | 'hfToken' | 'hfEndpoint' | 'hfHome' | 'hfHubCache' | 'hfHubOffline'
+  'engine' | 'device' | 'dtype' | 'revision' | 'hfToken' | 'hfEndpoint' | 'hfHome' | 'hfHubCache' | 'hfHubOffline'
 > & { modelId: string };
 
 /** A Hub model in the local cache, ready to be read as a model directory. */
@@ -34,7 +34,16 @@ function tokenOf(settings: HubSettings): string | undefined {
 }
 
 function missingFrom(cache: RepoCache, commit: string | undefined, files: readonly WantedFile[]): string[] {
-  return files.filter((f) => f.required && (commit === undefined || !cache.hasFile(commit, f.path))).map((f) => f.path);
+  return files
+    .filter(
+      (f) =>
+        f.required && (commit === undefined || !(cache.hasFile(commit, f.path) || hasAlternative(cache, commit, f))),
+    )
+    .map((f) => f.path);
+}
+
+function hasAlternative(cache: RepoCache, commit: string, file: WantedFile): boolean {
+  return file.unlessPresent !== undefined && cache.hasFile(commit, file.unlessPresent);
 }
 
 /**
@@ -51,7 +60,7 @@ export async function resolveHubSnapshot(
   const ref: RepoRef = { repoId: modelId, revision, endpoint: settings.hfEndpoint };
   const cacheDir = hubCacheDir(settings);
   const cache = new RepoCache(cacheDir, modelId);
-  const files = modelFiles(settings.engine, settings.dtype);
+  const files = modelFiles(settings.engine, settings.dtype, settings.device);
   const snapshot = (commit: string): HubSnapshot => ({ modelId, revision, commit, dir: cache.snapshotDir(commit) });
 
   const cachedCommit = cache.cachedCommit(revision);
@@ -94,6 +103,7 @@ async function download(
   let commit: string | undefined;
   for (const file of files) {
     if (commit !== undefined && !file.required && cache.knownMissing(commit, file.path)) continue;
+    if (commit !== undefined && hasAlternative(cache, commit, file)) continue;
     const metadata = await client.metadata(commit ?? ref.revision, file.path);
     if ('missing' in metadata) {
       commit ??= metadata.commit;

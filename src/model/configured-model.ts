@@ -9,11 +9,11 @@ import { loadModel, type Model } from './model.js';
  * The logger is made only for a Hub model (a local directory logs nothing here).
  */
 export async function loadConfiguredModel(config: Config, makeLog: () => HubLog): Promise<Model> {
-  if (config.modelId === undefined) return loadModel(config.modelDir, config.dtype, config.engine);
+  if (config.modelId === undefined) return loadModel(config.modelDir, config.dtype, config.engine, config.device);
   const snapshot = await resolveHubSnapshot({ ...config, modelId: config.modelId }, makeLog());
   let model: Model;
   try {
-    model = await loadModel(snapshot.dir, config.dtype, config.engine);
+    model = await loadModel(snapshot.dir, config.dtype, config.engine, config.device);
   } catch (error) {
     if (!(error instanceof ModelDirError)) throw error;
     throw new Error(

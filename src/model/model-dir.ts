@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Dtype, EngineKind } from '../engine/engine-choices.js';
+import type { Device, Dtype, DtypeSetting, EngineKind } from '../engine/engine-choices.js';
 import { ServiceError } from '../errors/error-codes.js';
+import { chooseDtypeIn, onnxFileOf } from './dtype-choice.js';
 
 /** What a Hugging Face sequence-classification directory holds, read and checked once at start-up. */
 export interface ModelDir {
@@ -18,7 +19,11 @@ export interface ModelDir {
   hiddenSize: number | undefined;
   /** As Hugging Face's pipeline: a sigmoid per label for multi-label or single-logit models, else a softmax. */
   scoring: 'softmax' | 'sigmoid';
-  /** The ONNX file DTYPE selects; checked to exist only for ENGINE=onnx. */
+  /** DTYPE resolved for this directory and device (auto: see dtype-choice.ts). */
+  dtype: Dtype;
+  /** Why that dtype, for /info and the start-up log. */
+  dtypeReason: string;
+  /** The ONNX file of that dtype; checked to exist only for ENGINE=onnx. */
   onnxPath: string;
   /** The file the configured engine loads: onnxPath for ENGINE=onnx, model.safetensors for ENGINE=tfjs. */
   weightsPath: string;
@@ -29,12 +34,6 @@ export class ModelDirError extends ServiceError {
     super('SENTIMENT_MODEL_DIR', `MODEL_DIR ${dir}: ${problem}`);
   }
 }
-
-export const onnxFileOf: Record<Dtype, string> = {
-  fp32: 'onnx/model.onnx',
-  q8: 'onnx/model_quantized.onnx',
-  int8: 'onnx/model_quantized.onnx',
-};
 
 // RoBERTa-style models number positions from padding_idx + 1, so two of their position embeddings are unusable.
 const positionOffsetModelTypes = new Set(['roberta', 'xlm-roberta', 'camembert', 'longformer', 'mpnet']);
@@ -114,7 +113,12 @@ function maxLengthOf(
 
 export const safetensorsFile = 'model.safetensors';
 
-export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'onnx'): ModelDir {
+export function readModelDir(
+  dir: string,
+  dtypeSetting: DtypeSetting,
+  engine: EngineKind = 'onnx',
+  device: Device = 'cpu',
+): ModelDir {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -131,6 +135,7 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
     throw new ModelDirError(dir, 'tokenizer.json has no "model" object (is it a Hugging Face tokenizers file?)');
   }
 
+  const { dtype, reason: dtypeReason } = chooseDtypeIn(dir, dtypeSetting, engine, device);
   const onnxFile = onnxFileOf[dtype];
   const onnxPath = join(dir, onnxFile);
   // Each engine needs only its own file: a plain Hugging Face directory (no ONNX export) serves with ENGINE=tfjs.
@@ -140,7 +145,7 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
       dir,
       engine === 'tfjs'
         ? `${safetensorsFile} is missing (ENGINE=tfjs loads its weights from it)`
-        : `${onnxFile} is missing (selected by DTYPE=${dtype})`,
+        : `${onnxFile} is missing (${dtypeReason})`,
     );
   }
 
@@ -155,6 +160,8 @@ export function readModelDir(dir: string, dtype: Dtype, engine: EngineKind = 'on
       (value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0,
     ),
     scoring: config.problem_type === 'multi_label_classification' || labels.length === 1 ? 'sigmoid' : 'softmax',
+    dtype,
+    dtypeReason,
     onnxPath,
     weightsPath,
   };

@@ -1,4 +1,4 @@
-import type { Dtype, EngineKind } from '../engine/engine-choices.js';
+import type { Device, DtypeSetting, EngineKind } from '../engine/engine-choices.js';
 import { readModelDir, type ModelDir } from './model-dir.js';
 import { TextTokenizer } from './tokenizer.js';
 
@@ -9,8 +9,13 @@ export interface Model extends ModelDir {
   hub?: { modelId: string; revision: string; commit: string };
 }
 
-export async function loadModel(dir: string, dtype: Dtype, engine: EngineKind): Promise<Model> {
-  const files = readModelDir(dir, dtype, engine);
+export async function loadModel(
+  dir: string,
+  dtype: DtypeSetting,
+  engine: EngineKind,
+  device: Device = 'cpu',
+): Promise<Model> {
+  const files = readModelDir(dir, dtype, engine, device);
   const tokenizer = await TextTokenizer.load(dir, files.maxLength);
   return { ...files, tokenizer };
 }

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { breakdown, type CpuProfile } from '../../bench/cpu-profile-breakdown.js';
+import { prepareFlaskVenv } from '../../bench/flask-baseline.js';
 import { summarizeLatencies } from '../../bench/latency.js';
 import { loadSentences, requestBodies } from '../../bench/sentences.js';
 import { parseMetrics, serverSideStats } from '../../bench/server-metrics.js';
+import { timingBreakdown } from '../../bench/timing-breakdown.js';
 
 describe('bench: sentences', () => {
   it('ships SST-2 sentences and longer texts, one per line, in varied lengths', () => {
@@ -85,5 +90,64 @@ describe('bench: CPU profile breakdown', () => {
       ],
     );
     assert.equal(result.busyShare, 3 / 4);
+  });
+});
+
+describe('bench: where open-loop time goes, from the timing headers', () => {
+  const answer = (latencyMs: number, total: number, tokenization: number, queue: number, inference: number) => ({
+    latencyMs,
+    headers: {
+      'x-total-time': String(total),
+      'x-tokenization-time': String(tokenization),
+      'x-queue-time': String(queue),
+      'x-inference-time': String(inference),
+      'x-compute-tokens': '10',
+    },
+  });
+
+  it('splits client latency into outside-server, tokenization, queue, inference and hand-off, for all and the slowest 1%', () => {
+    const answers = [...Array.from({ length: 99 }, () => answer(5, 4, 0, 1, 2)), answer(50, 40, 1, 30, 5)];
+    const result = timingBreakdown(answers);
+    assert.ok(result !== undefined);
+    assert.deepEqual(result.slowest1Percent, {
+      requests: 1,
+      clientMs: 50,
+      outsideServerMs: 10,
+      tokenizationMs: 1,
+      queueMs: 30,
+      inferenceMs: 5,
+      handOffMs: 4,
+      computeTokens: 10,
+    });
+    assert.equal(result.all.requests, 100);
+    assert.equal(result.all.queueMs, (99 * 1 + 30) / 100);
+  });
+
+  it('gives nothing for a server that sends no timing headers (the baselines)', () => {
+    assert.equal(timingBreakdown([{ latencyMs: 3, headers: {} }]), undefined);
+  });
+});
+
+describe('bench: the Flask baseline', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'flask-baseline-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('is skipped, saying why, where Python or torch is absent', () => {
+    const noTorch = join(scratch, 'python-without-torch');
+    writeFileSync(noTorch, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const saved = process.env.BENCH_PYTHON;
+    try {
+      process.env.BENCH_PYTHON = join(scratch, 'nowhere');
+      assert.deepEqual(
+        prepareFlaskVenv(() => {}),
+        { skipped: `no ${join(scratch, 'nowhere')} (set BENCH_PYTHON to a python3 with torch)` },
+      );
+      process.env.BENCH_PYTHON = noTorch;
+      const skipped = prepareFlaskVenv(() => {});
+      assert.ok('skipped' in skipped && /has no torch/.test(skipped.skipped));
+    } finally {
+      if (saved === undefined) delete process.env.BENCH_PYTHON;
+      else process.env.BENCH_PYTHON = saved;
+    }
   });
 });

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
       engineThread: 'auto',
       engineInstances: 'auto',
       device: 'cpu',
-      dtype: 'fp32',
+      dtype: 'auto',
       tfjsBackend: 'auto',
       intraOpThreads: undefined,
       interOpThreads: undefined,
@@ -209,7 +209,7 @@ describe('loadConfig', () => {
       problemsOf([], { TFJS_BACKEND: 'webgl' }).join(),
       /TFJS_BACKEND must be one of: auto, tfjs-node-gpu, tfjs-node, wasm, cpu/,
     );
-    assert.match(problemsOf([], { DTYPE: 'fp8' }).join(), /DTYPE must be one of: fp32, q8, int8/);
+    assert.match(problemsOf([], { DTYPE: 'fp8' }).join(), /DTYPE must be one of: auto, fp32, fp16, q8, int8/);
     assert.match(problemsOf([], { MAX_PADDING_RATIO: '1.5' }).join(), /MAX_PADDING_RATIO must be a number from 0 to 1/);
   });
 
@@ -219,7 +219,7 @@ describe('loadConfig', () => {
     assert.equal(loadConfig([], { ENGINE: 'tfjs', DEVICE: 'cuda', TFJS_BACKEND: 'tfjs-node-gpu' }).device, 'cuda');
     assert.match(
       problemsOf([], { ENGINE: 'tfjs', DTYPE: 'q8' }).join(),
-      /DTYPE=q8 selects a quantized ONNX file, which ENGINE=tfjs does not read/,
+      /DTYPE=q8 selects an ONNX file, which ENGINE=tfjs does not read; use DTYPE=fp32 or auto/,
     );
     assert.match(
       problemsOf([], { ENGINE: 'tfjs', INTRA_OP_THREADS: '2' }).join(),

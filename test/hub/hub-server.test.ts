@@ -79,7 +79,9 @@ describe('MODEL_ID: the server loads a model by Hub id', () => {
     } finally {
       output = await stop(server);
     }
-    assert.ok(existsSync(join(home, 'hub', 'models--test-org--sentiment', 'snapshots', main, 'onnx', 'model.onnx')));
+    assert.ok(
+      existsSync(join(home, 'hub', 'models--test-org--sentiment', 'snapshots', main, 'onnx', 'model_quantized.onnx')),
+    );
     assert.match(output, /resolved the model on the Hub/);
     assert.ok(!output.includes(HUB_TOKEN), 'the token appears in no log line');
   });
@@ -117,7 +119,7 @@ describe('MODEL_ID: the server loads a model by Hub id', () => {
     timeout: 120_000,
   }, async () => {
     const home = join(scratch, 'shared');
-    const key = 'test-org/minimal/onnx/model.onnx';
+    const key = 'test-org/minimal/onnx/model_quantized.onnx';
     const before = hub.contentGets(key);
     const configBefore = hub.contentGets('test-org/minimal/config.json');
     const env = hubEnv(home, { MODEL_ID: 'test-org/minimal' });
@@ -163,7 +165,7 @@ describe('sentiment-model pull', () => {
       dir,
       new RegExp(`^${join(home, 'hub', 'models--test-org--gated-sentiment', 'snapshots')}/[0-9a-f]{40}$`),
     );
-    assert.ok(existsSync(join(dir, 'onnx', 'model.onnx')));
+    assert.ok(existsSync(join(dir, 'onnx', 'model_quantized.onnx')));
     assert.match(stderr, /model pulled/);
     assert.ok(!stderr.includes(HUB_TOKEN));
     // Offline, the pulled model is found again without the Hub.

@@ -31,7 +31,8 @@ import {
 
 const fast: RetryPolicy = { attempts: 3, firstDelayMs: 10, requestTimeoutMs: 5_000, stallTimeoutMs: 5_000 };
 const { repos, v1, main, files } = standInRepos();
-const onnxFile = 'onnx/model.onnx';
+// What the default DTYPE=auto takes on CPU when the repository has it.
+const onnxFile = 'onnx/model_quantized.onnx';
 const sha256 = (content: Buffer | undefined): string =>
   createHash('sha256')
     .update(content ?? Buffer.alloc(0))
@@ -131,17 +132,20 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
     assert.equal(hub.contentGets('test-org/sentiment/vocab.txt'), 0);
     assert.deepEqual(temporaries(cache), []);
     // The snapshot is a model directory the server reads; main's labels are the renamed ones.
-    const model = readModelDir(snapshot.dir, 'fp32', 'onnx');
+    const model = readModelDir(snapshot.dir, 'auto', 'onnx');
+    assert.equal(model.dtype, 'q8');
+    // DTYPE=auto fetched the int8 file and not the float32 one beside it.
+    assert.equal(hub.contentGets('test-org/sentiment/onnx/model.onnx'), 0);
     assert.deepEqual(
       model.labels,
       readModelDir(defaultModelDir, 'fp32', 'onnx').labels.map((l) => l.toLowerCase()),
     );
 
     // A second resolve asks the Hub (HEAD) but downloads nothing again.
-    const gets = hub.contentGets('test-org/sentiment/onnx/model.onnx');
+    const gets = hub.contentGets(`test-org/sentiment/${onnxFile}`);
     assert.equal(gets, 1);
     await resolveHubSnapshot(settingsFor('test-org/sentiment', cache), new Lines(), fast);
-    assert.equal(hub.contentGets('test-org/sentiment/onnx/model.onnx'), 1);
+    assert.equal(hub.contentGets(`test-org/sentiment/${onnxFile}`), 1);
   });
 
   it('sends the token to the Hub but never to the CDN a large file redirects to', async () => {
@@ -197,6 +201,17 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
     assert.ok(!existsSync(join(cache, 'models--test-org--sentiment', 'refs', main)));
   });
 
+  it('takes float32 with DTYPE=auto when the repository has no int8 file', async () => {
+    const cache = freshCache();
+    const snapshot = await resolveHubSnapshot(settingsFor('test-org/float-only', cache), new Lines(), fast);
+    assert.deepEqual(readdirSync(join(snapshot.dir, 'onnx')), ['model.onnx']);
+    assert.equal(readModelDir(snapshot.dir, 'auto', 'onnx').dtype, 'fp32');
+    // The absence is noted, so a second resolve does not ask for the int8 file again.
+    const asked = hub.requests.length;
+    await resolveHubSnapshot(settingsFor('test-org/float-only', cache), new Lines(), fast);
+    assert.ok(hub.requests.slice(asked).every((r) => !r.path.includes('model_quantized')));
+  });
+
   it('downloads model.safetensors, not the ONNX file, for ENGINE=tfjs', async () => {
     const cache = freshCache();
     const before = hub.contentGets('test-org/no-onnx/model.safetensors');
@@ -220,7 +235,7 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
 
   it('resumes a download cut mid-file with a Range request, and checks its sha256', async () => {
     const cache = freshCache();
-    hub.faults.dropOnce.add('test-org/sentiment/onnx/model.onnx');
+    hub.faults.dropOnce.add(`test-org/sentiment/${onnxFile}`);
     const start = hub.requests.length;
     const log = new Lines();
     const snapshot = await resolveHubSnapshot(settingsFor('test-org/sentiment', cache), log, fast);
@@ -255,7 +270,7 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
   });
 
   it('cuts and resumes a download that stalls', async () => {
-    hub.faults.stallOnce.add('test-org/sentiment/onnx/model.onnx');
+    hub.faults.stallOnce.add(`test-org/sentiment/${onnxFile}`);
     const log = new Lines();
     const snapshot = await resolveHubSnapshot(settingsFor('test-org/sentiment', freshCache()), log, {
       ...fast,
@@ -287,12 +302,12 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
 
   it('refuses a file whose content does not match its sha256, and caches nothing of it', async () => {
     const cache = freshCache();
-    hub.faults.corrupt.add('test-org/sentiment/onnx/model.onnx');
+    hub.faults.corrupt.add(`test-org/sentiment/${onnxFile}`);
     try {
       const error = await failure(resolveHubSnapshot(settingsFor('test-org/sentiment', cache), new Lines(), fast));
       assert.match(
         error.message,
-        /onnx\/model\.onnx .*arrived damaged 3 times \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was cached/,
+        /onnx\/model_quantized\.onnx .*arrived damaged 3 times \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\); nothing was cached/,
       );
     } finally {
       hub.faults.corrupt.clear();
@@ -351,7 +366,7 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
       fast,
     );
     assert.equal(served.commit, commit);
-    readModelDir(served.dir, 'fp32', 'onnx');
+    readModelDir(served.dir, 'auto', 'onnx');
   });
 
   describe('says what went wrong, and what to do', () => {
@@ -420,7 +435,7 @@ describe('resolveHubSnapshot against a Hub stand-in', () => {
       const error = await failure(resolveHubSnapshot(settingsFor('test-org/no-onnx', freshCache()), new Lines(), fast));
       assert.match(
         error.message,
-        /has no onnx\/model\.onnx: the repository has no ONNX export for DTYPE=fp32\. Make one with `optimum-cli export onnx --task text-classification --model test-org\/no-onnx <dir>`/,
+        /has no onnx\/model\.onnx: the repository has no ONNX export \(DTYPE=auto takes onnx\/model_quantized\.onnx, else this one\)\. Make one with `optimum-cli export onnx --task text-classification --model test-org\/no-onnx <dir>`/,
       );
       const quantized = await failure(
         resolveHubSnapshot(settingsFor('test-org/no-onnx', freshCache(), { DTYPE: 'q8' }), new Lines(), fast),

@@ -83,7 +83,7 @@ describe('readModelDir', () => {
     [
       'missing ONNX file',
       (dir) => rmSync(join(dir, 'onnx', 'model.onnx')),
-      /onnx\/model\.onnx is missing \(selected by DTYPE=fp32\)/,
+      /onnx\/model\.onnx is missing \(DTYPE=fp32\)/,
     ],
     [
       'no maximum length anywhere',
@@ -119,7 +119,7 @@ describe('readModelDir', () => {
     assert.equal(readModelDir(dir, 'q8').onnxPath, join(dir, 'onnx', 'model_quantized.onnx'));
     assert.equal(readModelDir(dir, 'int8').onnxPath, join(dir, 'onnx', 'model_quantized.onnx'));
     rmSync(join(dir, 'onnx', 'model_quantized.onnx'));
-    assert.throws(() => readModelDir(dir, 'q8'), /onnx\/model_quantized\.onnx is missing \(selected by DTYPE=q8\)/);
+    assert.throws(() => readModelDir(dir, 'q8'), /onnx\/model_quantized\.onnx is missing \(DTYPE=q8\)/);
   });
 
   it('takes the smaller of the tokenizer limit and the position embeddings, minus RoBERTa’s offset', () => {

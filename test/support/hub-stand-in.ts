@@ -292,6 +292,10 @@ export function standInRepos(): {
         'no-onnx',
         without(files, (p) => p.startsWith('onnx/')),
       ),
+      'test-org/float-only': single(
+        'float-only',
+        without(files, (p) => p === 'onnx/model_quantized.onnx'),
+      ),
       'test-org/no-tokenizer': single(
         'no-tokenizer',
         without(files, (p) => p === 'tokenizer.json'),

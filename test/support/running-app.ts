@@ -14,7 +14,7 @@ export interface RunningApp {
 
 /** The real service on the real model, listening on a free local port, configured by env-style settings. */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
-  const { model, engine: real } = await loadRealModel();
+  const { model, engine: real } = await loadRealModel(env);
   const engine = new GatedEngine(real);
   const app = await buildApp({ config: testConfig(env), model, engine });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -12,7 +12,7 @@ import type { EngineIdentity, EngineThreadConfig } from './engine-thread-protoco
 const config = workerData as EngineThreadConfig;
 
 await servePoolThread<PackedBatch, Float32Array, EngineIdentity>(async () => {
-  const model = await loadModel(config.modelDir, config.dtype, config.engine);
+  const model = await loadModel(config.modelDir, config.dtype, config.engine, config.device);
   const engine = await createEngine(model, config);
   return {
     identity: {

@@ -20,7 +20,8 @@ export default async function infoRoute(
       labels: model.labels,
       max_length: model.maxLength,
       file: relative(model.dir, model.weightsPath),
-      dtype: config.dtype,
+      dtype: model.dtype,
+      dtype_reason: model.dtypeReason,
       // As TEI's model_id and model_sha; null for a local MODEL_DIR.
       id: model.hub?.modelId ?? null,
       revision: model.hub?.revision ?? null,

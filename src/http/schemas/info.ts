@@ -10,7 +10,10 @@ export const InfoResponse = Type.Object({
     labels: Type.Array(Type.String()),
     max_length: Type.Integer(),
     file: Type.String(),
-    dtype: Type.String(),
+    dtype: Type.String({ description: 'DTYPE resolved: fp32, fp16, q8 or int8' }),
+    dtype_reason: Type.String({
+      description: 'why that dtype, e.g. DTYPE=auto on CPU and the directory has the int8 file',
+    }),
     id: Type.Union([Type.String(), Type.Null()], {
       description: 'MODEL_ID, the Hub repository (TEI: model_id); null for MODEL_DIR',
     }),

@@ -13,7 +13,9 @@ import { packBatch } from '../../../src/engine/packed-batch.js';
 
 let model: Model;
 let engine: Engine;
-before(async () => ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' })));
+// float32: int8's dynamic quantization scales activations per batch, so its scores (and a few labels) move with a
+// text's batch-mates; the exact invariance checked here is float32's.
+before(async () => ({ model, engine } = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'fp32' })));
 after(() => engine.dispose());
 
 const sentences = [...engineSentences, overLongSentence];
@@ -62,6 +64,25 @@ describe('ONNX engine (embedded model)', () => {
     // Several copies of one text, as many batches of one request would carry.
     const copies = rowsOf(await engine.run(packBatch([encoded[0], encoded[2], encoded[0]] as EncodedText[])), 3);
     assert.ok(maxDifference([copies[0], copies[2]] as number[][], [alone[0], alone[0]] as number[][]) <= 1e-5);
+  });
+
+  it('int8 (the CPU default): the same batch always gives the same logits, and so does a text beside copies of itself', async () => {
+    const q8 = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'q8' });
+    try {
+      assert.equal(q8.model.dtype, 'q8');
+      const encoded = sentences.map((text, i) => q8.model.tokenizer.encode(text, i, true));
+      const first = rowsOf(await q8.engine.run(packBatch(encoded)), encoded.length);
+      const again = rowsOf(await q8.engine.run(packBatch(encoded)), encoded.length);
+      assert.equal(maxDifference(again, first), 0);
+      const text = encoded[0] as EncodedText;
+      const [alone] = rowsOf(await q8.engine.run(packBatch([text])), 1);
+      const copies = rowsOf(await q8.engine.run(packBatch([text, text, text])), 3);
+      assert.ok(maxDifference(copies, [alone, alone, alone] as number[][]) <= 1e-5);
+      // What int8 does not keep: other batch-mates move the per-batch activation scale (bench/README.md, eval).
+      assert.ok(first.every((row) => row.every(Number.isFinite)));
+    } finally {
+      await q8.engine.dispose();
+    }
   });
 
   it('fails at start with DEVICE=cuda unless the CUDA provider is installed and starts', async () => {

@@ -21,8 +21,13 @@ describe('GET /info', () => {
         type: 'bert',
         labels: ['NEGATIVE', 'POSITIVE'],
         max_length: (body as { model: { max_length: number } }).model.max_length,
-        file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model.onnx',
-        dtype: 'fp32',
+        // The default DTYPE=auto: the int8 file on CPU for ONNX Runtime; TensorFlow.js computes in float32.
+        file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model_quantized.onnx',
+        dtype: testEngine === 'tfjs' ? 'fp32' : 'q8',
+        dtype_reason:
+          testEngine === 'tfjs'
+            ? 'DTYPE=auto with ENGINE=tfjs: float32, which is what the TensorFlow.js engine computes in'
+            : 'DTYPE=auto on CPU: the model directory has onnx/model_quantized.onnx',
         id: null,
         revision: null,
         sha: null,
