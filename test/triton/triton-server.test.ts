@@ -6,7 +6,7 @@ import type { EncodedText } from '../../src/model/tokenizer.js';
 import type { Model } from '../../src/model/model.js';
 import { readDevSet } from '../../scripts/sst2-dev.js';
 import { loadRealModel } from '../support/real-model.js';
-import { call, launchTriton, startTriton, type TritonProcess } from '../support/triton-process.js';
+import { call, launchTriton, startTriton, tritonStartMs, type TritonProcess } from '../support/triton-process.js';
 
 // The Triton model repository (triton/repository) served by the real tritonserver that `npm run triton` starts, on
 // CPU with ONNX Runtime, against the in-process engine on the same token ids.
@@ -54,11 +54,14 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
   return a.reduce((most, value, i) => Math.max(most, Math.abs(value - (b[i] as number))), 0);
 }
 
-before(async () => {
-  ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' }));
-  encoded = readDevSet().map(({ text }, i) => model.tokenizer.encode(text, i, true));
-  triton = await startTriton();
-});
+before(
+  async () => {
+    ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' }));
+    encoded = readDevSet().map(({ text }, i) => model.tokenizer.encode(text, i, true));
+    triton = await startTriton();
+  },
+  { timeout: tritonStartMs },
+);
 
 after(async () => {
   await triton?.stop();
@@ -81,7 +84,8 @@ describe('npm run triton (CPU, ONNX Runtime)', () => {
     assert.equal((await call(triton.client, 'ModelReady', { name: model.name })).ready, true);
   });
 
-  it('gives the in-process engine logits (|Δ| < 1e-4) on every SST-2 dev sentence', async () => {
+  // Both engines compute every sentence: minutes on a busy 2-core machine.
+  it('gives the in-process engine logits (|Δ| < 1e-4) on every SST-2 dev sentence', { timeout: 600_000 }, async () => {
     let worst = 0;
     for (let start = 0; start < encoded.length; start += batchSize) {
       const batch = encoded.slice(start, start + batchSize);
@@ -111,7 +115,7 @@ describe('npm run triton (CPU, ONNX Runtime)', () => {
 
 describe('BATCH_SHAPES (fixed shapes, as Neuron-compiled models need)', () => {
   let shaped: TritonProcess;
-  before(async () => (shaped = await startTriton({ BATCH_SHAPES: '1x8,4x16,4x32' })));
+  before(async () => (shaped = await startTriton({ BATCH_SHAPES: '1x8,4x16,4x32' })), { timeout: tritonStartMs });
   after(() => shaped?.stop());
 
   it('pads each batch up to a configured shape (and splits wider ones) with unchanged logits', async () => {

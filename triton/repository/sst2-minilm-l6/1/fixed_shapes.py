@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-_SHAPE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+_SHAPE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$", re.IGNORECASE)
 
 
 class LogitsRuntime(Protocol):
