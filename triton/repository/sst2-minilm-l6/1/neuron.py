@@ -53,10 +53,22 @@ def compile_shape(model_dir: str, shape: tuple[int, int]) -> str:
     return path
 
 
+def visible_cores(allocated: str) -> list[int]:
+    """NEURON_RT_VISIBLE_CORES as the device plugin sets it for the container ("2-3", "0,1"); empty: unset."""
+    cores: list[int] = []
+    for part in filter(None, allocated.replace(" ", "").split(",")):
+        first, _, last = part.partition("-")
+        cores.extend(range(int(first), int(last or first) + 1))
+    return cores
+
+
 class NeuronRuntime:
     def __init__(self, context: RuntimeContext, shapes: FixedShapes) -> None:
-        # Must precede the Neuron runtime's start in this process (each Triton instance is its own process).
-        os.environ["NEURON_RT_VISIBLE_CORES"] = str(context.instance_index)
+        # One core per instance, from those allocated to the container: set before the Neuron runtime starts in this
+        # process (each Triton instance is its own process).
+        allocated = visible_cores(os.environ.get("NEURON_RT_VISIBLE_CORES", ""))
+        core = allocated[context.instance_index] if allocated else context.instance_index
+        os.environ["NEURON_RT_VISIBLE_CORES"] = str(core)
         import torch
         import torch_neuronx  # noqa: F401 (registers the Neuron ops torch.jit.load needs)
 
