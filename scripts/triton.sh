@@ -28,12 +28,6 @@ repository=$(absolute "${TRITON_MODEL_REPOSITORY:-$root/triton/repository}")
 venv=$(absolute "${TRITON_VENV:-$root/.cache/triton/venv}")
 requirements=$(absolute "${TRITON_REQUIREMENTS:-$root/triton/requirements-cpu.txt}")
 
-model_name=$(basename "$model_dir")
-if [ ! -f "$repository/$model_name/config.pbtxt" ]; then
-  echo "triton: no model '$model_name' (MODEL_DIR=$model_dir) in the repository $repository" >&2
-  exit 1
-fi
-
 # The environment and the backend folder, made or brought up to date under a lock (parallel starts share one
 # install); skipped when up to date, so that an image's read-only copy made at build time (--prepare) is used as is.
 backends=$venv/triton-backends
@@ -63,6 +57,12 @@ if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$stamp" ]; then
   ) 9>"$venv.lock"
 fi
 [ "${1:-}" != --prepare ] || exit 0
+
+model_name=$(basename "$model_dir")
+if [ ! -f "$repository/$model_name/config.pbtxt" ]; then
+  echo "triton: no model '$model_name' (MODEL_DIR=$model_dir) in the repository $repository" >&2
+  exit 1
+fi
 
 site_packages=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 wheel=$site_packages/pytriton/tritonserver
