@@ -2,7 +2,13 @@ import type { ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';
 import type { ServerSideStats } from './server-metrics.js';
 
-export type ServerKind = 'service' | 'naive' | 'http-ceiling' | 'service-batch-1';
+export type ServerKind =
+  | 'service'
+  | 'naive'
+  | 'http-ceiling'
+  | 'service-batch-1'
+  | 'service-remote'
+  | 'service-remote-shapes';
 
 export interface ScenarioResult {
   server: ServerKind;
@@ -48,6 +54,8 @@ const serverNames: Record<ServerKind, string> = {
   naive: 'naive (pipeline per request)',
   'http-ceiling': 'HTTP ceiling (no model)',
   'service-batch-1': 'service, MAX_BATCH_SIZE=1',
+  'service-remote': 'service, ENGINE=remote (CPU Triton)',
+  'service-remote-shapes': 'service, ENGINE=remote, BATCH_SHAPES',
 };
 
 function fixed(value: number | undefined, digits = 1): string {

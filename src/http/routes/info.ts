@@ -19,7 +19,8 @@ export default async function infoRoute(
       type: model.modelType,
       labels: model.labels,
       max_length: model.maxLength,
-      file: relative(model.dir, model.weightsPath),
+      // ENGINE=remote reads no weights here: the model server holds them.
+      file: engine.kind === 'remote' ? null : relative(model.dir, model.weightsPath),
       dtype: config.dtype,
       // As TEI's model_id and model_sha; null for a local MODEL_DIR.
       id: model.hub?.modelId ?? null,

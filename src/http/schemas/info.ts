@@ -9,7 +9,9 @@ export const InfoResponse = Type.Object({
     type: Type.String(),
     labels: Type.Array(Type.String()),
     max_length: Type.Integer(),
-    file: Type.String(),
+    file: Type.Union([Type.String(), Type.Null()], {
+      description: 'the weights file the engine loads, relative to the model directory; null for ENGINE=remote',
+    }),
     dtype: Type.String(),
     id: Type.Union([Type.String(), Type.Null()], {
       description: 'MODEL_ID, the Hub repository (TEI: model_id); null for MODEL_DIR',

@@ -21,7 +21,7 @@ describe('GET /info', () => {
         type: 'bert',
         labels: ['NEGATIVE', 'POSITIVE'],
         max_length: (body as { model: { max_length: number } }).model.max_length,
-        file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model.onnx',
+        file: { tfjs: 'model.safetensors', onnx: 'onnx/model.onnx', remote: null }[testEngine],
         dtype: 'fp32',
         id: null,
         revision: null,
@@ -32,7 +32,8 @@ describe('GET /info', () => {
         device: 'cpu',
         backend: running.engine.backend,
         thread: 'main',
-        instances: 1,
+        // ENGINE=remote: the model server's instances plus one batch on its way (remote-engine.ts).
+        instances: testEngine === 'remote' ? running.engine.instances : 1,
         intra_op_threads: null,
         inter_op_threads: null,
       },
