@@ -9,7 +9,9 @@ export type ServerKind =
   | 'flask-gunicorn'
   | 'http-ceiling'
   | 'service-batch-1'
-  | 'service-fp32';
+  | 'service-fp32'
+  | 'service-remote'
+  | 'service-remote-shapes';
 
 export interface ScenarioResult {
   server: ServerKind;
@@ -58,6 +60,8 @@ const serverNames: Record<ServerKind, string> = {
   'http-ceiling': 'HTTP ceiling (no model)',
   'service-batch-1': 'service, MAX_BATCH_SIZE=1',
   'service-fp32': 'service, DTYPE=fp32',
+  'service-remote': 'service, ENGINE=remote (CPU Triton)',
+  'service-remote-shapes': 'service, ENGINE=remote, BATCH_SHAPES',
 };
 
 function fixed(value: number | undefined, digits = 1): string {

@@ -25,6 +25,7 @@ import {
 import { requestBodies, loadSentences } from './sentences.js';
 import { scrapeMetrics, serverSideStats } from './server-metrics.js';
 import { startServer, type ServerProcess } from './server-process.js';
+import { startTriton } from '../test/support/triton-process.js';
 
 /**
  * npm run bench        the full run (both models, every scenario and baseline; about 10 minutes on 2 cores)
@@ -32,9 +33,11 @@ import { startServer, type ServerProcess } from './server-process.js';
  *                      asserts nothing about speed
  * Flags: --models embedded,distilbert-size  --seconds N (per load run)  --out DIR
  *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all)
- *        --baselines compute,http,naive,batch-1,fp32,flask (default all; the smoke run leaves out fp32 and flask;
- *        targets need the first four, and name fp32 and flask where they ran). fp32: the service with DTYPE=fp32;
- *        flask: the original Python app (bench/flask-baseline.ts), skipped with a note where Python or torch is absent.
+ *        --baselines compute,http,naive,batch-1,fp32,flask,remote (default all; the smoke run leaves out fp32, flask
+ *        and remote; targets need the first four, and name fp32 and flask where they ran). fp32: the service with
+ *        DTYPE=fp32; flask: the original Python app (bench/flask-baseline.ts), skipped with a note where Python or
+ *        torch is absent; remote: the embedded model with ENGINE=remote against the CPU Triton of `npm run triton`,
+ *        beside the in-process engine, with and without BENCH_BATCH_SHAPES (fixed shapes, for the padding they cost).
  *        --open-rate N (req/s of the open-loop scenarios; default half the best closed-loop req/s of the run)
  *        The last three are for quick A/B runs of one setting (the same open-loop rate for each); a full run keeps
  *        them at their defaults.
@@ -124,7 +127,7 @@ const { values: flags } = parseArgs({
 const scenarioKeys = new Set(flags.scenarios.split(',').map((key) => key.trim()));
 const requiredBaselines = ['compute', 'http', 'naive', 'batch-1'];
 const baselines = new Set(
-  (flags.baselines ?? (flags.smoke ? requiredBaselines : [...requiredBaselines, 'fp32', 'flask']).join(','))
+  (flags.baselines ?? (flags.smoke ? requiredBaselines : [...requiredBaselines, 'fp32', 'flask', 'remote']).join(','))
     .split(',')
     .map((key) => key.trim())
     .filter((key) => key !== ''),
@@ -133,6 +136,8 @@ const complete =
   flags.scenarios === 'c1,c16,c64,c256,c16x32,open' &&
   flags['open-rate'] === undefined &&
   requiredBaselines.every((baseline) => baselines.has(baseline));
+/** Shapes for the fixed-shape run: buckets that fit the benchmark's sentences, and the model's maximum length. */
+const benchBatchShapes = process.env.BENCH_BATCH_SHAPES ?? '1x64,8x64,32x64,8x128,32x128,4x512';
 const plan = plans[flags.smoke ? 'smoke' : 'full'];
 const modelIds = (flags.models ?? (flags.smoke ? 'embedded' : benchModelIds.join(',')))
   .split(',')
@@ -394,6 +399,8 @@ async function baselineScenarios(model: BenchModel, seconds: number): Promise<Sc
   if (baselines.has('fp32')) await once('service DTYPE=fp32', serviceScript, 'service-fp32', { DTYPE: 'fp32' });
   if (baselines.has('batch-1'))
     await once('service MAX_BATCH_SIZE=1', serviceScript, 'service-batch-1', { MAX_BATCH_SIZE: '1' });
+  // The Triton repository serves the embedded model only (triton/repository/).
+  if (baselines.has('remote') && model.id === 'embedded') results.push(...(await remoteScenarios(env, seconds)));
   return results;
 }
 
@@ -437,8 +444,60 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
   const { ratios, targets } =
     complete && compute !== undefined && http !== undefined
       ? targetsFor(model, scenarios, compute, http)
-      : { ratios: {}, targets: [] };
+      : { ratios: {}, targets: [] as TargetCheck[] };
+  targets.push(...remoteTargets(scenarios));
   return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
+}
+
+/** ENGINE=remote against the CPU Triton, started here as `npm run triton` starts it, at 64 clients × 1 text. */
+async function remoteScenarios(env: Record<string, string>, seconds: number): Promise<ScenarioResult[]> {
+  log('starting Triton (npm run triton) for ENGINE=remote');
+  const triton = await startTriton(env);
+  const remote = { ...env, ENGINE: 'remote', REMOTE_ENGINE_URL: `grpc://${triton.grpcAddress}` };
+  const spec = { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1 as const, seconds };
+  const results: ScenarioResult[] = [];
+  try {
+    await withServer('service ENGINE=remote', serviceScript, remote, async (server) => {
+      results.push(await measure(server, 'service-remote', spec));
+    });
+    await withServer(
+      `service ENGINE=remote BATCH_SHAPES=${benchBatchShapes}`,
+      serviceScript,
+      { ...remote, BATCH_SHAPES: benchBatchShapes },
+      async (server) => {
+        results.push(await measure(server, 'service-remote-shapes', spec));
+      },
+    );
+  } finally {
+    await triton.stop();
+  }
+  return results;
+}
+
+/** Throughput over the remote hop against the in-process engine of the same run, and what fixed shapes cost. */
+function remoteTargets(scenarios: ScenarioResult[]): TargetCheck[] {
+  const find = (server: ServerKind) => scenarios.find((s) => s.server === server && s.key === 'c64');
+  const [local, remote, shapes] = [find('service'), find('service-remote'), find('service-remote-shapes')];
+  if (local === undefined || remote === undefined) return [];
+  const vs = ratio(remote.load.textsPerSec, local.load.textsPerSec);
+  const checks: TargetCheck[] = [
+    {
+      target: 'ENGINE=remote (CPU Triton) ≥ 0.85× the in-process engine, 64 clients × 1 text',
+      measured: `${remote.load.textsPerSec.toFixed(1)} vs ${local.load.textsPerSec.toFixed(1)} texts/s = ${vs.toFixed(2)}×, ${failures(remote.load)} failed`,
+      met: vs >= 0.85 && failures(remote.load) === 0,
+    },
+  ];
+  if (shapes?.serverSide !== undefined && remote.serverSide !== undefined) {
+    checks.push({
+      target: `BATCH_SHAPES=${benchBatchShapes}: padding on the benchmark sentences (reported, no target)`,
+      measured:
+        `mean padding per batch ${(shapes.serverSide.meanPaddingRatio * 100).toFixed(1)}% vs ` +
+        `${(remote.serverSide.meanPaddingRatio * 100).toFixed(1)}% without; ${shapes.load.textsPerSec.toFixed(1)} texts/s, ` +
+        `mean batch ${shapes.serverSide.meanBatchSize.toFixed(1)}, ${failures(shapes.load)} failed`,
+      met: failures(shapes.load) === 0,
+    });
+  }
+  return checks;
 }
 
 async function computeCeiling(model: BenchModel): Promise<ComputeCeiling> {
@@ -538,6 +597,7 @@ function buildReport(
           'MAX_BATCH_TOKENS',
           'MAX_PADDING_RATIO',
           'MAX_WAIT_MS',
+          'BENCH_BATCH_SHAPES',
         ]
           .filter((name) => process.env[name] !== undefined)
           .map((name) => `${name}=${process.env[name]}`)

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Prepares the GPU image's native libraries (Dockerfile.gpu copies .cache/gpu-libs/): downloads the pinned wheels of
-# scripts/gpu-wheels.txt once into .cache/gpu-wheels (gitignored; about 1.5 GB, so rebuilding costs nothing) and
-# extracts only the shared libraries the CUDA execution provider loads into .cache/gpu-libs:
+# Prepares the GPU image's native libraries: downloads the pinned wheels of scripts/gpu-wheels.txt into
+# GPU_WHEELS_DIR (default .cache/gpu-wheels; about 1.5 GB) and extracts only the shared libraries the CUDA
+# execution provider loads into GPU_LIBS_DIR (default .cache/gpu-libs):
 #   ort/   libonnxruntime_providers_cuda.so, libonnxruntime_providers_shared.so (next to onnxruntime-node's core)
 #   cuda/  CUDA runtime, cuBLAS(Lt), cuFFT, cuRAND, NVRTC, cuDNN 9 (on LD_LIBRARY_PATH in the image)
 # The driver's libcuda.so.1 is not among them: the NVIDIA container toolkit mounts the host's at run time.
+# Dockerfile.gpu runs it in its gpu-libs build stage (wheels on a build cache mount), so the image builds from a
+# fresh checkout; run by hand it fills .cache/ for inspection.
 #
 #   bash scripts/prepare-gpu-libs.sh      # idempotent; PIP (default: pip3, else pip) selects the pip
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=.cache/gpu-wheels
-LIBS=.cache/gpu-libs
+WHEELS=${GPU_WHEELS_DIR:-.cache/gpu-wheels}
+LIBS=${GPU_LIBS_DIR:-.cache/gpu-libs}
 REQ=scripts/gpu-wheels.txt
 
 # The provider must come from the same ONNX Runtime release as onnxruntime-node's core library.

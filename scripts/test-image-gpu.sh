@@ -31,9 +31,6 @@ trap cleanup EXIT
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   t0=$(date +%s)
-  bash scripts/prepare-gpu-libs.sh
-  log "libraries prepared in $(( $(date +%s) - t0 ))s"
-  t0=$(date +%s)
   log "building $IMAGE from Dockerfile.gpu with $CLI"
   # shellcheck disable=SC2086
   $CLI build ${BUILD_ARGS:-} -t "$IMAGE" -f Dockerfile.gpu . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; fail "image build failed"; }

@@ -92,6 +92,7 @@ async function startObservedStack(options: AppOptions): Promise<InferenceStack &
         queueCapacity: config.maxQueue,
         model: { model: model.name, engine: engine.kind, device: engine.device, backend: engine.backend },
       });
+      for (const metric of engine.metrics ?? []) createdMetrics.registry.registerMetric(metric);
       return allObservers(
         createdMetrics,
         { batchCompleted: recordBatchTimings },

@@ -153,6 +153,56 @@ function httpUrl(): Parser<string> {
   };
 }
 
+function grpcUrl(): Parser<string> {
+  return (raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new InvalidValue('a grpc:// or grpcs:// (TLS) URL with host and port, e.g. grpc://127.0.0.1:8001');
+    }
+    if ((url.protocol !== 'grpc:' && url.protocol !== 'grpcs:') || url.hostname === '' || url.port === '') {
+      throw new InvalidValue('a grpc:// or grpcs:// (TLS) URL with host and port, e.g. grpc://127.0.0.1:8001');
+    }
+    return `${url.protocol}//${url.host}`;
+  };
+}
+
+/**
+ * One (batch, sequence) shape a compiled model accepts. Neuron-compiled models and TensorRT engines run only the
+ * shapes they were built for, so with BATCH_SHAPES every batch is padded up to one of them (src/queue/batch-shapes.ts).
+ */
+export interface FixedShape {
+  rows: number;
+  columns: number;
+}
+
+/** BATCH_SHAPES: `1x128,8x128,8x512`; unset or empty: no fixed shapes. Sorted smallest first, duplicates dropped. */
+function batchShapeList(): Parser<FixedShape[] | undefined> {
+  const refusal = 'comma-separated BATCHxSEQUENCE shapes, e.g. 1x128,8x128,8x512 (each from 1 to 65536)';
+  return (raw) => {
+    const items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    if (items.length === 0) return undefined;
+    const shapes = items.map((item) => {
+      const match = /^(\d+)\s*x\s*(\d+)$/i.exec(item);
+      const rows = Number(match?.[1]);
+      const columns = Number(match?.[2]);
+      if (match === null || !(rows >= 1 && rows <= 65536 && columns >= 1 && columns <= 65536)) {
+        throw new InvalidValue(`${refusal}; ${JSON.stringify(item)} is not one`);
+      }
+      return { rows, columns };
+    });
+    const unique = new Map(shapes.map((shape) => [`${shape.rows}x${shape.columns}`, shape]));
+    // Smallest first: the first shape that holds a batch is then the cheapest (fittingShape).
+    return [...unique.values()].sort(
+      (a, b) => a.rows * a.columns - b.rows * b.columns || a.columns - b.columns || a.rows - b.rows,
+    );
+  };
+}
+
 /** Comma-separated, blanks dropped; an unset variable is the empty list. */
 function list(): Parser<string[]> {
   return (raw) =>
@@ -272,6 +322,20 @@ export const settings = [
   setting('admissionWaitMs', 'ADMISSION_WAIT_MS', '1000', integer(0, 60_000), 'server'),
   // Worker threads that tokenize long requests; 0: all tokenization on the main thread.
   setting('tokenizerThreads', 'TOKENIZER_THREADS', '1', integer(0, 64), 'engine'),
+  // Fixed (batch x sequence) shapes every batch is padded up to, for compiled models; unset: any shape.
+  setting('batchShapes', 'BATCH_SHAPES', undefined, batchShapeList(), 'engine'),
+  // ENGINE=remote: the Open Inference Protocol gRPC server that computes each batch; grpcs:// for TLS.
+  setting('remoteEngineUrl', 'REMOTE_ENGINE_URL', undefined, grpcUrl(), 'engine'),
+  // Unset: the model's name as this service's Open Inference routes publish it (the MODEL_DIR folder name).
+  setting('remoteModel', 'REMOTE_MODEL', undefined, nonEmpty(), 'engine'),
+  // Unset: the version the model server picks.
+  setting('remoteModelVersion', 'REMOTE_MODEL_VERSION', undefined, nonEmpty(), 'engine'),
+  // PEM roots for grpcs:// (unset: the system's); sent nowhere else.
+  setting('remoteCaFile', 'REMOTE_CA_FILE', undefined, file(), 'engine'),
+  // Sent to the model server as `authorization: Bearer` metadata; never logged nor shown.
+  setting('remoteToken', 'REMOTE_TOKEN', undefined, nonEmpty(), 'engine'),
+  // How long start-up waits for the model server and its model to be ready.
+  setting('remoteWaitMs', 'REMOTE_WAIT_MS', '300000', integer(0, 86_400_000), 'engine'),
 ] as const;
 
 /** The settings of one scope, e.g. those the batch job reads (`engine`). */
@@ -347,7 +411,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     );
   }
   if (problems.length === 0 && checked.engineInstances !== 'auto' && checked.engineInstances > 1) {
-    if (engineThreadOf(checked) === 'main') {
+    // A remote engine's instances are batches in flight to the model server, not copies on threads.
+    if (engineThreadOf(checked) === 'main' && checked.engine !== 'remote') {
       problems.push(
         `ENGINE_INSTANCES=${checked.engineInstances} needs ENGINE_THREAD=worker: the main thread holds one engine` +
           (checked.engine === 'tfjs' ? ' (ENGINE=tfjs runs on the main thread unless ENGINE_THREAD=worker)' : ''),
@@ -363,6 +428,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     problems.push('API_KEY_FOR_DOCS=true needs API_KEYS or API_KEY_FILE: there is no key to ask for');
   }
   if (problems.length === 0 && checked.engine === 'tfjs') problems.push(...tfjsProblems(checked));
+  if (problems.length === 0) problems.push(...remoteProblems(checked));
   if (checked.modelId !== undefined && explicit.has('modelDir')) {
     problems.push(
       `MODEL_ID (${checked.modelId}) and MODEL_DIR are both set: give one, the Hub id or the local directory`,
@@ -388,6 +454,36 @@ function tfjsProblems(config: Config): string[] {
   }
   if (config.device === 'cpu' && config.tfjsBackend === 'tfjs-node-gpu') {
     problems.push('TFJS_BACKEND=tfjs-node-gpu runs on the GPU: set DEVICE=cuda as well');
+  }
+  return problems;
+}
+
+/** ENGINE=remote needs its server; the settings of in-process engines mean nothing to it and are refused. */
+function remoteProblems(config: Config): string[] {
+  const remoteOnly = (['remoteEngineUrl', 'remoteModel', 'remoteModelVersion', 'remoteCaFile', 'remoteToken'] as const)
+    .filter((key) => config[key] !== undefined)
+    .map((key) => settings.find((s) => s.key === key)?.env);
+  if (config.engine !== 'remote') {
+    return remoteOnly.length === 0
+      ? []
+      : [`${remoteOnly.join(', ')} apply to ENGINE=remote only; got ENGINE=${config.engine}`];
+  }
+  const problems: string[] = [];
+  if (config.remoteEngineUrl === undefined) {
+    problems.push('ENGINE=remote needs REMOTE_ENGINE_URL, the model server, e.g. grpc://127.0.0.1:8001');
+  }
+  if (config.engineThread === 'worker') {
+    problems.push(
+      'ENGINE=remote computes nothing in this process: ENGINE_THREAD=worker does not apply (use auto or main)',
+    );
+  }
+  if (config.dtype !== 'auto' || config.intraOpThreads !== undefined || config.interOpThreads !== undefined) {
+    problems.push(
+      'DTYPE, INTRA_OP_THREADS and INTER_OP_THREADS apply to in-process engines; with ENGINE=remote the model server decides them',
+    );
+  }
+  if (config.remoteCaFile !== undefined && !config.remoteEngineUrl?.startsWith('grpcs:')) {
+    problems.push('REMOTE_CA_FILE needs a grpcs:// REMOTE_ENGINE_URL (TLS)');
   }
   return problems;
 }

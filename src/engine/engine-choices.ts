@@ -2,7 +2,8 @@
 // validated (src/config/config.ts) and the engine, model and queue code is typed. This file imports nothing, so
 // the config can read it without the engine depending back on the config.
 
-export const engineKinds = ['onnx', 'tfjs'] as const;
+/** remote: each batch goes to an Open Inference Protocol gRPC model server (src/engine/remote/). */
+export const engineKinds = ['onnx', 'tfjs', 'remote'] as const;
 export const devices = ['cpu', 'cuda'] as const;
 /** auto: the fastest file the model directory has for the device (src/model/dtype-choice.ts), else fp32. */
 export const dtypes = ['auto', 'fp32', 'fp16', 'q8', 'int8'] as const;
@@ -24,7 +25,8 @@ export type EngineThreadChoice = (typeof engineThreads)[number];
 
 /**
  * ENGINE_THREAD=auto: worker threads for ONNX Runtime; the main thread for TensorFlow.js, whose tfjs-node native
- * addon is not known to load in worker threads (see resolveEngineLayout).
+ * addon is not known to load in worker threads (see resolveEngineLayout), and for the remote engine, which only
+ * waits on the network.
  */
 export function engineThreadOf(choice: {
   engine: EngineKind;

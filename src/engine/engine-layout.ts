@@ -28,6 +28,7 @@ export function resolveEngineLayout(
   const thread = engineThreadOf(config);
   let instances: number;
   if (config.engineInstances !== 'auto') instances = config.engineInstances;
+  // The remote engine resolves auto from the model server's own instances (remote-engine.ts).
   else if (!onnxOnCpu || thread === 'main') instances = 1;
   else instances = Math.min(maxAutoInstances, Math.max(1, Math.floor(cpus / (config.intraOpThreads ?? 1))));
   const intraOpThreads = config.intraOpThreads ?? (onnxOnCpu ? Math.max(1, Math.floor(cpus / instances)) : undefined);

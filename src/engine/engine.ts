@@ -1,3 +1,4 @@
+import type { Metric } from 'prom-client';
 import type { Device, EngineKind } from './engine-choices.js';
 import type { PackedBatch } from './packed-batch.js';
 
@@ -18,9 +19,22 @@ export interface Engine {
   /** Set when the engine can no longer run anything (its thread stopped); the liveness probe fails on it. */
   readonly failure: Error | undefined;
   /**
+   * Set while the engine cannot run batches for now but may recover by itself (a remote model server that went
+   * away): readiness fails and batches are refused with 503, liveness holds. Absent: never.
+   */
+  readonly unavailable?: Error | undefined;
+  /**
    * Logits row-major, texts × numLabels. The engine pads the batch with padBatch (packed-batch.ts), so a text's
    * logits do not depend on what else is in its batch. The batch's buffers may be transferred (detached).
    */
-  run(batch: PackedBatch): Promise<Float32Array>;
+  run(batch: PackedBatch, context?: RunContext): Promise<Float32Array>;
+  /** The engine's own metrics (the remote engine's calls), registered beside the service's. */
+  readonly metrics?: readonly Metric[];
   dispose(): Promise<void>;
+}
+
+/** What a batch carries besides its tokens, for engines that pass it on (the remote engine). */
+export interface RunContext {
+  /** W3C traceparent of a sampled request in the batch, if any. */
+  traceparent?: string | undefined;
 }

@@ -1,4 +1,5 @@
 import type { EncodedText } from '../model/tokenizer.js';
+import type { FixedShape } from '../config/config.js';
 
 /**
  * A batch on its way from the queue to the engine: every text's ids laid end to end in typed arrays. Built once,
@@ -11,9 +12,11 @@ export interface PackedBatch {
   ids: Int32Array;
   /** Present when the tokenizer gives segment ids (BERT); same layout as ids. */
   typeIds: Int32Array | undefined;
+  /** BATCH_SHAPES: the compiled shape to pad up to, rows and columns both; absent: to the longest text. */
+  shape?: FixedShape;
 }
 
-export function packBatch(batch: readonly EncodedText[]): PackedBatch {
+export function packBatch(batch: readonly EncodedText[], shape?: FixedShape): PackedBatch {
   const lengths = new Int32Array(batch.length);
   let total = 0;
   batch.forEach((text, row) => {
@@ -29,7 +32,7 @@ export function packBatch(batch: readonly EncodedText[]): PackedBatch {
     if (typeIds !== undefined && text.typeIds !== undefined) typeIds.set(text.typeIds, offset);
     offset += text.ids.length;
   }
-  return { lengths, ids, typeIds };
+  return shape === undefined ? { lengths, ids, typeIds } : { lengths, ids, typeIds, shape };
 }
 
 /** The texts back, one array each (tests, and wrappers that keep what they were given). */
@@ -73,14 +76,16 @@ export interface PaddedBatch {
  * text's logits do not depend on what else is in its batch.
  */
 export function padBatch(packed: PackedBatch, padTokenId: number): PaddedBatch {
-  const rows = packed.lengths.length;
+  const texts = packed.lengths.length;
   let columns = 0;
   for (const length of packed.lengths) columns = Math.max(columns, length);
+  const rows = Math.max(texts, packed.shape?.rows ?? 0);
+  columns = Math.max(columns, packed.shape?.columns ?? 0);
   const ids = new Int32Array(rows * columns).fill(padTokenId);
   const typeIds = new Int32Array(rows * columns);
   const attentionMask = new Int32Array(rows * columns);
   let offset = 0;
-  for (let row = 0; row < rows; row++) {
+  for (let row = 0; row < texts; row++) {
     const length = packed.lengths[row] as number;
     const start = row * columns;
     ids.set(packed.ids.subarray(offset, offset + length), start);
@@ -88,5 +93,8 @@ export function padBatch(packed: PackedBatch, padTokenId: number): PaddedBatch {
     attentionMask.fill(1, start, start + length);
     offset += length;
   }
+  // Rows that only fill a fixed shape attend to their first token, so no row is all mask (a -inf softmax in some
+  // exports); their logits are never read.
+  for (let row = texts; row < rows; row++) attentionMask[row * columns] = 1;
   return { rows, columns, ids, typeIds, attentionMask };
 }

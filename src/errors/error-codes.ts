@@ -20,6 +20,7 @@ export const errorNames = {
   SENTIMENT_DRAINING: 'DrainingError',
   SENTIMENT_TOO_LONG: 'TextTooLongError',
   SENTIMENT_TOO_MANY_TEXTS: 'TooManyTextsError',
+  SENTIMENT_ENGINE_UNAVAILABLE: 'EngineUnavailableError',
   SENTIMENT_OPEN_INFERENCE: 'OpenInferenceError',
   // Start-up: settings, model files, devices.
   SENTIMENT_CONFIG: 'ConfigError',
@@ -30,6 +31,7 @@ export const errorNames = {
   SENTIMENT_TFJS_BACKEND_UNAVAILABLE: 'TfjsBackendUnavailableError',
   SENTIMENT_HUB: 'HubError',
   SENTIMENT_HUB_UNREACHABLE: 'HubUnreachableError',
+  SENTIMENT_REMOTE_ENGINE: 'RemoteEngineError',
   // Running.
   SENTIMENT_WORKER_THREAD_EXITED: 'WorkerThreadExitedError',
   SENTIMENT_INFERENCE_FAILED: 'InferenceFailedError',

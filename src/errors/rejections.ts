@@ -15,6 +15,7 @@ export const rejectionReasons = [
   'draining',
   'too_long',
   'too_many_texts',
+  'engine_unavailable',
 ] as const;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
@@ -28,6 +29,8 @@ export const rejectionStatus = {
   // Answered by Node itself (headers or body not received within BODY_TIMEOUT_MS); counted in app.ts.
   body_timeout: 408,
   draining: 503,
+  // The remote model server is unreachable for now; the service recovers by itself when it is back.
+  engine_unavailable: 503,
   deadline: 504,
   // Never seen by the client, who has left; recorded in logs as nginx does.
   client_gone: 499,
@@ -102,6 +105,12 @@ export class DrainingError extends RejectionError {
 export class TooManyTextsError extends RejectionError {
   constructor(count: number, limit: number) {
     super('too_many_texts', `request has ${count} texts; at most ${limit} are allowed per request`);
+  }
+}
+
+export class EngineUnavailableError extends RejectionError {
+  constructor(reason: string) {
+    super('engine_unavailable', `the model server is unavailable (${reason}); retry later`);
   }
 }
 

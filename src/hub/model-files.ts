@@ -51,6 +51,7 @@ export function modelFiles(engine: EngineKind, dtype: DtypeSetting, device: Devi
       hint: "the fast tokenizer file is needed; transformers' AutoTokenizer.from_pretrained(id).save_pretrained(dir) writes one",
     },
     { path: 'special_tokens_map.json', required: false, hint: '' },
-    ...weights,
+    // ENGINE=remote tokenizes here and computes on the model server, which holds the weights.
+    ...(engine === 'remote' ? [] : weights),
   ];
 }

@@ -8,7 +8,10 @@ import { packBatch } from '../engine/packed-batch.js';
 import type { TruncationSide } from '../model/character-cut.js';
 import type { Model } from '../model/model.js';
 import type { EncodedText } from '../model/tokenizer.js';
-import { InferenceFailedError } from '../errors/rejections.js';
+import { InferenceFailedError, RejectionError } from '../errors/rejections.js';
+import { ConfigError, type FixedShape } from '../config/config.js';
+import { formatShapes, shapeForLengths } from '../queue/batch-shapes.js';
+import { traceparentOf } from '../tracing/traceparent.js';
 import type { RequestTiming } from '../timing/request-timing.js';
 import { Admission, type ClientKey, resolvePerClientQueue } from './admission.js';
 import { predictionsOf, type Prediction, type Scoring } from './postprocess.js';
@@ -54,6 +57,18 @@ export interface ClassifyOptions {
   timing?: RequestTiming;
   /** Who asked (src/http/client-key.ts): clients share the queue and the engine fairly. */
   client?: ClientKey;
+}
+
+/** Every text the model takes must fit some shape, or the longest ones could never run. */
+function checkShapesHoldModel(shapes: readonly FixedShape[] | undefined, model: Model): void {
+  if (shapes === undefined) return;
+  const widest = Math.max(...shapes.map((shape) => shape.columns));
+  if (widest < model.maxLength) {
+    throw new ConfigError([
+      `BATCH_SHAPES=${formatShapes(shapes)}: the longest sequence is ${widest} tokens, but the model takes up to ` +
+        `${model.maxLength} (${model.maxLengthSource}); add a shape of ${model.maxLength} tokens`,
+    ]);
+  }
 }
 
 /**
@@ -103,12 +118,18 @@ export class Classifier {
       },
       lengthOf: (text) => text.ids.length,
       maxConcurrentBatches: engine.instances,
-      runBatch: async (texts) => {
+      runBatch: async (texts, tags) => {
         let logits: Float32Array;
         try {
           // Packed for the engine: from here to the engine (and its thread) the batch travels as typed arrays.
-          logits = await engine.run(packBatch(texts));
+          const shape = shapeForLengths(
+            this.batching.batchShapes,
+            texts.map((text) => text.ids.length),
+          );
+          logits = await engine.run(packBatch(texts, shape), { traceparent: traceparentOf(tags) });
         } catch (error) {
+          // A refusal (a remote engine that is unreachable for now) reaches the client as it is: 503, retry later.
+          if (error instanceof RejectionError) throw error;
           throw new InferenceFailedError(error instanceof Error ? error : new Error(String(error)));
         }
         const width = engine.numLabels;
@@ -128,6 +149,7 @@ export class Classifier {
         queuedClients: () => this.batcher.clients(),
       },
     );
+    checkShapesHoldModel(settings.batchShapes, model);
   }
 
   /** Why the engine or the tokenizer threads can no longer work, if they cannot; then only a restart helps. */

@@ -25,7 +25,7 @@ export interface InferenceRequest extends Omit<ClassifyOptions, 'deadline'> {
 }
 
 /** Whether new work is taken: the one readiness every health endpoint (HTTP, TEI, Open Inference, gRPC) reports. */
-export type Readiness = 'ready' | 'draining' | 'engine failed';
+export type Readiness = 'ready' | 'draining' | 'engine failed' | 'engine unavailable';
 
 /**
  * The one inference call behind every transport (HTTP routes, gRPC, the batch job), as TEI's `Infer`: admission
@@ -53,6 +53,8 @@ export class Inference {
   get readiness(): Readiness {
     if (this.isDraining) return 'draining';
     if (this.engineFailure !== undefined) return 'engine failed';
+    // A remote model server away for now: not ready, but alive (the service recovers by itself).
+    if (this.classifier.engine.unavailable !== undefined) return 'engine unavailable';
     return 'ready';
   }
 

@@ -48,6 +48,12 @@ export function chooseDtype(
       reason: 'DTYPE=auto with ENGINE=tfjs: float32, which is what the TensorFlow.js engine computes in',
     };
   }
+  if (engine === 'remote') {
+    return {
+      dtype: 'fp32',
+      reason: 'DTYPE=auto with ENGINE=remote: the model server holds the weights and computes in its own dtype',
+    };
+  }
   const preferred = preferredDtypeOf[device];
   const file = onnxFileOf[preferred];
   const on = device === 'cpu' ? 'on CPU' : 'on CUDA';

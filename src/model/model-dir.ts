@@ -139,8 +139,9 @@ export function readModelDir(
   const onnxFile = onnxFileOf[dtype];
   const onnxPath = join(dir, onnxFile);
   // Each engine needs only its own file: a plain Hugging Face directory (no ONNX export) serves with ENGINE=tfjs.
+  // ENGINE=remote reads no weights: the model server holds them.
   const weightsPath = engine === 'tfjs' ? join(dir, safetensorsFile) : onnxPath;
-  if (!isFile(weightsPath)) {
+  if (engine !== 'remote' && !isFile(weightsPath)) {
     throw new ModelDirError(
       dir,
       engine === 'tfjs'

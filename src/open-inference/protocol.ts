@@ -44,7 +44,13 @@ export class OpenInferenceError extends ServiceError {
 
 /** The model metadata's platform, in the names Triton and KServe use for the runtime. */
 export function platformOf(engineKind: EngineKind): string {
-  return engineKind === 'onnx' ? 'onnxruntime_onnx' : 'tensorflow_js';
+  const platforms: Record<EngineKind, string> = {
+    onnx: 'onnxruntime_onnx',
+    tfjs: 'tensorflow_js',
+    // The model server's own runtime is behind it; this server only relays.
+    remote: 'open_inference_grpc',
+  };
+  return platforms[engineKind];
 }
 
 export function serverMetadata(): { name: string; version: string; extensions: string[] } {

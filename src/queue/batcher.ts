@@ -27,8 +27,11 @@ export interface BatcherObserver {
 }
 
 export interface BatcherOptions<I, O> extends BatchLimits {
-  /** Runs one batch; returns one output per input, in order. Called for at most maxConcurrentBatches at a time. */
-  runBatch(inputs: readonly I[]): Promise<readonly O[]>;
+  /**
+   * Runs one batch; returns one output per input, in order. Called for at most maxConcurrentBatches at a time.
+   * tags: each input's SubmitOptions.tag.
+   */
+  runBatch(inputs: readonly I[], tags: readonly unknown[]): Promise<readonly O[]>;
   /** How many batches may run at once: the engine's instances (1 when absent). */
   maxConcurrentBatches?: number;
   /** The length (tokens) of one input, which the batch limits are counted in. */
@@ -248,7 +251,10 @@ export class Batcher<I, O> {
     let outputs: readonly O[] | undefined;
     let failure: Error | undefined;
     try {
-      outputs = await this.options.runBatch(batch.map((entry) => entry.input));
+      outputs = await this.options.runBatch(
+        batch.map((entry) => entry.input),
+        batch.map((entry) => entry.job.tag),
+      );
       if (outputs.length !== batch.length) {
         throw new Error(`runBatch returned ${outputs.length} outputs for ${batch.length} inputs`);
       }
@@ -278,7 +284,10 @@ export class Batcher<I, O> {
     });
     if (failure === undefined) {
       this.options.observer?.batchCompleted({
-        ...shapeOf(batch.map((entry) => entry.length)),
+        ...shapeOf(
+          batch.map((entry) => entry.length),
+          this.options.batchShapes,
+        ),
         queueWaitSeconds: batch.map((entry) => (startedAt - entry.enqueuedAt) / 1000),
         inferenceSeconds: (finishedAt - startedAt) / 1000,
         startedAt,

@@ -60,6 +60,13 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 72000,
       admissionWaitMs: 1000,
       tokenizerThreads: 1,
+      batchShapes: undefined,
+      remoteEngineUrl: undefined,
+      remoteModel: undefined,
+      remoteModelVersion: undefined,
+      remoteCaFile: undefined,
+      remoteToken: undefined,
+      remoteWaitMs: 300000,
     });
   });
 
@@ -204,7 +211,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses an engine, a dtype or a padding ratio outside the allowed values', () => {
-    assert.match(problemsOf([], { ENGINE: 'torch' }).join(), /ENGINE must be one of: onnx, tfjs; got "torch"/);
+    assert.match(problemsOf([], { ENGINE: 'torch' }).join(), /ENGINE must be one of: onnx, tfjs, remote; got "torch"/);
     assert.match(
       problemsOf([], { TFJS_BACKEND: 'webgl' }).join(),
       /TFJS_BACKEND must be one of: auto, tfjs-node-gpu, tfjs-node, wasm, cpu/,
@@ -251,5 +258,36 @@ describe('loadConfig', () => {
   it('derives each flag from its variable name', () => {
     assert.equal(flagOf('MAX_BATCH_TOKENS'), 'max-batch-tokens');
     assert.equal(new Set(settings.map((s) => flagOf(s.env))).size, settings.length);
+  });
+});
+
+describe('ENGINE=remote settings', () => {
+  it('needs REMOTE_ENGINE_URL, a grpc:// or grpcs:// address with a port', () => {
+    assert.throws(() => loadConfig([], { ENGINE: 'remote' }), /ENGINE=remote needs REMOTE_ENGINE_URL/);
+    for (const url of ['http://127.0.0.1:8001', 'grpc://127.0.0.1', 'nonsense']) {
+      assert.throws(
+        () => loadConfig([], { ENGINE: 'remote', REMOTE_ENGINE_URL: url }),
+        /REMOTE_ENGINE_URL must be a grpc:\/\/ or grpcs:\/\/ \(TLS\) URL with host and port/,
+      );
+    }
+    const config = loadConfig([], { ENGINE: 'remote', REMOTE_ENGINE_URL: 'grpcs://triton.example:8001/' });
+    assert.equal(config.remoteEngineUrl, 'grpcs://triton.example:8001');
+    assert.equal(config.remoteModel, undefined);
+  });
+
+  it('refuses remote settings without ENGINE=remote, and in-process settings with it', () => {
+    assert.throws(
+      () => loadConfig([], { ENGINE: 'onnx', REMOTE_ENGINE_URL: 'grpc://127.0.0.1:8001', REMOTE_TOKEN: 'secret' }),
+      /REMOTE_ENGINE_URL, REMOTE_TOKEN apply to ENGINE=remote only; got ENGINE=onnx/,
+    );
+    const remote = { ENGINE: 'remote', REMOTE_ENGINE_URL: 'grpc://127.0.0.1:8001' };
+    assert.throws(() => loadConfig([], { ...remote, ENGINE_THREAD: 'worker' }), /ENGINE_THREAD=worker does not apply/);
+    assert.throws(() => loadConfig([], { ...remote, DTYPE: 'q8' }), /with ENGINE=remote the model server decides them/);
+    assert.throws(
+      () => loadConfig([], { ...remote, REMOTE_CA_FILE: '/etc/ssl/ca.pem' }),
+      /REMOTE_CA_FILE needs a grpcs:\/\//,
+    );
+    // Batches in flight to the server, not engine copies: no worker thread needed.
+    assert.equal(loadConfig([], { ...remote, ENGINE_INSTANCES: '4' }).engineInstances, 4);
   });
 });

@@ -6,6 +6,7 @@ import {
   ClientQueueFullError,
   DeadlineExceededError,
   DrainingError,
+  EngineUnavailableError,
   InferenceFailedError,
   QueueFullError,
   rejectionCode,
@@ -37,6 +38,7 @@ describe('error registry', () => {
       new TextTooLongError(0, 600, false, 512),
       new TooManyTextsError(70, 64),
       new UploadsFullError(1_000_000, 100),
+      new EngineUnavailableError('connection refused'),
     ];
     // body_timeout is answered by Node itself (408), with no error object of ours.
     assert.deepEqual(errors.map((e) => e.reason).sort(), rejectionReasons.filter((r) => r !== 'body_timeout').sort());

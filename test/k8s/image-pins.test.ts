@@ -16,7 +16,13 @@ const exampleRegistry = /^registry\.example\.com\//;
 describe('images by digest (k8s/components/image)', () => {
   it('every image has a registry and a version tag (never latest); a digest, where given, is a sha256', () => {
     const entries = imageComponentEntries();
-    assert.deepEqual(entries.map((e) => e.name).sort(), ['sentiment-inference', 'sentiment-inference-cuda']);
+    assert.deepEqual(entries.map((e) => e.name).sort(), [
+      'sentiment-inference',
+      'sentiment-inference-cuda',
+      'sentiment-triton',
+      'sentiment-triton-cuda',
+      'sentiment-triton-neuron',
+    ]);
     for (const e of entries) {
       assert.match(e.newName, /^[\w.-]+(:\d+)?\/[\w./-]+$/, `${e.name}: registry/repository`);
       assert.ok(e.newTag && e.newTag !== 'latest', `${e.name}: a version tag`);

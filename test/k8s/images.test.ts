@@ -55,9 +55,16 @@ describe('Dockerfiles', () => {
 
   it('the GPU image: the CUDA provider next to the core library, the CUDA libraries on LD_LIBRARY_PATH', () => {
     const { text, final } = stages('Dockerfile.gpu');
-    assert.match(text, /COPY \.cache\/gpu-libs\/ort\/ node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\//);
+    // Fetched and extracted in a build stage from the pinned wheels: nothing has to be prepared on the host.
+    const fetchStage = text.split(/^FROM /m).find((stage) => /^\S+ AS gpu-libs$/m.test(stage));
+    assert.ok(fetchStage, 'a gpu-libs build stage');
+    assert.match(fetchStage, /COPY scripts\/gpu-wheels\.txt scripts\/prepare-gpu-libs\.sh /);
+    assert.match(fetchStage, /^RUN --mount=type=cache,target=\S+ bash scripts\/prepare-gpu-libs\.sh$/m);
+    assert.doesNotMatch(text, /^COPY \.cache\//m, 'no COPY from a host-prepared .cache');
+    const gpuLibs = '--from=gpu-libs /src/\\.cache/gpu-libs';
+    assert.match(text, new RegExp(`COPY ${gpuLibs}/ort/ node_modules/onnxruntime-node/bin/napi-v6/linux/x64/`));
     assert.match(text, /test -f \S*libonnxruntime_providers_cuda\.so/, 'fails the build without the CUDA provider');
-    const libDir = /COPY \.cache\/gpu-libs\/cuda\/ (\S+?)\/?$/m.exec(final)?.[1];
+    const libDir = new RegExp(`COPY ${gpuLibs}/cuda/ (\\S+?)/?$`, 'm').exec(final)?.[1];
     assert.ok(libDir, 'the CUDA libraries are copied into the final stage');
     assert.match(final, new RegExp(`LD_LIBRARY_PATH=${libDir}\\b`), 'and are on LD_LIBRARY_PATH');
     assert.doesNotMatch(text, /nvidia\/cuda:|ONNXRUNTIME_NODE_INSTALL=/, 'no CUDA base image, no NuGet download');
@@ -94,12 +101,12 @@ describe('Dockerfiles', () => {
     assert.equal(runtime, cudaDriverFloor.cuda, 'the pinned CUDA runtime wheel is of that line');
   });
 
-  it('.dockerignore lets in the extracted GPU libraries, never the wheels', () => {
+  it('.dockerignore lets in what the gpu-libs stage runs, nothing of .cache', () => {
     const lines = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
       .split('\n')
       .map((l) => l.trim());
-    assert.ok(lines.includes('!.cache/gpu-libs/'));
-    assert.ok(!lines.some((l) => l.startsWith('!.cache/gpu-wheels')));
+    for (const needed of ['!scripts/gpu-wheels.txt', '!scripts/prepare-gpu-libs.sh']) assert.ok(lines.includes(needed));
+    assert.ok(!lines.some((l) => l.startsWith('!.cache')));
   });
 
   it('.dockerignore keeps the context to what the image needs', () => {

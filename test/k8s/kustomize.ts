@@ -27,6 +27,8 @@ export const appTargets = {
   'cpu+components': 'test/k8s/fixtures/cpu-all-components',
   'cpu+ingress': 'test/k8s/fixtures/cpu-ingress',
   'cpu+keda': 'test/k8s/fixtures/cpu-keda',
+  'cpu+triton': 'test/k8s/fixtures/cpu-triton',
+  'gpu+triton': 'test/k8s/fixtures/gpu-triton',
 } as const;
 /** The platform's cluster-scoped and cross-namespace objects, applied once per cluster. */
 export const platformTargets = {

@@ -60,6 +60,12 @@ function containerPort(objs: K8sObject[], port: string | number): number {
   assert.ok(p, `port ${port} is declared on the server container`);
   return p.containerPort;
 }
+/** A container of the pod by name, init containers (native sidecars) included. */
+function containerNamed(objs: K8sObject[], name: string): Any {
+  const c = allContainers(podSpec(objs)).find((x: Any) => x.name === name);
+  assert.ok(c, `the pod has a container named ${name}`);
+  return c;
+}
 function allContainers(spec: Any): Any[] {
   return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
 }
@@ -264,6 +270,12 @@ describe('kubernetes manifests', { skip }, () => {
           assert.ok(parseQuantity(r.requests[res]) <= parseQuantity(r.limits[res]), `${res} request <= limit`);
         }
         const env = serverEnv(objs);
+        if (env.ENGINE === 'remote') {
+          // The model server decides its threads; ENGINE=remote refuses the in-process engine's.
+          assert.equal(env.INTRA_OP_THREADS, undefined, 'no INTRA_OP_THREADS with ENGINE=remote');
+          assert.equal(env.INTER_OP_THREADS, undefined, 'no INTER_OP_THREADS with ENGINE=remote');
+          return;
+        }
         assert.ok(Number(env.INTRA_OP_THREADS) >= 1);
         assert.ok(
           Number(env.INTRA_OP_THREADS) <= parseQuantity(r.limits.cpu),
@@ -516,12 +528,14 @@ describe('kubernetes manifests', { skip }, () => {
       assert.equal(serverEnv(objs).DEVICE, 'cpu');
     });
 
-    for (const { target, platformTarget, device, resource, families, nodeLabels, taint } of [
+    for (const { target, platformTarget, device, resource, holder, families, nodeLabels, taint } of [
       {
         target: 'gpu',
         platformTarget: 'platform/karpenter/gpu',
         device: 'cuda',
         resource: 'nvidia.com/gpu',
+        // The container that owns the accelerator: the server's in-process CUDA engine.
+        holder: 'server',
         families: ['g4dn', 'g5', 'g6'],
         // The NVIDIA device plugin chart's default node affinity needs this label, or it never runs there.
         nodeLabels: { 'nvidia.com/gpu.present': 'true' },
@@ -532,6 +546,8 @@ describe('kubernetes manifests', { skip }, () => {
         platformTarget: 'platform/karpenter/inferentia',
         device: 'cpu',
         resource: 'aws.amazon.com/neuron',
+        // The Triton sidecar with the Neuron runtime; the server (ENGINE=remote) holds none.
+        holder: 'triton',
         families: ['inf1', 'inf2'],
         nodeLabels: {},
         // The taint the Neuron device plugin tolerates (not the article's aiml=true, which kept it off the node).
@@ -542,8 +558,8 @@ describe('kubernetes manifests', { skip }, () => {
         const app = (): K8sObject[] => render(target);
         const pools = (): K8sObject[] => nodePools(render(platformTarget));
 
-        it(`requests one ${resource} (requests = limits) and runs DEVICE=${device}`, () => {
-          const r = server(app()).resources;
+        it(`requests one ${resource} on the ${holder} container (requests = limits) and runs DEVICE=${device}`, () => {
+          const r = containerNamed(app(), holder).resources;
           assert.equal(String(r.limits[resource]), '1', `limits.${resource}`);
           assert.equal(String(r.requests[resource]), '1', `requests.${resource}`);
           for (const k of ['cpu', 'memory'])
@@ -620,7 +636,7 @@ describe('kubernetes manifests', { skip }, () => {
           assert.equal(floor.length, 1, 'one on-demand-only pool');
           assert.ok(spot.length >= 1, 'a pool allows spot');
           for (const s of spot) assert.ok(floor[0]!.spec.weight > (s.spec.weight ?? 0), 'the floor pool weighs more');
-          const perPod = Number(server(app()).resources.limits[resource]);
+          const perPod = Number(containerNamed(app(), holder).resources.limits[resource]);
           assert.equal(
             Number(floor[0]!.spec.limits[resource]),
             scaler(app()).min * perPod,

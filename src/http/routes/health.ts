@@ -29,7 +29,7 @@ export default async function healthRoutes(
     {
       schema: {
         summary:
-          'Readiness: model loaded and warmed up, not shutting down (503 while draining or when the engine failed)',
+          'Readiness: model loaded and warmed up, not shutting down (503 while draining, when the engine failed, or while its remote model server is away)',
         response: { 200: ReadinessResponse, 503: ReadinessResponse },
       },
     },

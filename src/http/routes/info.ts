@@ -19,8 +19,9 @@ export default async function infoRoute(
       type: model.modelType,
       labels: model.labels,
       max_length: model.maxLength,
-      file: relative(model.dir, model.weightsPath),
-      dtype: model.dtype,
+      // ENGINE=remote reads no weights here: the model server holds them and computes in its own dtype.
+      file: engine.kind === 'remote' ? null : relative(model.dir, model.weightsPath),
+      dtype: engine.kind === 'remote' ? null : model.dtype,
       dtype_reason: model.dtypeReason,
       // As TEI's model_id and model_sha; null for a local MODEL_DIR.
       id: model.hub?.modelId ?? null,

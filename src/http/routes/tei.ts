@@ -39,7 +39,8 @@ function teiError(error: ErrorOutcome): { statusCode: number; body: { error: str
     case 'deadline':
       return body('Overloaded', error.statusCode);
     case 'draining':
-      return body('Unhealthy');
+    case 'engine_unavailable':
+      return body('Unhealthy', 503);
     case 'too_long':
     case 'too_many_texts':
       return body('Validation');

@@ -6,5 +6,10 @@ export const HealthResponse = Type.Object({
 });
 
 export const ReadinessResponse = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('draining'), Type.Literal('engine failed')]),
+  status: Type.Union([
+    Type.Literal('ready'),
+    Type.Literal('draining'),
+    Type.Literal('engine failed'),
+    Type.Literal('engine unavailable'),
+  ]),
 });

@@ -9,8 +9,12 @@ export const InfoResponse = Type.Object({
     type: Type.String(),
     labels: Type.Array(Type.String()),
     max_length: Type.Integer(),
-    file: Type.String(),
-    dtype: Type.String({ description: 'DTYPE resolved: fp32, fp16, q8 or int8' }),
+    file: Type.Union([Type.String(), Type.Null()], {
+      description: 'the weights file the engine loads, relative to the model directory; null for ENGINE=remote',
+    }),
+    dtype: Type.Union([Type.String(), Type.Null()], {
+      description: 'DTYPE resolved: fp32, fp16, q8 or int8; null for ENGINE=remote (the model server computes)',
+    }),
     dtype_reason: Type.String({
       description: 'why that dtype, e.g. DTYPE=auto on CPU and the directory has the int8 file',
     }),

@@ -21,13 +21,15 @@ describe('GET /info', () => {
         type: 'bert',
         labels: ['NEGATIVE', 'POSITIVE'],
         max_length: (body as { model: { max_length: number } }).model.max_length,
-        // The default DTYPE=auto: the int8 file on CPU for ONNX Runtime; TensorFlow.js computes in float32.
-        file: testEngine === 'tfjs' ? 'model.safetensors' : 'onnx/model_quantized.onnx',
-        dtype: testEngine === 'tfjs' ? 'fp32' : 'q8',
-        dtype_reason:
-          testEngine === 'tfjs'
-            ? 'DTYPE=auto with ENGINE=tfjs: float32, which is what the TensorFlow.js engine computes in'
-            : 'DTYPE=auto on CPU: the model directory has onnx/model_quantized.onnx',
+        // The default DTYPE=auto: the int8 file on CPU for ONNX Runtime; TensorFlow.js computes in float32;
+        // ENGINE=remote reads no weights (the model server computes).
+        file: { tfjs: 'model.safetensors', onnx: 'onnx/model_quantized.onnx', remote: null }[testEngine],
+        dtype: { tfjs: 'fp32', onnx: 'q8', remote: null }[testEngine],
+        dtype_reason: {
+          tfjs: 'DTYPE=auto with ENGINE=tfjs: float32, which is what the TensorFlow.js engine computes in',
+          onnx: 'DTYPE=auto on CPU: the model directory has onnx/model_quantized.onnx',
+          remote: 'DTYPE=auto with ENGINE=remote: the model server holds the weights and computes in its own dtype',
+        }[testEngine],
         id: null,
         revision: null,
         sha: null,
@@ -37,7 +39,8 @@ describe('GET /info', () => {
         device: 'cpu',
         backend: running.engine.backend,
         thread: 'main',
-        instances: 1,
+        // ENGINE=remote: the model server's instances plus one batch on its way (remote-engine.ts).
+        instances: testEngine === 'remote' ? running.engine.instances : 1,
         intra_op_threads: null,
         inter_op_threads: null,
       },
