@@ -61,8 +61,8 @@ async function* objectBytes(client: S3Client, bucket: string, piece: Piece, from
  * only the bytes before it tell: a later shard of a CSV object scans (without parsing) from the object's start.
  */
 export async function* pieceBytes(
-  client: S3Client,
-  bucket: string,
+  /** The object's bytes from an offset to its end. */
+  read: (from: number) => AsyncIterable<Buffer>,
   piece: Piece,
   format: RecordFormat,
   atEnd: { midRecord: boolean },
@@ -74,7 +74,7 @@ export async function* pieceBytes(
   let phase: 'header' | 'seek' | 'own' = headerFirst ? 'header' : piece.start > 0 ? 'seek' : 'own';
   let offset = from;
   let lastEnd = from;
-  for await (const chunk of objectBytes(client, bucket, piece, from)) {
+  for await (const chunk of read(from)) {
     let emitFrom = phase === 'seek' ? -1 : 0;
     let i = 0;
     for (;;) {
@@ -123,7 +123,8 @@ export function objectInput(
     for (const piece of pieces) {
       if (stop.signal.aborted) return;
       const atEnd = { midRecord: false };
-      const chunks = countBytes(pieceBytes(client, bucket, piece, format, atEnd), bytes);
+      const read = (from: number) => objectBytes(client, bucket, piece, from);
+      const chunks = countBytes(pieceBytes(read, piece, format, atEnd), bytes);
       const records =
         format === 'jsonl'
           ? jsonlRecords(readLines(chunks, maxRecordBytes), fields)

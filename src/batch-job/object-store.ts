@@ -1,4 +1,4 @@
-import { HeadObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { BatchJobError, exitCodes } from './batch-job.js';
 import { formatOfPath, type RecordFormat } from './formats.js';
 import type { ErrorCode } from '../errors/error-codes.js';
@@ -52,7 +52,6 @@ export class ObjectStoreError extends BatchJobError {
 const hints: Record<string, string> = {
   NoSuchBucket: 'the bucket does not exist',
   NoSuchKey: 'no such object',
-  NotFound: 'not found (no such bucket or object)',
   AccessDenied: 'access denied: check the credentials (IRSA role, Pod Identity, AWS_PROFILE) and the bucket policy',
   Forbidden: 'access denied: check the credentials (IRSA role, Pod Identity, AWS_PROFILE) and the bucket policy',
   InvalidAccessKeyId: 'the access key is not known to the store',
@@ -99,7 +98,20 @@ export async function listInput(
   const url = objectUrl(location.bucket, location.key);
   try {
     if (!isPrefix(location)) {
-      const head = await client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key }));
+      const head = await client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key })).catch(
+        async (error: unknown) => {
+          // A HEAD's 404 has no body to say what is missing: ask the bucket.
+          if (error instanceof S3ServiceException && error.name === 'NotFound') {
+            await client.send(new HeadBucketCommand({ Bucket: location.bucket })).catch((bucketError: unknown) => {
+              throw bucketError instanceof S3ServiceException && bucketError.name === 'NotFound'
+                ? new ObjectStoreError(`${url}: the bucket does not exist (NoSuchBucket, HTTP 404)`, true)
+                : bucketError;
+            });
+            throw new ObjectStoreError(`${url}: no such object (NoSuchKey, HTTP 404)`, true);
+          }
+          throw error;
+        },
+      );
       return [{ key: location.key, size: head.ContentLength ?? 0, etag: head.ETag ?? '' }];
     }
     const objects: StoredObject[] = [];

@@ -159,7 +159,7 @@ export class PartUpload implements RecordSink {
   private async emptyObject(): Promise<void> {
     const where = objectUrl(this.bucket, this.key);
     await send(`writing ${where}`, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: '' })),
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: Buffer.alloc(0) })),
     );
     await send(`aborting the empty upload of ${where}`, () =>
       this.client.send(
