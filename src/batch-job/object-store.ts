@@ -1,4 +1,10 @@
-import { HeadBucketCommand, HeadObjectCommand, paginateListObjectsV2, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  HeadBucketCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { BatchJobError, exitCodes } from './batch-job.js';
 import { formatOfPath, type RecordFormat } from './formats.js';
 import type { ErrorCode } from '../errors/error-codes.js';
@@ -98,8 +104,9 @@ export async function listInput(
   const url = objectUrl(location.bucket, location.key);
   try {
     if (!isPrefix(location)) {
-      const head = await client.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key })).catch(
-        async (error: unknown) => {
+      const head = await client
+        .send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key }))
+        .catch(async (error: unknown) => {
           // A HEAD's 404 has no body to say what is missing: ask the bucket.
           if (error instanceof S3ServiceException && error.name === 'NotFound') {
             await client.send(new HeadBucketCommand({ Bucket: location.bucket })).catch((bucketError: unknown) => {
@@ -110,8 +117,7 @@ export async function listInput(
             throw new ObjectStoreError(`${url}: no such object (NoSuchKey, HTTP 404)`, true);
           }
           throw error;
-        },
-      );
+        });
       return [{ key: location.key, size: head.ContentLength ?? 0, etag: head.ETag ?? '' }];
     }
     const objects: StoredObject[] = [];

@@ -24,7 +24,9 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 /** The records a reader finds in some bytes: JSONL lines, or CSV rows without the header. */
 async function records(format: RecordFormat, chunks: AsyncIterable<Buffer> | Buffer[]): Promise<string[]> {
   if (format === 'jsonl') {
-    return (await collect(readLines(chunks, 1 << 20))).map((l) => (l.kind === 'line' ? l.text : '?')).filter((t) => t !== '');
+    return (await collect(readLines(chunks, 1 << 20)))
+      .map((l) => (l.kind === 'line' ? l.text : '?'))
+      .filter((t) => t !== '');
   }
   const rows = await collect(readCsv(chunks, { delimiter: ',', maxRecordChars: 1 << 20 }));
   return rows.slice(1).map((r) => (r.kind === 'row' ? JSON.stringify(r.fields) : `malformed: ${r.message}`));
@@ -48,14 +50,19 @@ async function shardRecords(format: RecordFormat, bytes: Buffer, count: number, 
 const texts = ['good', 'bad, "really" bad', 'multi\nline\r\nreview', '', 'ünïcødé ✓ 😀', 'a,b,c', '"quoted"'];
 function jsonlInput(n: number): Buffer {
   return Buffer.from(
-    Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, text: `${texts[i % texts.length]} ${'x'.repeat(i % 37)}` }))
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ id: i, text: `${texts[i % texts.length]} ${'x'.repeat(i % 37)}` }),
+    )
       .join('\n')
       .concat('\n'),
   );
 }
 function csvInput(n: number): Buffer {
   const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-  const rows = Array.from({ length: n }, (_, i) => `${i},${quote(`${texts[i % texts.length]}${'\n'.repeat(i % 3)}`)},ok`);
+  const rows = Array.from(
+    { length: n },
+    (_, i) => `${i},${quote(`${texts[i % texts.length]}${'\n'.repeat(i % 3)}`)},ok`,
+  );
   // A quote inside an unquoted field is a character (readCsv's lenient rule): it must not confuse the split.
   rows.push(`${n},plain "inner" quote,ok`);
   return Buffer.from(`id,text,note\r\n${rows.join('\r\n')}\r\n`);
@@ -117,12 +124,19 @@ describe('RecordEnds (CSV)', () => {
 });
 
 describe('planShard', () => {
-  const objects: StoredObject[] = [5, 100, 0, 40, 40, 7].map((size, i) => ({ key: `k${i}.jsonl`, size, etag: `"${i}"` }));
+  const objects: StoredObject[] = [5, 100, 0, 40, 40, 7].map((size, i) => ({
+    key: `k${i}.jsonl`,
+    size,
+    etag: `"${i}"`,
+  }));
 
   it('with fewer shards than objects, gives each object whole to one shard, balancing bytes', () => {
     const plans = [0, 1, 2].map((index) => planShard(objects, { index, count: 3 }));
     assert.deepEqual(
-      plans.flat().map((p) => p.object.key).sort(),
+      plans
+        .flat()
+        .map((p) => p.object.key)
+        .sort(),
       objects.map((o) => o.key),
     );
     assert.ok(plans.flat().every((p) => p.start === 0 && p.end === p.object.size));

@@ -43,4 +43,3 @@ export function cliArgv(container: Any): string[] {
   const words = (exec[1] ?? '').replaceAll('$day', '2026-01-01').match(/"[^"]*"|\S+/g) ?? [];
   return [...words.map((word) => word.replace(/^"(.*)"$/, '$1')), ...container.args];
 }
-

@@ -30,8 +30,9 @@ describe('kubernetes sharded batch jobs on object storage (k8s/jobs/s3)', { skip
   });
 
   it('one shard per index: Indexed, SHARD_COUNT = completions, and the CLI parses the flags into that shard', () => {
-    const bin = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> })
-      .bin['sentiment-batch'];
+    const bin = (
+      JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+    ).bin['sentiment-batch'];
     for (const [name, spec] of jobSpecs(objs)) {
       assert.equal(spec.completionMode, 'Indexed', name);
       assert.ok(spec.parallelism >= 1 && spec.parallelism <= spec.completions, name);
@@ -91,7 +92,10 @@ describe('kubernetes sharded batch jobs on object storage (k8s/jobs/s3)', { skip
     assert.equal(https.to[0].ipBlock.cidr, '0.0.0.0/0');
     assert.ok(https.to[0].ipBlock.except.includes('169.254.0.0/16'), 'not the instance metadata service');
     assert.ok(https.to[0].ipBlock.except.includes('10.0.0.0/8'), 'not the cluster');
-    assert.ok(policy.spec.egress.some((r: Any) => r.ports.some((p: Any) => p.port === 53)), 'DNS');
+    assert.ok(
+      policy.spec.egress.some((r: Any) => r.ports.some((p: Any) => p.port === 53)),
+      'DNS',
+    );
     assert.equal(findAll(objs, 'PersistentVolumeClaim').length, 0, 'no volume: object storage in and out');
   });
 });

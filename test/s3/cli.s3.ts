@@ -52,8 +52,16 @@ describe('sentiment-batch on object storage (the built command)', () => {
 
     const second = await runCli(args, '', env);
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, new RegExp(`resume: 1 part\\(s\\) of s3://cli-out/big/part-00001-of-00002.jsonl already uploaded \\(${kept} records\\)`));
-    assert.match(second.stderr, new RegExp(`records scored, ${kept.toLocaleString('en-US')} already done \\(resumed\\)`));
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `resume: 1 part\\(s\\) of s3://cli-out/big/part-00001-of-00002.jsonl already uploaded \\(${kept} records\\)`,
+      ),
+    );
+    assert.match(
+      second.stderr,
+      new RegExp(`records scored, ${kept.toLocaleString('en-US')} already done \\(resumed\\)`),
+    );
     const manifest = JSON.parse(await getText(store, 'cli-out', 'big/part-00001-of-00002.manifest.json')) as {
       records: number;
       input: { start: number; end: number }[];
@@ -63,7 +71,11 @@ describe('sentiment-batch on object storage (the built command)', () => {
     const ids = records.map((r) => Number(r.id));
     const firstId = ids[0] ?? -1;
     assert.ok(firstId > 0 && firstId < count, 'shard 1 of 2 starts mid-object');
-    assert.deepEqual(ids, Array.from({ length: count - firstId }, (_, i) => firstId + i), 'no gap, no duplicate');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: count - firstId }, (_, i) => firstId + i),
+      'no gap, no duplicate',
+    );
     assert.ok(records.every((r) => r.label === 'POSITIVE' || r.label === 'NEGATIVE'));
 
     // Shard 0, then the check that the two parts cover the object.
@@ -75,21 +87,45 @@ describe('sentiment-batch on object storage (the built command)', () => {
   });
 
   it('one object in, one object out, streamed both ways; and to stdout', async () => {
-    await put(store, 'cli-in', 'small.jsonl', `${JSON.stringify({ text: 'Wonderful!' })}\n${JSON.stringify({ text: 'Awful.' })}\n`);
+    await put(
+      store,
+      'cli-in',
+      'small.jsonl',
+      `${JSON.stringify({ text: 'Wonderful!' })}\n${JSON.stringify({ text: 'Awful.' })}\n`,
+    );
     const result = await runCli(['s3://cli-in/small.jsonl', '-o', 's3://cli-out/small.scored.jsonl'], '', storeEnv());
     assert.equal(result.code, 0, result.stderr);
     const stdout = await runCli(['s3://cli-in/small.jsonl'], '', storeEnv());
     assert.equal(await getText(store, 'cli-out', 'small.scored.jsonl'), stdout.stdout);
-    assert.deepEqual(parseJsonl(stdout.stdout).map((r) => r.label), ['POSITIVE', 'NEGATIVE']);
+    assert.deepEqual(
+      parseJsonl(stdout.stdout).map((r) => r.label),
+      ['POSITIVE', 'NEGATIVE'],
+    );
   });
 
   it('no such bucket, denied access and a truncated object: clear messages, exit 3 (retrying cannot help)', async () => {
     await put(store, 'cli-in', 'cut.jsonl', '{"text":"fine"}\n{"text":"also fine"}\n{"text":"cut sh');
     const cases: [string[], Record<string, string>, RegExp][] = [
-      [['s3://no-such-bucket-25/x.jsonl', '-o', 's3://cli-out/x/', '--shard', '0/2'], {}, /the bucket does not exist \(NoSuchBucket, HTTP 404\)/],
-      [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'], { AWS_SECRET_ACCESS_KEY: 'wrong' }, /the secret key does not match the access key .*HTTP 403/],
-      [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'], { AWS_ACCESS_KEY_ID: 'nobody' }, /(access key is not known|access denied).*HTTP 403/],
-      [['s3://cli-in/cut.jsonl', '-o', 's3://cli-out/cut/', '--shard', '0/1', '--on-error', 'skip'], {}, /s3:\/\/cli-in\/cut.jsonl ends in the middle of a record \(line 3: not valid JSON.*the object looks truncated/],
+      [
+        ['s3://no-such-bucket-25/x.jsonl', '-o', 's3://cli-out/x/', '--shard', '0/2'],
+        {},
+        /the bucket does not exist \(NoSuchBucket, HTTP 404\)/,
+      ],
+      [
+        ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'],
+        { AWS_SECRET_ACCESS_KEY: 'wrong' },
+        /the secret key does not match the access key .*HTTP 403/,
+      ],
+      [
+        ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'],
+        { AWS_ACCESS_KEY_ID: 'nobody' },
+        /(access key is not known|access denied).*HTTP 403/,
+      ],
+      [
+        ['s3://cli-in/cut.jsonl', '-o', 's3://cli-out/cut/', '--shard', '0/1', '--on-error', 'skip'],
+        {},
+        /s3:\/\/cli-in\/cut.jsonl ends in the middle of a record \(line 3: not valid JSON.*the object looks truncated/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const result = await runCli([...args, '--progress', 'none'], '', { ...storeEnv(), ...env });
@@ -101,8 +137,16 @@ describe('sentiment-batch on object storage (the built command)', () => {
   it('bad usage of shards and object outputs exits 2', async () => {
     for (const [args, env, message] of [
       [['local.jsonl', '-o', 's3://cli-out/p/', '--shard', '0/2'], {}, /INPUT must be s3:/],
-      [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/p.jsonl', '--shard', '0/2'], {}, /must be s3:\/\/bucket\/prefix\//],
-      [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/p/'], { JOB_COMPLETION_INDEX: '0' }, /set SHARD_COUNT to the Job's completions/],
+      [
+        ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/p.jsonl', '--shard', '0/2'],
+        {},
+        /must be s3:\/\/bucket\/prefix\//,
+      ],
+      [
+        ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/p/'],
+        { JOB_COMPLETION_INDEX: '0' },
+        /set SHARD_COUNT to the Job's completions/,
+      ],
       [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/p/', '--shard', '2/2'], {}, /--shard must be INDEX\/COUNT/],
       [['s3://cli-in/big.jsonl', '-o', 's3://cli-out/x.jsonl', '--resume'], {}, /cannot be resumed/],
       [['s3://cli-in/', '-o', 's3://cli-out/p/', '--shard', '0/2'], {}, /cannot tell the format of s3:\/\/cli-in\//],

@@ -17,10 +17,20 @@ import { createBucket, getText, keysUnder, put, remove, testStore } from '../sup
 import { parseCsvRecord } from '../../src/batch-job/resume-point.js';
 import { readCsv } from '../../src/batch-job/csv-reader.js';
 
-const reviews = ['I loved it.', 'Terrible, a waste of time.', 'Pretty "good" overall.', 'Not for me.', 'Meh.\nBut fine'];
+const reviews = [
+  'I loved it.',
+  'Terrible, a waste of time.',
+  'Pretty "good" overall.',
+  'Not for me.',
+  'Meh.\nBut fine',
+];
 const jsonl = (count: number, from = 0): string =>
   Array.from({ length: count }, (_, i) =>
-    JSON.stringify({ id: from + i, text: `${reviews[(from + i) % reviews.length]} #${from + i}`, pad: 'p'.repeat((i * 7) % 90) }),
+    JSON.stringify({
+      id: from + i,
+      text: `${reviews[(from + i) % reviews.length]} #${from + i}`,
+      pad: 'p'.repeat((i * 7) % 90),
+    }),
   ).join('\n') + '\n';
 const csv = (count: number): string => {
   const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
@@ -32,7 +42,11 @@ let store: S3Client;
 let engine: Engine;
 let classifier: Classifier;
 const scoredWith = { model: 'test-model', dtype: 'fp32' };
-const io = (messages: string[] = []) => ({ stdin: new PassThrough(), stdout: new PassThrough(), log: (l: string) => messages.push(l) });
+const io = (messages: string[] = []) => ({
+  stdin: new PassThrough(),
+  stdout: new PassThrough(),
+  log: (l: string) => messages.push(l),
+});
 
 before(async () => {
   store = testStore();
@@ -142,7 +156,13 @@ describe('sharded jobs on object storage', () => {
 
   it('a finished shard is not run again; --merge names a missing part', async () => {
     const options = { ...jobOptions({ input: 's3://shard-in/one/reviews.jsonl', output: 's3://shard-out/one-7/' }) };
-    const again = await runShardJob(store, classifier, { ...options, shard: { index: 3, count: 7 }, partBytes: 5 << 20 }, io(), scoredWith);
+    const again = await runShardJob(
+      store,
+      classifier,
+      { ...options, shard: { index: 3, count: 7 }, partBytes: 5 << 20 },
+      io(),
+      scoredWith,
+    );
     assert.equal(again.alreadyDone, true);
     assert.equal(again.summary.scored, 0);
     await remove(store, 'shard-out', 'one-7/part-00003-of-00007.manifest.json');

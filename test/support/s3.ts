@@ -10,7 +10,8 @@ import { createObjectStoreClient } from '../../src/batch-job/object-store.js';
 
 /** The S3 server scripts/test-s3.sh started (AWS_ENDPOINT_URL_S3 and its keys are in the environment). */
 export function testStore(): S3Client {
-  if (!process.env.AWS_ENDPOINT_URL_S3) throw new Error('run the S3 tests with npm run test:s3, which starts the server');
+  if (!process.env.AWS_ENDPOINT_URL_S3)
+    throw new Error('run the S3 tests with npm run test:s3, which starts the server');
   return createObjectStoreClient(process.env);
 }
 
