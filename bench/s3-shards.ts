@@ -7,7 +7,7 @@
 //      union of the parts compared record by record (id, label, score) with the local output
 //   5. one shard killed with SIGKILL halfway and run again: part complete, no duplicates, records scored twice
 // Numbers go to docs/BATCH.md by hand, with the machine's load at the time.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -44,11 +44,11 @@ interface Run {
 }
 
 /** Runs the CLI; the summary line gives texts/s and peak RSS. `onStart` may kill it. */
-async function runCli(args: string[], onStart?: (pid: number) => Promise<void>): Promise<Run> {
+async function runCli(args: string[], onStart?: (child: ChildProcess) => Promise<void>): Promise<Run> {
   const child = spawn(process.execPath, [cli, ...args, '--progress', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const killer = onStart?.(child.pid ?? 0);
+  const killer = onStart?.(child);
   const [code] = (await once(child, 'close')) as [number | null];
   await killer;
   const summary = /([\d,.]+) texts\/s .*wall ([\d.]+) s; peak RSS (\d+) MiB/.exec(stderr);
@@ -181,13 +181,16 @@ try {
   const checkpoint = `killed/${partName({ index: 0, count: 1 })}.checkpoint.json`;
   const args = ['s3://bench-in/input.jsonl', '-o', 's3://bench-out/killed/', '--shard', '0/1'];
   let committed = 0;
-  const killed = await runCli(args, async (pid) => {
-    for (;;) {
+  const killed = await runCli(args, async (child) => {
+    // An input of less than two parts finishes before any part is committed: then there is nothing to kill.
+    while (child.exitCode === null) {
       committed = await checkpointRecords('bench-out', checkpoint);
-      if (committed >= records / 2) break;
+      if (committed >= records / 2) {
+        child.kill('SIGKILL');
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    process.kill(pid, 'SIGKILL');
   });
   const again = must(await runCli(args), 'the restarted shard');
   const scoredAgain = /done: ([\d,]+) records scored/.exec(again.stderr)?.[1] ?? '?';
