@@ -61,3 +61,48 @@ describe('sentiment-batch options', () => {
     assert.equal(settingsOf('server').length + settingsOf('engine').length, settings.length);
   });
 });
+
+describe('parseBatchArgs: object storage and shards', () => {
+  const job = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const parsed = parseBatchArgs(argv, env, false);
+    assert.equal(parsed.kind, 'run');
+    return parsed.kind === 'run' ? parsed.options : assert.fail();
+  };
+  const sharded = ['s3://in-bucket/day/', '--input-format', 'jsonl', '-o', 's3://out-bucket/day/'];
+
+  it('takes the shard from --shard, else from an Indexed Job (JOB_COMPLETION_INDEX) and SHARD_COUNT', () => {
+    assert.deepEqual(job([...sharded, '--shard', '3/16']).job.shard, { index: 3, count: 16 });
+    assert.deepEqual(job(sharded, { JOB_COMPLETION_INDEX: '15', SHARD_COUNT: '16' }).job.shard, {
+      index: 15,
+      count: 16,
+    });
+    assert.deepEqual(job([...sharded, '--shard', '0/1'], { JOB_COMPLETION_INDEX: '5', SHARD_COUNT: '8' }).job.shard, {
+      index: 0,
+      count: 1,
+    });
+    assert.equal(job(['s3://in-bucket/a.jsonl']).job.shard, undefined);
+    assert.equal(job([...sharded, '--shard', '1/2', '--part-mib', '5']).job.partBytes, 5 * 1024 * 1024);
+    assert.equal(job([...sharded, '--merge']).merge, true);
+  });
+
+  it('refuses shards without an s3:// input and output prefix, bad counts, small parts, resuming one object', () => {
+    for (const [argv, env, message] of [
+      [['local.jsonl', '-o', 's3://out-bucket/p/', '--shard', '0/2'], {}, /INPUT must be s3:/],
+      [['s3://in-bucket/a.jsonl', '-o', 's3://out-bucket/a.jsonl', '--shard', '0/2'], {}, /under a prefix/],
+      [[...sharded], { JOB_COMPLETION_INDEX: '0' }, /set SHARD_COUNT/],
+      [[...sharded, '--shard', '4/4'], {}, /--shard must be INDEX\/COUNT/],
+      [[...sharded, '--shard', '0/2', '--part-mib', '4'], {}, /--part-mib must be/],
+      [['s3://in-bucket/a.jsonl', '-o', 's3://out-bucket/p/'], {}, /is a prefix: give an object key, or --shard/],
+      [['s3://in-bucket/a.jsonl', '-o', 's3://out-bucket/a.jsonl', '--resume'], {}, /cannot be resumed/],
+    ] as [string[], NodeJS.ProcessEnv, RegExp][]) {
+      assert.throws(
+        () => parseBatchArgs(argv, env, false),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError, argv.join(' '));
+          assert.match(error.message, message, argv.join(' '));
+          return true;
+        },
+      );
+    }
+  });
+});
