@@ -115,7 +115,8 @@ async function run(options: BatchCliOptions): Promise<number> {
     progress?.stop();
     if (summary.interrupted) {
       say(`interrupted: ${summaryLine(summary)}`);
-      say('run again with --resume to continue');
+      // A shard always continues its own part; a file output continues with --resume.
+      say(options.job.shard === undefined ? 'run again with --resume to continue' : 'run again to continue the shard');
       return stoppedBy === 'SIGINT' ? 130 : 143;
     }
     say(`done: ${summaryLine(summary)}`);
