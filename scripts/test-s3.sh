@@ -3,6 +3,7 @@
 # server: versitygw (Apache-2.0), built once from the Go module proxy into a cache outside the checkout (reused by
 # later runs and clean clones), started on 127.0.0.1 over a temporary directory, stopped by pid at the end.
 #   bash scripts/test-s3.sh          the tests (dist/test/s3/*.s3.js)
+#   bash scripts/test-s3.sh test FILE...   some of them
 #   bash scripts/test-s3.sh bench    the measurements (dist/bench/s3-shards.js)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +44,8 @@ if [ "${1:-test}" = bench ]; then
   shift
   node dist/bench/s3-shards.js "$@"
 else
-  node --test --test-concurrency=1 --test-timeout=300000 $(find dist/test/s3 -name '*.s3.js' | sort)
+  [ $# -gt 0 ] && shift
+  files=("$@")
+  [ ${#files[@]} -gt 0 ] || mapfile -t files < <(find dist/test/s3 -name '*.s3.js' | sort)
+  node --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
 fi

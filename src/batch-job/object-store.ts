@@ -1,5 +1,5 @@
 import {
-  HeadBucketCommand,
+  ListObjectsV2Command,
   HeadObjectCommand,
   paginateListObjectsV2,
   S3Client,
@@ -61,9 +61,17 @@ const hints: Record<string, string> = {
   AccessDenied: 'access denied: check the credentials (IRSA role, Pod Identity, AWS_PROFILE) and the bucket policy',
   Forbidden: 'access denied: check the credentials (IRSA role, Pod Identity, AWS_PROFILE) and the bucket policy',
   InvalidAccessKeyId: 'the access key is not known to the store',
+  // versitygw's (and other gateways') name for the same.
+  XAdminUserNotFound: 'the access key is not known to the store',
   SignatureDoesNotMatch: 'the secret key does not match the access key',
   PreconditionFailed: 'the object changed since the job listed it; every shard must read the same version',
   InvalidRange: 'the object is shorter than when the job listed it (replaced or truncated)',
+};
+
+/** A HEAD request's error has no body, hence no name: its status says what it can. */
+const statusHints: Record<number, string> = {
+  403: 'access denied, or the credentials were not accepted: check them (IRSA role, Pod Identity, AWS_PROFILE) and the bucket policy',
+  404: 'not found',
 };
 
 /** Statuses that the same request will meet again: not found, denied, changed. */
@@ -74,7 +82,7 @@ export function objectStoreError(error: unknown, doing: string): BatchJobError {
   if (error instanceof BatchJobError) return error;
   if (error instanceof S3ServiceException) {
     const status = error.$metadata.httpStatusCode;
-    const hint = hints[error.name] ?? error.message;
+    const hint = hints[error.name] ?? (status === undefined ? undefined : statusHints[status]) ?? error.message;
     return new ObjectStoreError(
       `${doing}: ${hint} (${error.name}${status === undefined ? '' : `, HTTP ${status}`})`,
       status !== undefined && permanentStatuses.has(status),
@@ -107,13 +115,10 @@ export async function listInput(
       const head = await client
         .send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key }))
         .catch(async (error: unknown) => {
-          // A HEAD's 404 has no body to say what is missing: ask the bucket.
+          // A HEAD's 404 has no body to say what is missing (the bucket, the object, or a key the store
+          // does not know): a listing's error says.
           if (error instanceof S3ServiceException && error.name === 'NotFound') {
-            await client.send(new HeadBucketCommand({ Bucket: location.bucket })).catch((bucketError: unknown) => {
-              throw bucketError instanceof S3ServiceException && bucketError.name === 'NotFound'
-                ? new ObjectStoreError(`${url}: the bucket does not exist (NoSuchBucket, HTTP 404)`, true)
-                : bucketError;
-            });
+            await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.key, MaxKeys: 1 }));
             throw new ObjectStoreError(`${url}: no such object (NoSuchKey, HTTP 404)`, true);
           }
           throw error;

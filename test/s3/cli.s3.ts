@@ -114,12 +114,12 @@ describe('sentiment-batch on object storage (the built command)', () => {
       [
         ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'],
         { AWS_SECRET_ACCESS_KEY: 'wrong' },
-        /the secret key does not match the access key .*HTTP 403/,
+        /(the secret key does not match the access key|access denied, or the credentials were not accepted).*HTTP 403/,
       ],
       [
         ['s3://cli-in/big.jsonl', '-o', 's3://cli-out/denied/', '--shard', '0/2'],
         { AWS_ACCESS_KEY_ID: 'nobody' },
-        /(access key is not known|access denied).*HTTP 403/,
+        /the access key is not known to the store .*HTTP 40[34]/,
       ],
       [
         ['s3://cli-in/cut.jsonl', '-o', 's3://cli-out/cut/', '--shard', '0/1', '--on-error', 'skip'],
