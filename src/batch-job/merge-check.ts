@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { BatchJobError } from './batch-job.js';
-import { objectStoreError, objectUrl, type StoredObject } from './object-store.js';
+import { objectStoreError, objectUrl } from './object-store.js';
+import type { StoredObject } from './shard-plan.js';
 import { objectSize, readManifest, type ShardManifest } from './shard-manifest.js';
 
 /** Parts missing, or manifests that do not add up to the input. */

@@ -7,19 +7,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { BatchJobError, exitCodes } from './batch-job.js';
 import { formatOfPath, type RecordFormat } from './formats.js';
+import type { StoredObject } from './shard-plan.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 
 /** An object (`s3://bucket/key`) or every object under a prefix (`s3://bucket/prefix/`, `s3://bucket/`). */
 export interface ObjectLocation {
   bucket: string;
   key: string;
-}
-
-export interface StoredObject {
-  key: string;
-  size: number;
-  /** Every ranged read asks for this version: an object replaced during the job fails, never mixes. */
-  etag: string;
 }
 
 const scheme = 's3://';

@@ -1,4 +1,10 @@
-import type { StoredObject } from './object-store.js';
+/** An input object as listed: the plan depends on nothing else. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** Every ranged read asks for this version: an object replaced during the job fails, never mixes. */
+  etag: string;
+}
 
 /** One of COUNT shares of the input: `--shard INDEX/COUNT`, or an Indexed Job's JOB_COMPLETION_INDEX. */
 export interface Shard {

@@ -3,10 +3,9 @@ import { describe, it } from 'node:test';
 import { readCsv } from '../../src/batch-job/csv-reader.js';
 import type { RecordFormat } from '../../src/batch-job/formats.js';
 import { readLines } from '../../src/batch-job/line-reader.js';
-import type { StoredObject } from '../../src/batch-job/object-store.js';
 import { pieceBytes } from '../../src/batch-job/object-source.js';
 import { RecordEnds } from '../../src/batch-job/record-ends.js';
-import { parseShard, partName, planShard } from '../../src/batch-job/shard-plan.js';
+import { parseShard, partName, planShard, type StoredObject } from '../../src/batch-job/shard-plan.js';
 
 /** An object in memory, served in chunks of `chunk` bytes (so boundaries fall everywhere), from any offset. */
 function reader(bytes: Buffer, chunk: number) {
