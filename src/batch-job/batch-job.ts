@@ -12,13 +12,24 @@ import { delimiterOf, type RecordFormat } from './formats.js';
 import { inArrivalOrder, type Finished } from './in-arrival-order.js';
 import { delimitedRecords, jsonlRecords, type FieldNames, type InputItem } from './input-records.js';
 import { readLines } from './line-reader.js';
-import { OutputSink } from './output-sink.js';
+import { OutputSink, type RecordSink } from './output-sink.js';
 import type { ProgressSnapshot } from './progress.js';
 import { createRecordWriter, OutputMismatchError, type RecordWriter } from './record-writer.js';
 import { findResumePoint, type ResumePoint } from './resume-point.js';
 import { ServiceError, type ErrorCode } from '../errors/error-codes.js';
+import type { Shard } from './shard-plan.js';
 
 export const onErrorPolicies = ['fail', 'skip'] as const;
+
+/** How the command ends, as a Job's pod failure policy reads it. */
+export const exitCodes = {
+  done: 0,
+  /** The job failed; a retry may get further (it resumes). */
+  failed: 1,
+  usage: 2,
+  /** The input or output cannot be used as given (no such bucket, access denied, a truncated object): a retry cannot help. */
+  unusableData: 3,
+} as const;
 export type OnError = (typeof onErrorPolicies)[number];
 
 export interface BatchJobOptions {
@@ -39,6 +50,10 @@ export interface BatchJobOptions {
   window: number;
   /** Longest record; a longer one is malformed (and not held in memory). */
   maxRecordBytes: number;
+  /** This pod's share of an object-storage input; its output is a part under the output prefix. */
+  shard?: Shard;
+  /** A sharded job uploads its part in pieces of this size (or a little more: a record is never split). */
+  partBytes?: number;
 }
 
 export interface BatchJobIO {
@@ -70,6 +85,7 @@ export interface BatchSummary {
 /** The job cannot run or cannot go on; the message says why. Carries what was done until then. */
 export class BatchJobError extends ServiceError {
   summary: BatchSummary | undefined;
+  exitCode: number = exitCodes.failed;
 
   constructor(message: string, code: ErrorCode = 'SENTIMENT_BATCH_JOB') {
     super(code, message);
@@ -96,13 +112,15 @@ function statOf(path: string): Stats | undefined {
 
 /** The checks that need no model: run before loading one, so a mistyped path fails at once. */
 export function checkPaths(options: Pick<BatchJobOptions, 'input' | 'output' | 'resume' | 'overwrite'>): void {
-  const input = options.input === '-' ? undefined : statOf(options.input);
-  if (options.input !== '-') {
+  // Objects in a store (s3://) are checked by the store when the job opens them.
+  const local = (path: string): boolean => path !== '-' && !path.startsWith('s3://');
+  const input = local(options.input) ? statOf(options.input) : undefined;
+  if (local(options.input)) {
     if (input === undefined) throw new BatchJobError(`input ${options.input} does not exist`);
     if (input.isDirectory()) throw new BatchJobError(`input ${options.input} is a directory`);
   }
-  if (options.output === '-') {
-    if (options.resume)
+  if (!local(options.output)) {
+    if (options.resume && options.output === '-')
       throw new BatchJobError('--resume needs an output file (--output); it cannot resume standard output');
     return;
   }
@@ -119,10 +137,13 @@ export function checkPaths(options: Pick<BatchJobOptions, 'input' | 'output' | '
   }
 }
 
-async function openOutput(
-  options: BatchJobOptions,
-  io: BatchJobIO,
-): Promise<{ sink: OutputSink; resumePoint: ResumePoint | undefined }> {
+/** Where the results go, and where an earlier run's output left off. */
+export interface JobOutput {
+  sink: RecordSink;
+  resumePoint: ResumePoint | undefined;
+}
+
+async function openOutput(options: BatchJobOptions, io: BatchJobIO): Promise<JobOutput> {
   if (options.output === '-')
     return { sink: new OutputSink('standard output', io.stdout, false), resumePoint: undefined };
   let resumePoint: ResumePoint | undefined;
@@ -191,9 +212,11 @@ class JobProgress {
   }
 }
 
-interface JobInput {
-  stream: Readable;
+/** The records to score, from a file, stdin or object storage. */
+export interface JobInput {
   items: AsyncIterable<InputItem>;
+  /** Stops reading: releases the file, pipe or connection. */
+  close(): void;
   bytes: ByteCount;
   /** A size to show progress against, for a regular file (not a named pipe or a device). */
   totalBytes: number | undefined;
@@ -212,7 +235,12 @@ function readInput(options: BatchJobOptions, io: BatchJobIO): JobInput {
           readCsv(chunks, { delimiter: delimiterOf(options.inputFormat), maxRecordChars: options.maxRecordBytes }),
           options.fields,
         );
-  return { stream, items, bytes, totalBytes: stat?.isFile() === true ? stat.size : undefined };
+  return {
+    items,
+    close: () => stream.destroy(),
+    bytes,
+    totalBytes: stat?.isFile() === true ? stat.size : undefined,
+  };
 }
 
 /**
@@ -222,7 +250,7 @@ function readInput(options: BatchJobOptions, io: BatchJobIO): JobInput {
 async function* admitRecords(
   items: AsyncIterable<InputItem>,
   writer: RecordWriter,
-  sink: OutputSink,
+  sink: RecordSink,
   resumePoint: ResumePoint | undefined,
   progress: JobProgress,
   options: BatchJobOptions,
@@ -286,7 +314,7 @@ function scoreRecord(inference: Pick<Inference, 'classify'>, progress: JobProgre
 async function writeInOrder(
   scored: AsyncIterable<Finished<InputItem, Prediction>>,
   writer: RecordWriter,
-  sink: OutputSink,
+  sink: RecordSink,
   progress: JobProgress,
   options: BatchJobOptions,
   io: BatchJobIO,
@@ -303,7 +331,7 @@ async function writeInOrder(
         `scoring the record on line ${item.line} failed: ${outcome?.error.message ?? 'no result'}`,
       );
     }
-    sink.write(writer.format(item.fields, outcome.value));
+    sink.writeRecord(writer.format(item.fields, outcome.value), item.text);
     progress.stats.scored += 1;
     progress.lastWrittenAt = performance.now();
     await sink.ready();
@@ -319,12 +347,14 @@ export async function runBatchJob(
   inference: Pick<Inference, 'classify'>,
   options: BatchJobOptions,
   io: BatchJobIO,
+  /** Input and output other than a file or a standard stream (object storage); options.input/output then only name them. */
+  ends: { input?: JobInput; output?: JobOutput } = {},
 ): Promise<BatchSummary> {
-  checkPaths(options);
-  const { sink, resumePoint } = await openOutput(options, io);
-  const input = readInput(options, io);
+  if (ends.input === undefined || ends.output === undefined) checkPaths(options);
+  const { sink, resumePoint } = ends.output ?? (await openOutput(options, io));
+  const input = ends.input ?? readInput(options, io);
   // Ends a read that may wait forever (a pipe); reading stops either way.
-  const onAbort = (): void => void input.stream.destroy();
+  const onAbort = (): void => input.close();
   io.signal?.addEventListener('abort', onAbort, { once: true });
   const writer = createRecordWriter(options.outputFormat, options.fields, resumePoint?.header);
   const progress = new JobProgress();
@@ -346,11 +376,11 @@ export async function runBatchJob(
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     // Reading may have stopped early (a failure, --on-error fail): release the file or pipe.
-    input.stream.destroy();
+    input.close();
   }
   try {
     // Whatever happened, what was scored is written: a rerun with --resume continues after it.
-    await sink.end();
+    await sink.end(failure === undefined && io.signal?.aborted !== true);
   } catch (error) {
     failure ??= error;
   }

@@ -10,12 +10,24 @@ export class OutputWriteError extends ServiceError {
   }
 }
 
+/** Where the job writes its output text, in order; a record is always written whole, in one call. */
+export interface RecordSink {
+  /** Text that is not a record (a CSV/TSV header). */
+  write(text: string): void;
+  /** One record's output; `inputText` is its text field, by which a resumed run recognises its place. */
+  writeRecord(output: string, inputText: string): void;
+  /** Resolves once the sink can take more; rejects if writing failed. */
+  ready(): Promise<void>;
+  /** Writes what is buffered; `complete` says whether the whole input was done (or the run stopped early). */
+  end(complete: boolean): Promise<void>;
+}
+
 /**
  * Buffers output text and writes it in pieces: when a piece is full, or once per turn of the event loop, so
  * results reach the file (or the next process in a pipe) while the job waits for input or for the engine.
  * When the stream cannot take more, ready() waits for it to drain: that is the job's back-pressure.
  */
-export class OutputSink {
+export class OutputSink implements RecordSink {
   private buffer = '';
   private flushScheduled = false;
   private drained: Promise<void> | undefined;
@@ -45,6 +57,10 @@ export class OutputSink {
         this.flush();
       });
     }
+  }
+
+  writeRecord(output: string): void {
+    this.write(output);
   }
 
   /** Resolves once the stream can take more; rejects if writing failed. */

@@ -76,7 +76,8 @@ async function readRange(path: string, start: number, end: number): Promise<Buff
   }
 }
 
-async function parseCsvRecord(bytes: Buffer, delimiter: string): Promise<string[]> {
+/** One CSV/TSV record (an output's header or last record), parsed by the reader the job reads input with. */
+export async function parseCsvRecord(bytes: Buffer, delimiter: string): Promise<string[]> {
   for await (const row of readCsv([bytes], { delimiter, maxRecordChars: Infinity })) {
     if (row.kind === 'row') return row.fields;
     throw new OutputMismatchError(`a record of the output is malformed (${row.message}); cannot tell where to resume`);

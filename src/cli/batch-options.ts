@@ -14,6 +14,8 @@ import { onErrorPolicies, type BatchJobOptions, type OnError } from '../batch-jo
 import { formatOfPath, isRecordFormat, recordFormats, type RecordFormat } from '../batch-job/formats.js';
 import { progressModes, type ProgressMode } from '../batch-job/progress.js';
 import { ServiceError } from '../errors/error-codes.js';
+import { defaultPartBytes, minPartBytes } from '../batch-job/part-upload.js';
+import { maxShards, parseShard, type Shard } from '../batch-job/shard-plan.js';
 
 /**
  * The settings a batch job reads, as the server does: the model, the engine and how batches are formed (the
@@ -28,6 +30,10 @@ export const batchDefaults: Readonly<Record<string, string>> = {
 export const defaultWindow = 2048;
 export const defaultMaxRecordBytes = 1024 * 1024;
 export const defaultProgressIntervalSeconds = 10;
+const mib = 1024 * 1024;
+/** Set by Kubernetes in each pod of an Indexed Job; its completions are passed as SHARD_COUNT (the manifest). */
+export const shardIndexEnv = 'JOB_COMPLETION_INDEX';
+export const shardCountEnv = 'SHARD_COUNT';
 
 export class UsageError extends ServiceError {
   constructor(message: string) {
@@ -37,6 +43,8 @@ export class UsageError extends ServiceError {
 
 export interface BatchCliOptions {
   job: BatchJobOptions;
+  /** Check the parts of a sharded job's output instead of scoring. */
+  merge: boolean;
   progress: ProgressMode;
   progressIntervalMs: number;
   config: Config;
@@ -50,13 +58,22 @@ Scores every record of INPUT (a file, or standard input when INPUT is - or absen
 the predicted label and its score added, in input order.
 
 Input and output
-  INPUT                        JSONL (.jsonl/.ndjson), CSV (.csv) or TSV (.tsv/.tab) file; - for stdin
-  -o, --output FILE            where to write (default: - for stdout)
+  INPUT                        JSONL (.jsonl/.ndjson), CSV (.csv) or TSV (.tsv/.tab) file; - for stdin;
+                               s3://bucket/key, or s3://bucket/prefix/ for every object of --input-format under it
+  -o, --output FILE            where to write (default: - for stdout); s3://bucket/key for one object
   --input-format FORMAT        jsonl | csv | tsv (default: from INPUT's extension; needed for stdin)
   --output-format FORMAT       jsonl | csv | tsv (default: from the output's extension, else the input's format)
   --text-field NAME            JSON field or CSV/TSV column holding the text (default: text)
   --label-field NAME           field/column the label is written to (default: label)
   --score-field NAME           field/column the score is written to (default: score)
+
+Sharding (object storage; docs/BATCH.md)
+  --shard INDEX/COUNT          score share INDEX of COUNT of the input, into part-INDEX-of-COUNT under the output
+                               prefix (-o s3://bucket/prefix/), resumable (default in an Indexed Job:
+                               ${shardIndexEnv}/${shardCountEnv})
+  --part-mib N                 size of the uploaded pieces of a part, at least 5 (default: ${defaultPartBytes / mib}); a
+                               replaced pod scores at most one piece again
+  --merge                      check that every part of -o's prefix is there and that they cover INPUT exactly
 
 Errors and restarts
   --on-error fail|skip         a malformed record stops the job (fail, default) or is reported and left out (skip)
@@ -76,8 +93,9 @@ ${engineSettingEnvs.map((env) => `  --${flagOf(env).padEnd(27)}${env}${batchDefa
   -h, --help                   this text
   --version                    the version
 
-Exit status: 0 done; 1 the job failed or stopped at a malformed record; 2 bad usage; 130/143 interrupted
-(SIGINT/SIGTERM: what was read is written first, so --resume continues).`;
+Exit status: 0 done; 1 the job failed or stopped at a malformed record; 2 bad usage; 3 the input or output cannot
+be used as given (no such bucket or object, access denied, a truncated object: retrying cannot help); 130/143
+interrupted (SIGINT/SIGTERM: what was read is written first, so --resume continues).`;
 
 /** A flag's value through the settings table's own parsers, refused as a usage error naming the flag. */
 function flagValue<T>(raw: string, flag: string, parse: Parser<T>): T {
@@ -102,6 +120,20 @@ function fieldName(raw: string | undefined, flag: string, fallback: string): str
   return raw;
 }
 
+/** --shard, else an Indexed Job's index with SHARD_COUNT; undefined for an unsharded job. */
+function shardOf(flag: string | undefined, env: NodeJS.ProcessEnv): Shard | undefined {
+  const index = env[shardIndexEnv];
+  const raw = flag ?? (index === undefined || index === '' ? undefined : `${index}/${env[shardCountEnv] ?? ''}`);
+  if (raw === undefined) return undefined;
+  const shard = parseShard(raw);
+  if (shard !== undefined) return shard;
+  const source = flag !== undefined ? '--shard' : `${shardIndexEnv}/${shardCountEnv}`;
+  throw new UsageError(
+    `${source} must be INDEX/COUNT with 0 <= INDEX < COUNT <= ${maxShards}; got ${JSON.stringify(raw)}` +
+      (flag === undefined && !env[shardCountEnv] ? ` (set ${shardCountEnv} to the Job's completions)` : ''),
+  );
+}
+
 /** Reads the command line and the environment into a job, or says what is wrong with them. */
 export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean): ParsedArgs {
   let parsed: ReturnType<typeof parseArgs>;
@@ -124,6 +156,9 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
         progress: { type: 'string' },
         'progress-interval': { type: 'string' },
         window: { type: 'string' },
+        shard: { type: 'string' },
+        'part-mib': { type: 'string' },
+        merge: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         ...Object.fromEntries(engineSettingEnvs.map((name) => [flagOf(name), { type: 'string' as const }])),
@@ -188,6 +223,34 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     integer(1, 1024 * 1024 * 1024),
   );
 
+  const shard = shardOf(str('shard'), env);
+  const partBytes =
+    flagValue(str('part-mib') ?? String(defaultPartBytes / mib), '--part-mib', integer(minPartBytes / mib, 5 * 1024)) *
+    mib;
+  const merge = values.merge === true;
+  if (shard !== undefined || merge) {
+    if (!input.startsWith('s3://'))
+      throw new UsageError(`a sharded job reads object storage: INPUT must be s3://…; got ${input}`);
+    if (!output.startsWith('s3://') || !output.endsWith('/')) {
+      throw new UsageError(
+        `a sharded job writes parts under a prefix: --output must be s3://bucket/prefix/; got ${output}`,
+      );
+    }
+  }
+
+  if (shard === undefined && !merge && output.startsWith('s3://')) {
+    if (output.endsWith('/')) {
+      throw new UsageError(
+        `--output ${output} is a prefix: give an object key, or --shard INDEX/COUNT to write parts under it`,
+      );
+    }
+    if (resume) {
+      throw new UsageError(
+        '--resume: an s3:// output object appears only when complete and cannot be resumed; write resumable parts with --shard 0/1 and -o s3://bucket/prefix/',
+      );
+    }
+  }
+
   // The model and engine settings go through the server's own config, so they are validated the same way.
   const engineArgs: string[] = [];
   const engineEnv: NodeJS.ProcessEnv = { ...batchDefaults };
@@ -211,7 +274,21 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   return {
     kind: 'run',
     options: {
-      job: { input, output, inputFormat, outputFormat, fields, onError, resume, overwrite, window, maxRecordBytes },
+      job: {
+        input,
+        output,
+        inputFormat,
+        outputFormat,
+        fields,
+        onError,
+        resume,
+        overwrite,
+        window,
+        maxRecordBytes,
+        shard,
+        partBytes,
+      },
+      merge,
       progress,
       progressIntervalMs,
       config,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BatchJobError, checkPaths, runBatchJob, type BatchSummary } from '../batch-job/batch-job.js';
+import { basename } from 'node:path';
+import { BatchJobError, checkPaths, exitCodes, type BatchSummary } from '../batch-job/batch-job.js';
+import { checkMerge, scoreJob } from '../batch-job/object-job.js';
 import { formatCount, ProgressReporter } from '../batch-job/progress.js';
 import type { Classifier } from '../inference/classifier.js';
 import { startInferenceStack } from '../inference/inference-stack.js';
@@ -30,10 +32,22 @@ function summaryLine(summary: BatchSummary): string {
   return `${parts.join(', ')}; ${rate}; ${wall}; ${rss}`;
 }
 
+/** --merge: no model, only the parts' manifests against the input. */
+async function merge(options: BatchCliOptions): Promise<number> {
+  const summary = await checkMerge(options.job);
+  say(
+    `all ${summary.shards} parts are there and cover the input exactly: ${formatCount(summary.records)} records, ` +
+      `${formatCount(summary.malformed)} malformed (left out), ${formatCount(summary.bytes)} bytes`,
+  );
+  return exitCodes.done;
+}
+
 async function run(options: BatchCliOptions): Promise<number> {
+  if (options.merge) return merge(options);
   checkPaths(options.job);
   const { config } = options;
   let classifier: Classifier;
+  let scoredWith: { model: string; dtype: string };
   try {
     // The server's assembly: MODEL_ID (a Hub model, downloaded or cached) or MODEL_DIR with its model.sha256 check,
     // the engine layout, TOKENIZER_THREADS; download logs go to stderr.
@@ -48,6 +62,8 @@ async function run(options: BatchCliOptions): Promise<number> {
         `${relative(stack.model.dir, stack.model.weightsPath)} (${stack.model.dtypeReason})`,
     );
     classifier = stack.classifier;
+    const hub = stack.model.hub;
+    scoredWith = { model: hub ? `${hub.modelId}@${hub.commit}` : basename(stack.model.dir), dtype: config.dtype };
   } catch (error) {
     say(`cannot start: ${(error as Error).message}`);
     return 1;
@@ -78,25 +94,31 @@ async function run(options: BatchCliOptions): Promise<number> {
     // the job runs) and no ADMISSION_WAIT_MS (the job's window, not a wait, keeps the queue from overflowing).
     const { maxTextsPerRequest, maxQueue } = config;
     const inference = new Inference(classifier, { maxTextsPerRequest, admissionWaitMs: 0, maxQueue });
-    const summary = await runBatchJob(inference, options.job, {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      log,
-      signal: stop.signal,
-      onStart: (snapshot) => {
-        progress = new ProgressReporter({
-          mode,
-          stream: process.stderr,
-          intervalMs: options.progressIntervalMs,
-          snapshot,
-        });
-        progress.start();
+    const summary = await scoreJob(
+      inference,
+      options.job,
+      {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        log,
+        signal: stop.signal,
+        onStart: (snapshot) => {
+          progress = new ProgressReporter({
+            mode,
+            stream: process.stderr,
+            intervalMs: options.progressIntervalMs,
+            snapshot,
+          });
+          progress.start();
+        },
       },
-    });
+      scoredWith,
+    );
     progress?.stop();
     if (summary.interrupted) {
       say(`interrupted: ${summaryLine(summary)}`);
-      say('run again with --resume to continue');
+      // A shard always continues its own part; a file output continues with --resume.
+      say(options.job.shard === undefined ? 'run again with --resume to continue' : 'run again to continue the shard');
       return stoppedBy === 'SIGINT' ? 130 : 143;
     }
     say(`done: ${summaryLine(summary)}`);
@@ -110,7 +132,7 @@ async function run(options: BatchCliOptions): Promise<number> {
       if (error.summary.scored > 0 && options.job.output !== '-')
         say('fix the cause and run again with --resume to continue');
     }
-    return 1;
+    return error.exitCode;
   } finally {
     await classifier.close();
   }
@@ -135,6 +157,6 @@ if (parsed.kind === 'help') {
     process.exitCode = await run(parsed.options);
   } catch (error) {
     say(error instanceof BatchJobError ? error.message : `failed: ${(error as Error).stack ?? String(error)}`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof BatchJobError ? error.exitCode : exitCodes.failed;
   }
 }

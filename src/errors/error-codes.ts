@@ -42,6 +42,9 @@ export const errorNames = {
   SENTIMENT_OUTPUT_MISMATCH: 'OutputMismatchError',
   SENTIMENT_OUTPUT_WRITE: 'OutputWriteError',
   SENTIMENT_USAGE: 'UsageError',
+  SENTIMENT_OBJECT_STORE: 'ObjectStoreError',
+  SENTIMENT_TRUNCATED_INPUT: 'TruncatedInputError',
+  SENTIMENT_PARTS_INCOMPLETE: 'PartsIncompleteError',
 } as const;
 
 export type ErrorCode = keyof typeof errorNames;
