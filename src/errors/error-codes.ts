@@ -21,6 +21,7 @@ export const errorNames = {
   SENTIMENT_TOO_LONG: 'TextTooLongError',
   SENTIMENT_TOO_MANY_TEXTS: 'TooManyTextsError',
   SENTIMENT_OPEN_INFERENCE: 'OpenInferenceError',
+  SENTIMENT_UNAUTHORIZED: 'UnauthorizedError',
   // Start-up: settings, model files, devices.
   SENTIMENT_CONFIG: 'ConfigError',
   SENTIMENT_MODEL_DIR: 'ModelDirError',
