@@ -42,7 +42,10 @@ def model_name(metadata):
 
 
 def check_infer(result, outputs, transport):
-    labels = [as_text(v) for v in result.as_numpy("label").reshape(-1)]
+    raw_labels = result.as_numpy("label").reshape(-1)
+    # The README shows as_numpy("label") as [b'POSITIVE' b'NEGATIVE'] for both transports: BYTES come back as bytes.
+    check(all(isinstance(v, bytes) for v in raw_labels), f"tritonclient {transport}: labels are bytes {raw_labels}")
+    labels = [as_text(v) for v in raw_labels]
     check(labels == ["POSITIVE", "NEGATIVE"], f"tritonclient {transport} infer labels {labels}")
     scores = result.as_numpy("score")
     probabilities = result.as_numpy("probabilities")
