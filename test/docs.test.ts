@@ -66,6 +66,20 @@ describe('docs/', () => {
     }
   });
 
+  it("links only to headings that exist within the same file (GitHub's anchors)", () => {
+    const slug = (heading: string): string =>
+      heading
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-');
+    for (const path of ['README.md', ...docs.map((name) => `docs/${name}`)]) {
+      const text = doc(path);
+      const anchors = new Set([...text.matchAll(/^#+ (.+)$/gm)].map(([, heading]) => slug(heading as string)));
+      for (const [, anchor] of text.matchAll(/\]\(#([^)]+)\)/g))
+        assert.ok(anchors.has(anchor as string), `${path} links to #${anchor}`);
+    }
+  });
+
   it('docs/OBSERVABILITY.md documents every sentiment_ metric the service exports', async () => {
     const observability = doc('docs/OBSERVABILITY.md');
     const metrics = new ServiceMetrics({
