@@ -103,7 +103,7 @@ describe('API keys on a running server', () => {
     const infer = {
       '/analyze': {
         body: { text: polar },
-        refusal: { statusCode: 401, code: 'SENTIMENT_UNAUTHORIZED', error: 'Unauthorized', message: missing },
+        refusal: { statusCode: 401, error: 'Unauthorized', message: missing },
       },
       '/': { body: { inputs: polar }, refusal: { error: missing } },
       '/predict': { body: { inputs: polar }, refusal: { error: missing, error_type: 'Unauthorized' } },
