@@ -10,8 +10,13 @@ import { startApp, type RunningApp } from './support/running-app.js';
 
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
 
-/** How far a printed score may be from the live one: float sums may end differently on another CPU. */
-const scoreTolerance = 1e-6;
+/**
+ * How far a printed score may be from the live one, by the dtype the server runs: float32 sums may end differently
+ * on another CPU; int8 kernels differ between instruction sets (VNNI or not) by more.
+ */
+function scoreTolerance(dtype: string): number {
+  return dtype === 'fp32' ? 1e-6 : 1e-3;
+}
 
 /** The row of the settings table for a variable, e.g. "| `PORT` (`--port`) | `5000` | … |". */
 function settingRow(env: string): string | undefined {
@@ -124,6 +129,12 @@ describe("README's examples against the running server (embedded model)", () => 
     assert.ok(examples.some((example) => example.status >= 400));
   });
 
+  /** The dtype the examples' server runs (DTYPE's default on this machine), for the score tolerance. */
+  const servedDtype = async (): Promise<string> => {
+    const info = (await (await fetch(`${serverFor({}).url}/info`)).json()) as { model: { dtype: string } };
+    return info.model.dtype;
+  };
+
   for (const example of examples) {
     it(`${example.command.slice(0, 110)}${Object.keys(example.env).length > 0 ? ` (${keyOf(example.env)})` : ''}`, async () => {
       const response = await fetch(`${serverFor(example.env).url}${example.path}`, {
@@ -133,7 +144,8 @@ describe("README's examples against the running server (embedded model)", () => 
       });
       const text = await response.text();
       assert.equal(response.status, example.status, `${example.command} answered ${text}`);
-      const difference = jsonDifference(JSON.parse(text), JSON.parse(example.expected), scoreTolerance);
+      const tolerance = scoreTolerance(await servedDtype());
+      const difference = jsonDifference(JSON.parse(text), JSON.parse(example.expected), tolerance);
       assert.equal(difference, undefined, `${example.command}\n  answered ${text}\n  ${difference}`);
     });
   }
