@@ -1,3 +1,4 @@
+import { ServiceError } from '../errors/error-codes.js';
 import type { ApiKeyStore } from './api-key-store.js';
 
 /**
@@ -23,3 +24,17 @@ export const authFailureMessages: Record<AuthFailureReason, string> = {
   malformed: 'the Authorization header must be Bearer <key>',
   invalid: 'the API key is not valid',
 };
+
+/**
+ * A request refused for its API key: 401 on every route, each protocol putting the message in its own error shape.
+ * challenge is the WWW-Authenticate value (RFC 6750: a key that was sent but refused is an invalid_token).
+ */
+export class UnauthorizedError extends ServiceError {
+  readonly statusCode = 401;
+  readonly challenge: string;
+
+  constructor(readonly reason: AuthFailureReason) {
+    super('SENTIMENT_UNAUTHORIZED', authFailureMessages[reason]);
+    this.challenge = reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"';
+  }
+}

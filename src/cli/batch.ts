@@ -2,7 +2,7 @@
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
-import { BatchJobError, checkPaths, exitCodes, type BatchSummary } from '../batch-job/batch-job.js';
+import { BatchJobError, checkPaths, exitCodes, type BatchSummary, type OnError } from '../batch-job/batch-job.js';
 import { checkMerge, scoreJob } from '../batch-job/object-job.js';
 import { formatCount, ProgressReporter } from '../batch-job/progress.js';
 import type { Classifier } from '../inference/classifier.js';
@@ -20,10 +20,12 @@ const name = 'sentiment-batch';
 const say = (line: string): boolean => process.stderr.write(`${name}: ${line}\n`);
 const startedAt = performance.now();
 
-function summaryLine(summary: BatchSummary): string {
+/** onError: with fail, the one malformed record counted is the one the job stopped at, not one it skipped. */
+function summaryLine(summary: BatchSummary, onError: OnError): string {
   const parts = [`${formatCount(summary.scored)} records scored`];
   if (summary.resumed > 0) parts.push(`${formatCount(summary.resumed)} already done (resumed)`);
-  parts.push(`${formatCount(summary.malformed)} malformed${summary.malformed > 0 ? ' (skipped)' : ''}`);
+  const malformedFate = onError === 'skip' ? ' (skipped)' : ' (stopped there)';
+  parts.push(`${formatCount(summary.malformed)} malformed${summary.malformed > 0 ? malformedFate : ''}`);
   if (summary.malformedResumed > 0)
     parts.push(`${formatCount(summary.malformedResumed)} malformed in the resumed part`);
   const rate = `${formatCount(summary.textsPerSecond)} texts/s (${summary.scoringSeconds.toFixed(2)} s scoring)`;
@@ -116,19 +118,19 @@ async function run(options: BatchCliOptions): Promise<number> {
     );
     progress?.stop();
     if (summary.interrupted) {
-      say(`interrupted: ${summaryLine(summary)}`);
+      say(`interrupted: ${summaryLine(summary, options.job.onError)}`);
       // A shard always continues its own part; a file output continues with --resume.
       say(options.job.shard === undefined ? 'run again with --resume to continue' : 'run again to continue the shard');
       return stoppedBy === 'SIGINT' ? 130 : 143;
     }
-    say(`done: ${summaryLine(summary)}`);
+    say(`done: ${summaryLine(summary, options.job.onError)}`);
     return 0;
   } catch (error) {
     progress?.stop();
     if (!(error instanceof BatchJobError)) throw error;
     say(error.message);
     if (error.summary !== undefined) {
-      say(`stopped: ${summaryLine(error.summary)}`);
+      say(`stopped: ${summaryLine(error.summary, options.job.onError)}`);
       if (error.summary.scored > 0 && options.job.output !== '-')
         say('fix the cause and run again with --resume to continue');
     }

@@ -22,6 +22,7 @@ export const errorNames = {
   SENTIMENT_TOO_MANY_TEXTS: 'TooManyTextsError',
   SENTIMENT_ENGINE_UNAVAILABLE: 'EngineUnavailableError',
   SENTIMENT_OPEN_INFERENCE: 'OpenInferenceError',
+  SENTIMENT_UNAUTHORIZED: 'UnauthorizedError',
   // Start-up: settings, model files, devices.
   SENTIMENT_CONFIG: 'ConfigError',
   SENTIMENT_MODEL_DIR: 'ModelDirError',

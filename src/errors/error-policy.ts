@@ -3,11 +3,11 @@ import { InferenceFailedError, RejectionError, rejectionStatus, type RejectionRe
 
 /**
  * What any error a request can end in means, before a transport puts it in its own shape: a known rejection, a
- * request the client got wrong (bad JSON, schema, content type, size; `statusCode` from Fastify or the route), or
- * a fault of the server.
+ * refused API key (401, src/auth/), a request the client got wrong (bad JSON, schema, content type, size;
+ * `statusCode` from Fastify or the route), or a fault of the server.
  */
 export interface ErrorOutcome {
-  kind: RejectionReason | 'invalid_request' | 'internal';
+  kind: RejectionReason | 'unauthorized' | 'invalid_request' | 'internal';
   /** The status the service's own routes answer with (the /analyze mapping). */
   statusCode: number;
   /** For people; a fault's details stay in the log (see recordError). */
@@ -28,6 +28,7 @@ export function outcomeOf(error: Error): ErrorOutcome {
   if (error instanceof RejectionError)
     return { kind: error.reason, statusCode: rejectionStatus[error.reason], message: error.message };
   const { statusCode, code } = error as Error & { statusCode?: number; code?: string };
+  if (statusCode === 401) return { kind: 'unauthorized', statusCode, message: error.message, code };
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return { kind: 'invalid_request', statusCode, message: error.message, code };
   }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { FastifyBaseLogger } from 'fastify';
-import { authFailureMessages, authFailureOf } from '../auth/auth-failure.js';
+import { authFailureOf, UnauthorizedError } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
 import type { Inference } from '../inference/inference.js';
 import { clientKeyOf } from '../inference/client-key.js';
@@ -146,7 +146,7 @@ function checkApiKey(options: GrpcServerOptions, call: grpc.ServerUnaryCall<unkn
   const reason = authFailureOf(metadataValue(call, 'authorization'), options.apiKeys);
   if (reason === undefined) return;
   options.metrics.authFailed(reason);
-  throw new OpenInferenceError(401, authFailureMessages[reason]);
+  throw new UnauthorizedError(reason);
 }
 
 /** ModelInfer: the wire shape to texts, the one inference call, and its predictions back as output tensors. */

@@ -35,7 +35,7 @@ export interface ModelMetadata {
 /** A request the protocol refuses: 400 for a bad request, 404 for a model or version this server does not serve. */
 export class OpenInferenceError extends ServiceError {
   constructor(
-    readonly statusCode: 400 | 401 | 404,
+    readonly statusCode: 400 | 404,
     message: string,
   ) {
     super('SENTIMENT_OPEN_INFERENCE', message);

@@ -158,7 +158,7 @@ describe('sentiment-batch (the built command)', () => {
     const failed = await runCli([input, '-o', output, '--progress', 'none']);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /sentiment-batch: line 4: not valid JSON/);
-    assert.match(failed.stderr, /stopped: 3 records scored, 1 malformed/);
+    assert.match(failed.stderr, /stopped: 3 records scored, 1 malformed \(stopped there\);/);
     assert.match(failed.stderr, /run again with --resume/);
     assert.deepEqual(
       parseJsonl(readFileSync(output, 'utf8')).map((r) => r.id),

@@ -26,8 +26,8 @@ export function executionProvidersFor(device: Device, cudaInstalled: boolean): s
     case 'cuda':
       if (!cudaInstalled) {
         throw new DeviceUnavailableError(
-          `DEVICE=cuda: onnxruntime-node's CUDA execution provider is not installed (this project's .npmrc skips ` +
-            `its download). Use the GPU image (Dockerfile.gpu), or put libonnxruntime_providers_cuda.so and ` +
+          `DEVICE=cuda: onnxruntime-node's CUDA execution provider is not installed (npm ci does not ` +
+            `download it). Use the GPU image (Dockerfile.gpu), or put libonnxruntime_providers_cuda.so and ` +
             `libonnxruntime_providers_shared.so from the onnxruntime-gpu wheel of onnxruntime-node's version into ` +
             `${onnxRuntimeBinaryDir()} (bash scripts/prepare-gpu-libs.sh extracts them, with the CUDA ` +
             `${cudaDriverFloor.cuda} and cuDNN 9 libraries it needs, into .cache/gpu-libs); NVIDIA driver ` +

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { authFailureMessages, authFailureOf, type AuthFailureReason } from '../../auth/auth-failure.js';
+import { authFailureOf, UnauthorizedError } from '../../auth/auth-failure.js';
 import type { ApiKeyStore } from '../../auth/api-key-store.js';
 import type { ServiceMetrics } from '../../metrics/metrics.js';
 import { ErrorResponse } from '../schemas/error.js';
@@ -25,23 +25,15 @@ export interface ApiKeyOptions {
 /** The OpenAPI security scheme (declared in swagger.ts) that guarded operations list. */
 export const apiKeySecurityScheme = 'apiKey';
 
-/** The answer to a refused key, in the service's error shape; RFC 6750 names the problem in WWW-Authenticate. */
-function refuse(reply: FastifyReply, reason: AuthFailureReason): FastifyReply {
-  const challenge = reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"';
-  const message = authFailureMessages[reason];
-  return reply
-    .code(401)
-    .header('www-authenticate', challenge)
-    .send({ statusCode: 401, error: 'Unauthorized', message });
-}
-
 function isDocsRoute(url: string): boolean {
   return url === '/info' || url === '/docs' || url.startsWith('/docs/');
 }
 
 /**
  * Puts an API-key check in front of every route that declares `config: { inference: true }` (and of /docs and /info
- * with forDocs), as that route's first onRequest hook: refused requests cost no body parsing. Register it before the
+ * with forDocs), as that route's first onRequest hook: refused requests cost no body parsing. A refusal is an
+ * UnauthorizedError, answered by the route's error handler: Fastify's shape on /analyze, each client protocol's own
+ * on its routes (which list 401 among their error responses, so the ErrorResponse default here does not apply). Register it before the
  * routes it protects. The key is never logged: nothing here writes it anywhere, and the request log has no headers.
  */
 export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOptions) {
@@ -50,7 +42,10 @@ export default fp(async function apiKey(app: FastifyInstance, options: ApiKeyOpt
     const reason = authFailureOf(request.headers.authorization, keys);
     if (reason === undefined) return done();
     metrics.authFailed(reason);
-    refuse(reply, reason);
+    const refusal = new UnauthorizedError(reason);
+    // The route's own error handler writes the body in its protocol's shape; the challenge is the same for all.
+    reply.header('www-authenticate', refusal.challenge);
+    done(refusal);
   };
 
   app.addHook('onRoute', (route: RouteOptions) => {

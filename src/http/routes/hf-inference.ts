@@ -11,7 +11,7 @@ import { classifyForRequest, admitBeforeBody, type InferenceRouteOptions } from 
 export default async function hfInferenceRoute(app: FastifyInstance, options: InferenceRouteOptions) {
   useProtocolErrors(app, options.metrics, ({ statusCode, message }) => ({ statusCode, body: { error: message } }));
   const errors = Object.fromEntries(
-    [400, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, HfErrorResponse]),
+    [400, 401, 413, 415, 422, 429, 500, 503, 504].map((status) => [status, HfErrorResponse]),
   );
   const allLabels = options.inference.classifier.model.labels.length;
 

@@ -21,6 +21,7 @@ const teiStatus: Record<TeiErrorType, number> = {
   Validation: 422,
   Tokenizer: 422,
   Empty: 400,
+  Unauthorized: 401,
 };
 
 /** The service's errors as TEI's {error, error_type}; a deadline (TEI has none) keeps its 504. */
@@ -52,6 +53,8 @@ function teiError(error: ErrorOutcome): { statusCode: number; body: { error: str
       return body('Validation', error.code === 'FST_ERR_VALIDATION' ? 422 : error.statusCode);
     case 'internal':
       return body('Backend');
+    case 'unauthorized':
+      return body('Unauthorized');
   }
 }
 
@@ -92,7 +95,7 @@ function textsOf(inputs: TeiPredictBody['inputs']): { texts: string[]; batch: bo
 export default async function teiRoutes(app: FastifyInstance, options: InferenceRouteOptions) {
   useProtocolErrors(app, options.metrics, teiError);
   const errors = Object.fromEntries(
-    [400, 413, 415, 422, 424, 429, 503, 504].map((status) => [status, TeiErrorResponse]),
+    [400, 401, 413, 415, 422, 424, 429, 503, 504].map((status) => [status, TeiErrorResponse]),
   );
   const allLabels = options.inference.classifier.model.labels.length;
 

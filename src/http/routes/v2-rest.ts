@@ -127,7 +127,7 @@ export default async function v2RestRoutes(
   const { model } = options.inference.classifier;
   const metadata = modelMetadata(model, options.platform);
   const errors = Object.fromEntries(
-    [400, 404, 413, 415, 422, 429, 503, 504].map((status) => [status, V2ErrorResponse]),
+    [400, 401, 404, 413, 415, 422, 429, 503, 504].map((status) => [status, V2ErrorResponse]),
   );
   const tags = ['Open Inference Protocol (KServe v2)'];
   const ready = (): boolean => options.inference.readiness === 'ready';

@@ -1,7 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** Text Embeddings Inference's error types (router/src/lib.rs), serialized by name. */
-export const teiErrorTypes = ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'] as const;
+/**
+ * Text Embeddings Inference's error types (router/src/lib.rs), serialized by name, plus Unauthorized: TEI answers a
+ * refused API key with an empty 401; here it comes in the same shape as every other error.
+ */
+export const teiErrorTypes = [
+  'Unhealthy',
+  'Backend',
+  'Overloaded',
+  'Validation',
+  'Tokenizer',
+  'Empty',
+  'Unauthorized',
+] as const;
 export type TeiErrorType = (typeof teiErrorTypes)[number];
 
 export const TeiErrorResponse = Type.Object({

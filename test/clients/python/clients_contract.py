@@ -73,7 +73,10 @@ def tritonclient_http(url):
     # tritonclient's defaults: texts sent as binary tensor data, and every output asked for as binary data.
     binary_text = triton_http.InferInput("text", [2], "BYTES")
     binary_text.set_data_from_numpy(np.array([POSITIVE, NEGATIVE], dtype=object))
-    check_infer(client.infer(name, [binary_text]), None, "http, binary tensor data (defaults)")
+    defaults = client.infer(name, [binary_text])
+    check_infer(defaults, None, "http, binary tensor data (defaults)")
+    # The README's example: with tritonclient's defaults, as_numpy("label") holds bytes.
+    check(list(defaults.as_numpy("label")) == [b"POSITIVE", b"NEGATIVE"], "tritonclient http defaults: labels as bytes")
     binary_outputs = [triton_http.InferRequestedOutput(output) for output in OUTPUTS]
     check_infer(client.infer(name, [binary_text], outputs=binary_outputs), binary_outputs, "http, binary outputs")
     return name
@@ -96,7 +99,7 @@ def tritonclient_grpc(address, name):
     check(result.get_response().id == "py-grpc-1", "tritonclient grpc: request id echoed")
     check_infer(result, outputs, "grpc")
     everything = client.infer(name, [text])
-    check([as_text(v) for v in everything.as_numpy("label")] == ["POSITIVE", "NEGATIVE"], "tritonclient grpc: all outputs by default")
+    check(list(everything.as_numpy("label")) == [b"POSITIVE", b"NEGATIVE"], "tritonclient grpc: all outputs by default, labels as bytes")
 
 
 def main(argv):

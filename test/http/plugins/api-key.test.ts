@@ -97,16 +97,22 @@ describe('API keys on a running server', () => {
     assert.equal((await analyze(server.url, { authorization: `Bearer ${fixedKey}` })).status, 200);
   });
 
-  it("guards every protocol's inference route the same way, and leaves their health routes open", async () => {
+  it("guards every protocol's inference route, answering 401 in that protocol's error shape; health stays open", async () => {
     const info = (await (await fetch(`${server.url}/info`)).json()) as { model: { name: string } };
+    const missing = 'an API key is required: send Authorization: Bearer <key>';
     const infer = {
-      '/': { inputs: polar },
-      '/predict': { inputs: polar },
+      '/analyze': {
+        body: { text: polar },
+        refusal: { statusCode: 401, error: 'Unauthorized', message: missing },
+      },
+      '/': { body: { inputs: polar }, refusal: { error: missing } },
+      '/predict': { body: { inputs: polar }, refusal: { error: missing, error_type: 'Unauthorized' } },
       [`/v2/models/${info.model.name}/infer`]: {
-        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [polar] }],
+        body: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [polar] }] },
+        refusal: { error: missing },
       },
     };
-    for (const [path, body] of Object.entries(infer)) {
+    for (const [path, { body, refusal }] of Object.entries(infer)) {
       const post = (headers: Record<string, string>): Promise<Response> =>
         fetch(`${server.url}${path}`, {
           method: 'POST',
@@ -116,6 +122,12 @@ describe('API keys on a running server', () => {
       const refused = await post({});
       assert.equal(refused.status, 401, path);
       assert.equal(refused.headers.get('www-authenticate'), 'Bearer', path);
+      assert.deepEqual(await refused.json(), refusal, path);
+      const wrong = await post({ authorization: `Bearer ${fixedKey}x` });
+      assert.equal(wrong.status, 401, path);
+      assert.equal(wrong.headers.get('www-authenticate'), 'Bearer error="invalid_token"', path);
+      const wrongBody = (await wrong.json()) as { message?: string; error: string };
+      assert.equal(wrongBody.message ?? wrongBody.error, 'the API key is not valid', path);
       assert.equal((await post({ authorization: `Bearer ${fixedKey}` })).status, 200, path);
     }
     for (const path of ['/health', '/v2/health/ready', '/v2/health/live', `/v2/models/${info.model.name}/ready`]) {
@@ -147,6 +159,8 @@ describe('API keys on a running server', () => {
       description: 'an API key (API_KEYS / API_KEY_FILE)',
     });
     assert.equal(document.paths['/healthz']?.get?.security, undefined);
+    const teiRefusal = JSON.stringify(document.paths['/predict']?.post?.responses['401']);
+    assert.match(teiRefusal, /error_type/, "/predict documents its 401 in TEI's shape");
   });
 
   it('never writes a key to the log, even at debug level (checked on everything the server wrote, once stopped)', async () => {
