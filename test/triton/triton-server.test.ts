@@ -56,7 +56,8 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
 
 before(
   async () => {
-    ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' }));
+    // Triton's ONNX Runtime runtime serves float32 onnx/model.onnx: compare with the in-process engine on the same file.
+    ({ model, engine } = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'fp32' }));
     encoded = readDevSet().map(({ text }, i) => model.tokenizer.encode(text, i, true));
     triton = await startTriton();
   },
