@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { decodeBytesTensor, encodeBytesTensor } from '../../src/open-inference/tensor-bytes.js';
-import { callOn, clientFor, inferRequest as inferRequestFor, type InferenceClient } from '../support/grpc-client.js';
+import {
+  callOn,
+  clientFor,
+  inferRequest as inferRequestFor,
+  type InferenceClient,
+  type ProtoMessage,
+} from '../support/grpc-client.js';
 import { metricValue, startApp, type RunningApp } from '../support/running-app.js';
 import { waitUntil } from '../support/wait-until.js';
 
@@ -171,15 +177,15 @@ describe('gRPC with API keys', () => {
   });
 });
 
-function callWithMetadata(target: InferenceClient, authorization: string | undefined): Promise<any> {
+function callWithMetadata(target: InferenceClient, authorization: string | undefined): Promise<ProtoMessage> {
   const metadata = new grpc.Metadata();
   if (authorization !== undefined) metadata.set('authorization', authorization);
   return new Promise((resolve, reject) => {
-    (target as any).ModelInfer(
+    (target as ProtoMessage).ModelInfer(
       inferRequest([positive]),
       metadata,
       { deadline: Date.now() + 30_000 },
-      (error: grpc.ServiceError | null, response: any) => (error ? reject(error) : resolve(response)),
+      (error: grpc.ServiceError | null, response: ProtoMessage) => (error ? reject(error) : resolve(response)),
     );
   });
 }

@@ -48,6 +48,7 @@ describe('Dockerfiles', () => {
           );
         // Local base images have no registry digest: the Dockerfile says how to pin one where a registry exists.
         assert.match(text, /--build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:/);
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG reference, literally
         for (const from of text.matchAll(/^FROM (\S+)/gm)) assert.equal(from[1], '${NODE_IMAGE}', `FROM ${from[1]}`);
       });
     });

@@ -123,6 +123,7 @@ describe('Grafana dashboard', () => {
     const ds = dash.templating.list.find((v: Any) => v.type === 'datasource');
     assert.equal(ds?.query, 'prometheus');
     for (const p of panels) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's dashboard variable, literally
       assert.equal(p.datasource?.uid, '${datasource}', `${p.title}: uses the datasource variable`);
       assert.ok(p.gridPos && p.gridPos.w > 0 && p.gridPos.h > 0, `${p.title}: gridPos`);
       assert.ok(p.targets?.length > 0, `${p.title}: has queries`);

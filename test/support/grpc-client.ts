@@ -2,10 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from '../../src/grpc/grpc-server.js';
 
+/** A proto-loader message: built at run time from the proto, so tests read its fields untyped. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type ProtoMessage = any;
+
 type Unary = (
   request: object,
   options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: any) => void,
+  callback: (error: grpc.ServiceError | null, response: ProtoMessage) => void,
 ) => void;
 export type InferenceClient = grpc.Client & Record<string, Unary>;
 
@@ -28,7 +32,7 @@ export function clientFor(address: string): InferenceClient {
 }
 
 /** One unary call, with a deadline well past any test's wait. */
-export function callOn(target: InferenceClient, method: string, request: object): Promise<any> {
+export function callOn(target: InferenceClient, method: string, request: object): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
     target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
       error ? reject(error) : resolve(response),

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../src/config/package-root.js';
 import { protoPath } from '../../src/grpc/grpc-server.js';
+import type { ProtoMessage } from './grpc-client.js';
 import { waitUntil } from './wait-until.js';
 
 // A real Triton Inference Server started exactly as `npm run triton` starts it (scripts/triton.sh), on free ports
@@ -36,7 +37,7 @@ export interface TritonProcess {
 type Unary = (
   request: object,
   options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: any) => void,
+  callback: (error: grpc.ServiceError | null, response: ProtoMessage) => void,
 ) => void;
 export type InferenceClient = grpc.Client & Record<string, Unary>;
 
@@ -51,7 +52,12 @@ export function inferenceClient(address: string): InferenceClient {
   ) as unknown as InferenceClient;
 }
 
-export function call(client: InferenceClient, method: string, request: object, timeoutMs = 30_000): Promise<any> {
+export function call(
+  client: InferenceClient,
+  method: string,
+  request: object,
+  timeoutMs = 30_000,
+): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
     client[method]?.call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
       error ? reject(error) : resolve(response),
