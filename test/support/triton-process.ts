@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../src/config/package-root.js';
 import { protoPath } from '../../src/grpc/grpc-server.js';
-import type { ProtoMessage } from './grpc-client.js';
+import type { InferenceClient, ProtoMessage } from './grpc-client.js';
 import { waitUntil } from './wait-until.js';
 
 // A real Triton Inference Server started exactly as `npm run triton` starts it (scripts/triton.sh), on free ports
@@ -34,12 +34,7 @@ export interface TritonProcess {
   stop: () => Promise<TritonExit>;
 }
 
-type Unary = (
-  request: object,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: ProtoMessage) => void,
-) => void;
-export type InferenceClient = grpc.Client & Record<string, Unary>;
+export type { InferenceClient };
 
 export function inferenceClient(address: string): InferenceClient {
   const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: Number, enums: String, defaults: true });
