@@ -3,7 +3,7 @@ import type { TimingBreakdown } from './timing-breakdown.js';
 
 /** What one load run measured from the client side. */
 export interface LoadResult {
-  generator: 'autocannon' | 'autocannon-overallRate' | 'paced';
+  generator: 'autocannon' | 'autocannon-overallRate' | 'paced' | 'one-client';
   connections: number;
   textsPerRequest: number;
   /** Requests per second asked for (open loop); absent for closed loop. */
@@ -20,7 +20,7 @@ export interface LoadResult {
   errors: number;
   /** Requests the client gave up on after the timeout. */
   timeouts: number;
-  /** Where the answered requests' time went, from the service's timing headers (paced load only). */
+  /** Where the answered requests' time went, from the service's timing headers (node:http generators only). */
   breakdown?: TimingBreakdown;
 }
 

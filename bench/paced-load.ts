@@ -1,8 +1,8 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { summarizeLatencies } from './latency.js';
 import type { LoadResult } from './load-result.js';
-import { timingBreakdown, type TimedAnswer } from './timing-breakdown.js';
+import { OutcomeTally } from './outcome-tally.js';
+import { sendTimed } from './timed-request.js';
 
 export interface PacedSpec {
   url: string;
@@ -25,58 +25,14 @@ export interface PacedSpec {
 export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
   const target = new URL('/analyze', spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
-  const latencies: number[] = [];
-  const answers: TimedAnswer[] = [];
-  const statusCodes: Record<string, number> = {};
-  let non2xx = 0;
-  let errors = 0;
-  let timeouts = 0;
-  let inFlight = 0;
-  let allSent: () => void = () => {};
-  const drained = new Promise<void>((resolve) => (allSent = resolve));
-  let sendingDone = false;
-
-  const settle = (): void => {
-    inFlight -= 1;
-    if (sendingDone && inFlight === 0) allSent();
-  };
+  const tally = new OutcomeTally();
+  const pending = new Set<Promise<void>>();
   const send = (dueAt: number, body: string): void => {
-    inFlight += 1;
-    let finished = false;
-    const finish = (outcome: () => void): void => {
-      if (finished) return;
-      finished = true;
-      outcome();
-      settle();
-    };
-    const req = request(
-      target,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.once('end', () =>
-          finish(() => {
-            const code = res.statusCode ?? 0;
-            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
-            if (code >= 200 && code < 300) {
-              const latencyMs = performance.now() - dueAt;
-              latencies.push(latencyMs);
-              answers.push({ latencyMs, headers: res.headers });
-            } else non2xx += 1;
-          }),
-        );
-      },
-    );
-    req.setTimeout(Math.max(1, dueAt + spec.timeoutSeconds * 1000 - performance.now()), () => {
-      finish(() => (timeouts += 1));
-      req.destroy();
+    const done = sendTimed(target, agent, body, dueAt, spec.timeoutSeconds * 1000).then((outcome) => {
+      tally.add(outcome);
+      pending.delete(done);
     });
-    req.once('error', () => finish(() => (errors += 1)));
-    req.end(body);
+    pending.add(done);
   };
 
   const interval = 1000 / spec.rate;
@@ -95,27 +51,14 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
     };
     tick();
   });
-  sendingDone = true;
-  if (inFlight > 0) await drained;
+  await Promise.all(pending);
   agent.destroy();
   // Delivered rate over the sending window; the tail (answers still arriving after it) is not more time at load.
-  const seconds = spec.durationSeconds;
-  const ok = latencies.length;
-  const breakdown = timingBreakdown(answers);
-  return {
-    ...(breakdown === undefined ? {} : { breakdown }),
+  return tally.result({
     generator: 'paced',
     connections: spec.maxConnections,
     textsPerRequest: spec.textsPerRequest,
     targetRate: spec.rate,
-    seconds,
-    ok,
-    reqPerSec: ok / seconds,
-    textsPerSec: (ok * spec.textsPerRequest) / seconds,
-    latencyMs: summarizeLatencies(latencies),
-    non2xx,
-    statusCodes,
-    errors,
-    timeouts,
-  };
+    seconds: spec.durationSeconds,
+  });
 }

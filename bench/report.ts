@@ -1,6 +1,7 @@
 import type { ComputeCeiling } from './compute-ceiling.js';
 import { failures, type LoadResult } from './load-result.js';
 import type { ServerSideStats } from './server-metrics.js';
+import { timingGroups } from './timing-breakdown.js';
 
 export type ServerKind =
   | 'service'
@@ -119,10 +120,7 @@ function breakdownTable(report: BenchReport): string[] {
     for (const result of model.scenarios) {
       const breakdown = result.load.breakdown;
       if (breakdown === undefined) continue;
-      for (const [group, parts] of [
-        ['all', breakdown.all],
-        ['slowest 1%', breakdown.slowest1Percent],
-      ] as const) {
+      for (const [group, parts] of timingGroups(breakdown)) {
         rows.push(
           `| ${model.label} | ${result.title} | ${group} (${parts.requests}) | ${ms(parts.clientMs)} | ${ms(parts.outsideServerMs)} | ` +
             `${ms(parts.tokenizationMs)} | ${ms(parts.queueMs)} | ${ms(parts.inferenceMs)} | ${ms(parts.handOffMs)} | ${fixed(parts.computeTokens, 0)} |`,
@@ -133,7 +131,7 @@ function breakdownTable(report: BenchReport): string[] {
   if (rows.length === 0) return [];
   return [
     '',
-    "**Where the time goes** (evenly spaced open loop; mean ms per request from the service's timing headers, which " +
+    "**Where the time goes** (one client, and the evenly spaced open loop; sentences ≤ 64 tokens, reviews longer; mean ms per request from the service's timing headers, which " +
       'truncate to whole ms; outside server = client latency − x-total-time: connection wait, event loop, load generator; ' +
       'hand-off = x-total-time − tokenization − queue − inference: messages to the tokenizer and engine threads, routing, serialization):',
     '',

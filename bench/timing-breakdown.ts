@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { summarizeLatencies, type LatencySummary } from './latency.js';
 
 /** One answered request: its latency at the client and the server's timing headers (src/timing/request-timing.ts). */
 export interface TimedAnswer {
@@ -20,10 +21,29 @@ export interface TimingParts {
   computeTokens: number;
 }
 
+/** The bench's texts by length (tokens the model sees): SST-2's sentences and the multi-sentence reviews. */
+export const lengthClasses = [
+  { name: 'sentences', maxTokens: 64 },
+  { name: 'reviews', maxTokens: Infinity },
+] as const;
+
+export type LengthClassName = (typeof lengthClasses)[number]['name'];
+
+/** The requests of one length class: their latency at the client and where their time went. */
+export interface LengthClassTiming {
+  name: LengthClassName;
+  latencyMs: LatencySummary;
+  parts: TimingParts;
+  /** Their slowest 1% (at least one). */
+  slowest1Percent: TimingParts;
+}
+
 export interface TimingBreakdown {
   all: TimingParts;
   /** The slowest 1% of the requests by client latency (at least one): where the tail's time goes. */
   slowest1Percent: TimingParts;
+  /** The same per length class (by x-compute-tokens), those with any requests. */
+  byLength: LengthClassTiming[];
 }
 
 const number = (headers: IncomingHttpHeaders, name: string): number => Number(headers[name] ?? NaN);
@@ -55,6 +75,37 @@ export function timingBreakdown(answers: readonly TimedAnswer[]): TimingBreakdow
   const timed = answers.filter((a) => a.headers['x-total-time'] !== undefined);
   if (timed.length === 0) return undefined;
   const sorted = [...timed].sort((a, b) => a.latencyMs - b.latencyMs);
-  const tail = sorted.slice(Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length)));
-  return { all: partsOf(sorted), slowest1Percent: partsOf(tail) };
+  const byLength: LengthClassTiming[] = [];
+  for (const lengthClass of lengthClasses) {
+    const members = sorted.filter((a) => lengthClassOf(number(a.headers, 'x-compute-tokens')) === lengthClass.name);
+    if (members.length === 0) continue;
+    byLength.push({
+      name: lengthClass.name,
+      latencyMs: summarizeLatencies(members.map((a) => a.latencyMs)),
+      parts: partsOf(members),
+      slowest1Percent: partsOf(slowest1Percent(members)),
+    });
+  }
+  return { all: partsOf(sorted), slowest1Percent: partsOf(slowest1Percent(sorted)), byLength };
+}
+
+/** The groups a breakdown is shown in: all requests, their slowest 1%, and the same per length class. */
+export function timingGroups(breakdown: TimingBreakdown): [string, TimingParts][] {
+  return [
+    ['all', breakdown.all],
+    ['slowest 1%', breakdown.slowest1Percent],
+    ...breakdown.byLength.flatMap((c): [string, TimingParts][] => [
+      [`${c.name} (p50 ${c.latencyMs.p50.toFixed(1)}, p99 ${c.latencyMs.p99.toFixed(1)} ms)`, c.parts],
+      [`${c.name}, slowest 1%`, c.slowest1Percent],
+    ]),
+  ];
+}
+
+function lengthClassOf(tokens: number): LengthClassName {
+  return lengthClasses.find((c) => tokens <= c.maxTokens)?.name ?? 'reviews';
+}
+
+/** The slowest 1% (at least one) of answers sorted by ascending latency. */
+function slowest1Percent(sorted: readonly TimedAnswer[]): readonly TimedAnswer[] {
+  return sorted.slice(Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length)));
 }
