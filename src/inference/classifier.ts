@@ -29,6 +29,8 @@ export interface BatchingSettings extends Omit<BatchLimits, 'maxBatchTokens'> {
   maxBatchTokens: number | 'auto';
   maxWaitMs: number;
   maxQueue: number;
+  /** See ShortLane; absent or 0: off. */
+  shortLaneTokens?: number;
   /** See LongTextShare; absent: no limit on long texts' share of the engine. auto: resolveLongTextTokens. */
   longTextTokens?: number | 'auto';
   longTextShare?: number;

@@ -3,6 +3,7 @@ import { ClientGoneError, DeadlineExceededError, DrainingError, QueueFullError }
 import { selectBatch, shapeOf, type BatchLimits, type BatchShape } from './batch-policy.js';
 import { FairOrder } from './fair-order.js';
 import { LongTextShare, type LongTextShareLimits } from './long-text-share.js';
+import { ShortLane } from './short-lane.js';
 
 export interface BatchReport extends BatchShape {
   /** Seconds each text of the batch waited in the queue before the batch started. */
@@ -42,6 +43,8 @@ export interface BatcherOptions<I, O> extends BatchLimits {
   maxQueue: number;
   /** Keeps long texts from starving short ones (LongTextShare); absent: batches by arrival and length only. */
   longTexts?: LongTextShareLimits;
+  /** Keeps an instance out of long batches while the queue is short (ShortLane); absent or 0: off. */
+  shortLaneTokens?: number;
   observer?: BatcherObserver;
 }
 
@@ -92,7 +95,8 @@ interface Entry<I, O> {
  * while a batch runs, arrivals queue and the next batch is chosen from them by the batch policy when it ends,
  * so batches grow with load by themselves. An engine with several instances (ENGINE_INSTANCES) gets up to that
  * many batches at once, each formed when an instance frees up. With `longTexts`, a long oldest text lets waiting
- * short ones go first once long batches have had their share of the engine (LongTextShare). The queue is kept in
+ * short ones go first once long batches have had their share of the engine (LongTextShare); with `shortLaneTokens`,
+ * one instance stays out of long batches while the queue is short (ShortLane). The queue is kept in
  * fair order across clients (FairOrder), so "oldest" below means first in that order, which for one client is the
  * oldest.
  */
@@ -111,9 +115,15 @@ export class Batcher<I, O> {
   private readonly longTextShare: LongTextShare | undefined;
   /** Long batches handed to runBatch and not finished yet. */
   private runningLong = 0;
+  private readonly shortLane: ShortLane;
 
   constructor(private readonly options: BatcherOptions<I, O>) {
     this.longTextShare = options.longTexts === undefined ? undefined : new LongTextShare(options.longTexts);
+    this.shortLane = new ShortLane({
+      shortLaneTokens: options.shortLaneTokens ?? 0,
+      instances: options.maxConcurrentBatches ?? 1,
+      backlog: options.maxBatchSize,
+    });
   }
 
   /** Texts waiting, not counting the batch being computed. */
@@ -212,14 +222,21 @@ export class Batcher<I, O> {
     }
     if (this.queue.length === 0) return this.notifyIdle();
 
-    const candidates = this.candidates(now);
+    const shared = this.candidates(now);
+    const candidates = this.shortLane.admit(
+      shared,
+      (index) => (this.queue[index] as Entry<I, O>).length,
+      this.queue.length,
+    );
     clearTimeout(this.waitTimer);
+    // Held back by the short lane alone: the next batch to finish dispatches again.
+    if (candidates.length === 0 && shared.length > 0) return;
     if (candidates.length === 0) {
       // Only long texts wait, and short traffic keeps its share of the machine: try again once long ones may run.
       this.waitTimer = setTimeout(() => this.dispatch(), this.longTextShare?.msUntilLongMayRun(now) ?? 1);
       return;
     }
-    const aheadOfLong = candidates.length < this.queue.length;
+    const aheadOfLong = shared.length < this.queue.length;
     const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
     const fill = this.fillFor(oldest, candidates);
     const chosen = selectBatch(
@@ -240,8 +257,10 @@ export class Batcher<I, O> {
     this.fairOrder.served(Math.min(...batch.map((entry) => entry.fairTag)));
     this.options.observer?.queueDepthChanged(this.queue.length);
     this.running += 1;
-    const long = this.longTextShare?.isLong(Math.max(...batch.map((entry) => entry.length))) ?? false;
+    const longest = Math.max(...batch.map((entry) => entry.length));
+    const long = this.longTextShare?.isLong(longest) ?? false;
     if (long) this.runningLong += 1;
+    this.shortLane.started(longest);
     void this.execute(batch, now, aheadOfLong, long);
     // Another instance may be free as well: it takes the next batch from what is left.
     if (this.queue.length > 0) this.scheduleDispatch();
@@ -264,6 +283,7 @@ export class Batcher<I, O> {
     const finishedAt = performance.now();
     this.running -= 1;
     if (long) this.runningLong -= 1;
+    this.shortLane.finished(Math.max(...batch.map((entry) => entry.length)));
     this.longTextShare?.record(long, (finishedAt - startedAt) / 1000, finishedAt);
     // The next batch goes out before this one's answers are written: an engine on its own thread then computes
     // while this thread serializes and sends them. Whatever arrived during the batch is already queued, as HTTP
