@@ -8,7 +8,10 @@ import { prepareFlaskVenv } from '../../bench/flask-baseline.js';
 import { summarizeLatencies } from '../../bench/latency.js';
 import { loadSentences, requestBodies } from '../../bench/sentences.js';
 import { parseMetrics, serverSideStats } from '../../bench/server-metrics.js';
-import { timingBreakdown } from '../../bench/timing-breakdown.js';
+import type { LoadResult } from '../../bench/load-result.js';
+import type { ScenarioResult } from '../../bench/report.js';
+import { tailChecks } from '../../bench/tail-checks.js';
+import { timingBreakdown, type TimedAnswer } from '../../bench/timing-breakdown.js';
 
 describe('bench: sentences', () => {
   it('ships SST-2 sentences and longer texts, one per line, in varied lengths', () => {
@@ -94,14 +97,21 @@ describe('bench: CPU profile breakdown', () => {
 });
 
 describe('bench: where open-loop time goes, from the timing headers', () => {
-  const answer = (latencyMs: number, total: number, tokenization: number, queue: number, inference: number) => ({
+  const answer = (
+    latencyMs: number,
+    total: number,
+    tokenization: number,
+    queue: number,
+    inference: number,
+    tokens = 10,
+  ): TimedAnswer => ({
     latencyMs,
     headers: {
       'x-total-time': String(total),
       'x-tokenization-time': String(tokenization),
       'x-queue-time': String(queue),
       'x-inference-time': String(inference),
-      'x-compute-tokens': '10',
+      'x-compute-tokens': String(tokens),
     },
   });
 
@@ -125,6 +135,57 @@ describe('bench: where open-loop time goes, from the timing headers', () => {
 
   it('gives nothing for a server that sends no timing headers (the baselines)', () => {
     assert.equal(timingBreakdown([{ latencyMs: 3, headers: {} }]), undefined);
+  });
+
+  /** 90 sentences (20 tokens) and 10 reviews (150 tokens), each class at its own latencies. */
+  const mix = (sentenceMs: number, reviewMs: number): TimedAnswer[] => [
+    ...Array.from({ length: 90 }, (_, i) => answer(sentenceMs + i / 100, 1, 0, 0, 1, 20)),
+    ...Array.from({ length: 10 }, (_, i) => answer(reviewMs + i, 1, 0, 0, 1, 150)),
+  ];
+
+  it('splits the same by length class, from x-compute-tokens', () => {
+    const result = timingBreakdown(mix(4, 30));
+    assert.deepEqual(
+      result?.byLength.map((c) => [c.name, c.parts.requests, c.latencyMs.p50, c.latencyMs.max]),
+      [
+        ['sentences', 90, 4.44, 4.89],
+        ['reviews', 10, 34, 39],
+      ],
+    );
+  });
+
+  it('checks the half-load p99 against the idle p50 and p99, overall and per length class', () => {
+    const load = (answers: TimedAnswer[], key: string): ScenarioResult => {
+      const breakdown = timingBreakdown(answers);
+      const latencyMs = summarizeLatencies(answers.map((a) => a.latencyMs));
+      const result: LoadResult = {
+        generator: key === 'c1' ? 'one-client' : 'paced',
+        connections: 1,
+        textsPerRequest: 1,
+        seconds: 1,
+        ok: answers.length,
+        reqPerSec: answers.length,
+        textsPerSec: answers.length,
+        latencyMs,
+        non2xx: 0,
+        statusCodes: {},
+        errors: 0,
+        timeouts: 0,
+        ...(breakdown === undefined ? {} : { breakdown }),
+      };
+      return { server: 'service', key, title: key, load: result, loadAverage1m: 0 };
+    };
+    // Idle: sentences about 4 ms, reviews 30-39 ms; at half load sentences 10 ms, reviews 60-69 ms.
+    const checks = tailChecks([load(mix(4, 30), 'c1'), load(mix(10, 60), 'open-paced')]);
+    assert.deepEqual(
+      checks.map((check) => [check.target.replace(/.*\), /, ''), check.met]),
+      [
+        ['all texts: p99 ≤ 3× idle p50 (the target as written)', false],
+        ['all texts: p99 ≤ 3× idle p99 (same percentile)', true],
+        ['sentences only: p99 ≤ 3× their idle p50', true],
+        ['reviews only: p99 ≤ 3× their idle p50', true],
+      ],
+    );
   });
 });
 

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       maxBatchTokens: 'auto',
       maxPaddingRatio: 0.1,
       maxWaitMs: 0,
+      shortLaneTokens: 64,
       longTextTokens: 'auto',
       longTextShare: 0.25,
       maxQueue: 1024,

@@ -517,3 +517,60 @@ describe('Batcher with a limit on long texts (longTexts)', () => {
     assert.ok(performance.now() - finishedAt < 1500, 'runs within the half-life, once short traffic has stopped');
   });
 });
+
+describe('Batcher with a short lane (shortLaneTokens)', () => {
+  const lane = { maxConcurrentBatches: 2, maxPaddingRatio: 0.1, shortLaneTokens: 64 };
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('keeps the last free instance out of long batches while the queue is short, and runs the long text after', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, lane);
+    const l1 = batcher.submit(texts(['L1', 200]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const l2 = batcher.submit(texts(['L2', 200]), { deadline: later() });
+    await settle();
+    assert.equal(engine.running, 1, 'L2 would leave no instance for a short text');
+    const s1 = batcher.submit(texts(['s1', 10]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    assert.deepEqual(engine.batches, [['L1'], ['s1']]);
+    engine.finish();
+    await waitUntil(() => engine.batches.length === 3);
+    assert.deepEqual(engine.batches[2], ['L2'], 'L2 runs once L1 is done');
+    engine.gated = false;
+    engine.finish();
+    engine.finish();
+    assert.deepEqual(await Promise.all([l1, l2, s1]), [['L1'], ['L2'], ['S1']]);
+  });
+
+  it('lets a long batch run beside a short one', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, lane);
+    void batcher.submit(texts(['s1', 10]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    void batcher.submit(texts(['L1', 200]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    assert.deepEqual(engine.batches, [['s1'], ['L1']]);
+    engine.gated = false;
+    engine.finish();
+    engine.finish();
+  });
+
+  it('stands aside with a backlog, and when off', async () => {
+    for (const options of [
+      { ...lane, maxBatchSize: 2 },
+      { ...lane, shortLaneTokens: 0 },
+    ]) {
+      const engine = new FakeEngine();
+      const { batcher } = batcherFor(engine, options);
+      const first = batcher.submit(texts(['L1', 200]), { deadline: later() });
+      await waitUntil(() => engine.running === 1);
+      const rest = batcher.submit(texts(['L2', 200], ['L3', 200]), { deadline: later() });
+      await waitUntil(() => engine.running === 2);
+      assert.deepEqual(engine.batches[1], ['L2', 'L3']);
+      engine.gated = false;
+      engine.finish();
+      engine.finish();
+      assert.deepEqual(await Promise.all([first, rest]), [['L1'], ['L2', 'L3']]);
+    }
+  });
+});
