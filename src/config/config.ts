@@ -278,7 +278,8 @@ export const settings = [
   setting('maxPaddingRatio', 'MAX_PADDING_RATIO', '0.1', ratio(), 'engine'),
   setting('maxWaitMs', 'MAX_WAIT_MS', '0', integer(0, 60_000), 'engine'),
   // Longer batches keep out of one engine instance while the queue is short (src/queue/short-lane.ts); 0: off.
-  setting('shortLaneTokens', 'SHORT_LANE_TOKENS', '64', integer(0, 1_048_576), 'engine'),
+  // Server only: a batch job has nobody waiting on a short answer.
+  setting('shortLaneTokens', 'SHORT_LANE_TOKENS', '64', integer(0, 1_048_576), 'server'),
   // A text longer than this many tokens counts as long for LONG_TEXT_SHARE; auto: half the model's maximum length.
   setting('longTextTokens', 'LONG_TEXT_TOKENS', 'auto', integerOrAuto(1, 1_048_576), 'server'),
   // Most of the machine's recent CPU time long texts may take while short traffic is served (long-text-share.ts).
