@@ -45,6 +45,7 @@ export default async function infoRoute(
       max_queue: batching.maxQueue,
       long_text_tokens: options.classifier.longTexts?.longTextTokens ?? null,
       long_text_share: options.classifier.longTexts?.longTextShare ?? null,
+      short_lane_tokens: batching.shortLaneTokens ?? 0,
     },
     limits: {
       max_texts_per_request: config.maxTextsPerRequest,

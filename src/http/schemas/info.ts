@@ -47,6 +47,10 @@ export const InfoResponse = Type.Object({
     long_text_share: Type.Union([Type.Number(), Type.Null()], {
       description: "most of the engine's recent time long texts take while short ones wait; null: no limit",
     }),
+    short_lane_tokens: Type.Integer({
+      description:
+        'batches of longer texts leave one engine instance to short ones at light load (SHORT_LANE_TOKENS); 0: off',
+    }),
   }),
   limits: Type.Object({
     max_texts_per_request: Type.Integer(),

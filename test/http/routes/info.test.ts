@@ -53,6 +53,7 @@ describe('GET /info', () => {
         // LONG_TEXT_TOKENS=auto: three quarters of the model's maximum length.
         long_text_tokens: Math.floor((readModelDir(testConfig().modelDir, 'fp32').maxLength * 3) / 4),
         long_text_share: 0.25,
+        short_lane_tokens: 64,
       },
       limits: { max_texts_per_request: 64, body_limit_bytes: 1048576, request_timeout_ms: 30000 },
     });
