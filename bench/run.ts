@@ -35,12 +35,13 @@ import { startTriton } from '../test/support/triton-process.js';
  * npm run bench:smoke  a few seconds on the embedded model, for CI: checks that everything runs and answers 2xx,
  *                      asserts nothing about speed
  * Flags: --models embedded,distilbert-size  --seconds N (per load run)  --out DIR
- *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all)
+ *        --scenarios c1,c16,c64,c256,c16x32,open (the service's; default all; none: the baselines only)
  *        --baselines compute,http,naive,batch-1,fp32,flask,remote (default all; the smoke run leaves out fp32, flask
  *        and remote; targets need the first four, and name fp32 and flask where they ran). fp32: the service with
  *        DTYPE=fp32; flask: the original Python app (bench/flask-baseline.ts), skipped with a note where Python or
  *        torch is absent; remote: the embedded model with ENGINE=remote against the CPU Triton of `npm run triton`,
- *        beside the in-process engine, with and without BENCH_BATCH_SHAPES (fixed shapes, for the padding they cost).
+ *        beside the in-process engine in fp32 (which it brings along), with and without BENCH_BATCH_SHAPES (fixed
+ *        shapes, for the padding they cost). `--baselines remote --scenarios none` runs only those three.
  *        --open-rate N (req/s of the open-loop scenarios; default half the best closed-loop req/s of the run)
  *        The last three are for quick A/B runs of one setting (the same open-loop rate for each); a full run keeps
  *        them at their defaults.
@@ -385,9 +386,11 @@ async function baselineScenarios(model: BenchModel, seconds: number): Promise<Sc
         await once(kind, { command }, kind as ServerKind, extra);
     }
   }
-  if (baselines.has('fp32')) await once('service DTYPE=fp32', serviceScript, 'service-fp32', { DTYPE: 'fp32' });
   if (baselines.has('batch-1'))
     await once('service MAX_BATCH_SIZE=1', serviceScript, 'service-batch-1', { MAX_BATCH_SIZE: '1' });
+  // ENGINE=remote computes in float32 (Triton serves onnx/model.onnx): its comparison is the service in fp32.
+  if (baselines.has('fp32') || baselines.has('remote'))
+    await once('service DTYPE=fp32', serviceScript, 'service-fp32', { DTYPE: 'fp32' });
   // The Triton repository serves the embedded model only (triton/repository/).
   if (baselines.has('remote') && model.id === 'embedded') results.push(...(await remoteScenarios(env, seconds)));
   return results;
@@ -400,36 +403,39 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
   const scenarios: ScenarioResult[] = [];
   const env = { MODEL_DIR: model.dir };
   scenarios.push(...(await baselineScenarios(model, seconds)));
-  await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
-    for (const spec of closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key)))
-      scenarios.push(await measure(server, 'service', spec));
-    if (!scenarioKeys.has('open')) return;
-    const capacity = Math.max(
-      ...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec),
-    );
-    const rate = flags['open-rate'] === undefined ? Math.max(1, Math.round(capacity / 2)) : Number(flags['open-rate']);
-    const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
-    scenarios.push(
-      await measure(server, 'service', {
-        key: 'open-paced',
-        title: openTitle('evenly spaced'),
-        connections: 256,
-        textsPerRequest: 1,
-        seconds,
-        open: { kind: 'paced', rate },
-      }),
-    );
-    scenarios.push(
-      await measure(server, 'service', {
-        key: 'open-autocannon',
-        title: openTitle('autocannon overallRate'),
-        connections: 64,
-        textsPerRequest: 1,
-        seconds,
-        open: { kind: 'autocannon', rate },
-      }),
-    );
-  });
+  const serviceSpecs = closedLoop(seconds).filter((spec) => scenarioKeys.has(spec.key));
+  // --scenarios none: the baselines only (e.g. fp32 against remote), no start of the service in its default dtype.
+  if (serviceSpecs.length > 0 || scenarioKeys.has('open'))
+    await withServer(`service ${model.label}`, serviceScript, env, async (server) => {
+      for (const spec of serviceSpecs) scenarios.push(await measure(server, 'service', spec));
+      if (!scenarioKeys.has('open')) return;
+      const capacity = Math.max(
+        ...scenarios.filter((s) => s.server === 'service' && s.load.textsPerRequest === 1).map((s) => s.load.reqPerSec),
+      );
+      const rate =
+        flags['open-rate'] === undefined ? Math.max(1, Math.round(capacity / 2)) : Number(flags['open-rate']);
+      const openTitle = (how: string): string => `open loop ${rate} req/s (½ capacity), ${how}`;
+      scenarios.push(
+        await measure(server, 'service', {
+          key: 'open-paced',
+          title: openTitle('evenly spaced'),
+          connections: 256,
+          textsPerRequest: 1,
+          seconds,
+          open: { kind: 'paced', rate },
+        }),
+      );
+      scenarios.push(
+        await measure(server, 'service', {
+          key: 'open-autocannon',
+          title: openTitle('autocannon overallRate'),
+          connections: 64,
+          textsPerRequest: 1,
+          seconds,
+          open: { kind: 'autocannon', rate },
+        }),
+      );
+    });
   const { ratios, targets } =
     complete && compute !== undefined && http !== undefined
       ? targetsFor(model, scenarios, compute, http)
@@ -464,15 +470,15 @@ async function remoteScenarios(env: Record<string, string>, seconds: number): Pr
   return results;
 }
 
-/** Throughput over the remote hop against the in-process engine of the same run, and what fixed shapes cost. */
+/** Throughput over the remote hop against the in-process engine (fp32, as the remote) of the same run, and what fixed shapes cost. */
 function remoteTargets(scenarios: ScenarioResult[]): TargetCheck[] {
   const find = (server: ServerKind) => scenarios.find((s) => s.server === server && s.key === 'c64');
-  const [local, remote, shapes] = [find('service'), find('service-remote'), find('service-remote-shapes')];
+  const [local, remote, shapes] = [find('service-fp32'), find('service-remote'), find('service-remote-shapes')];
   if (local === undefined || remote === undefined) return [];
   const vs = ratio(remote.load.textsPerSec, local.load.textsPerSec);
   const checks: TargetCheck[] = [
     {
-      target: 'ENGINE=remote (CPU Triton) ≥ 0.85× the in-process engine, 64 clients × 1 text',
+      target: 'ENGINE=remote (CPU Triton) ≥ 0.85× the in-process engine in fp32, 64 clients × 1 text',
       measured: `${remote.load.textsPerSec.toFixed(1)} vs ${local.load.textsPerSec.toFixed(1)} texts/s = ${vs.toFixed(2)}×, ${failures(remote.load)} failed`,
       met: vs >= 0.85 && failures(remote.load) === 0,
     },

@@ -31,10 +31,15 @@ export function clientFor(address: string): InferenceClient {
   ) as unknown as InferenceClient;
 }
 
-/** One unary call, with a deadline well past any test's wait. */
-export function callOn(target: InferenceClient, method: string, request: object): Promise<ProtoMessage> {
+/** One unary call; its deadline, by default, well past any test's wait. */
+export function callOn(
+  target: InferenceClient,
+  method: string,
+  request: object,
+  timeoutMs = 30_000,
+): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
-    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
+    target[method]?.call(target, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
       error ? reject(error) : resolve(response),
     );
   });

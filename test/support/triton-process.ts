@@ -1,21 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { freePort } from '../../bench/server-process.js';
 import { packageRoot } from '../../src/config/package-root.js';
-import { protoPath } from '../../src/grpc/grpc-server.js';
-import type { InferenceClient, ProtoMessage } from './grpc-client.js';
+import { callOn, clientFor, type InferenceClient } from './grpc-client.js';
 import { waitUntil } from './wait-until.js';
 
 // A real Triton Inference Server started exactly as `npm run triton` starts it (scripts/triton.sh), on free ports
-// of 127.0.0.1, and a grpc-js client of the committed Open Inference proto for it.
+// of 127.0.0.1, with a grpc-js client of the committed Open Inference proto for it. Each launch is its own process
+// group (tritonserver and its Python backend stubs), and every way of stopping it ends the whole group: a stub
+// outlives a killed tritonserver otherwise, holding its model and shared memory until it notices.
 
 const launcher = join(packageRoot, 'scripts', 'triton.sh');
 
 /** Its first start installs the pinned Python environment (minutes); later starts load the model (seconds). */
 export const tritonStartMs = 600_000;
+/** How long a SIGTERM may take before the group is killed: Triton's own exit timeout (30 s) and some. */
+const stopBudgetMs = 40_000;
 
 export interface TritonExit {
   code: number | null;
@@ -23,92 +24,119 @@ export interface TritonExit {
   output: string;
 }
 
-export interface TritonProcess {
+export interface LaunchedTriton {
   child: ChildProcess;
+  exited: Promise<TritonExit>;
+  output: () => string;
+  /** SIGTERM to tritonserver (it unloads the model and stops its stubs), SIGKILL to the group past the budget. */
+  stop: () => Promise<TritonExit>;
+  /** SIGKILL to the whole group at once: a crash, as far as the service can tell. */
+  kill: () => Promise<TritonExit>;
+}
+
+export interface TritonProcess extends LaunchedTriton {
   /** host:port of its gRPC listener. */
   grpcAddress: string;
   client: InferenceClient;
-  exited: Promise<TritonExit>;
-  output: () => string;
-  /** SIGTERM, then the exit. */
-  stop: () => Promise<TritonExit>;
 }
 
-export type { InferenceClient };
+/** Process groups launched here and not yet ended: this process takes them down with it. */
+const liveGroups = new Set<number>();
 
-export function inferenceClient(address: string): InferenceClient {
-  const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: Number, enums: String, defaults: true });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    inference: { GRPCInferenceService: grpc.ServiceClientConstructor };
-  };
-  return new proto.inference.GRPCInferenceService(
-    address,
-    grpc.credentials.createInsecure(),
-  ) as unknown as InferenceClient;
+function killGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
 }
 
-export function call(
-  client: InferenceClient,
-  method: string,
-  request: object,
-  timeoutMs = 30_000,
-): Promise<ProtoMessage> {
-  return new Promise((resolve, reject) => {
-    client[method]?.call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-      error ? reject(error) : resolve(response),
-    );
+function killLiveGroups(): void {
+  for (const group of liveGroups) killGroup(group, 'SIGKILL');
+}
+// A detached group does not get the terminal's Ctrl-C, and nothing else ends it when this process dies.
+process.once('exit', killLiveGroups);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killLiveGroups();
+    process.kill(process.pid, signal);
   });
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+/** The processes still running (zombies aside) in a process group, from /proc. */
+export function processesInGroup(group: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so read after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === group && state !== 'Z') members.push(Number(entry));
+  }
+  return members;
 }
 
-/** Runs the launcher until it exits by itself (start-up failures). */
-export function launchTriton(env: Record<string, string>): {
-  child: ChildProcess;
-  exited: Promise<TritonExit>;
-  output: () => string;
-} {
+/** Runs the launcher in its own process group; `stop`/`kill` end the group (start-up failures exit by themselves). */
+export function launchTriton(env: Record<string, string>): LaunchedTriton {
   const child = spawn('bash', [launcher], {
     env: { ...process.env, TRITON_HOST: '127.0.0.1', TRITON_HTTP_PORT: 'off', TRITON_METRICS_PORT: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const group = child.pid as number;
+  liveGroups.add(group);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<TritonExit>((resolve) =>
-    child.on('exit', (code, signal) => setImmediate(() => resolve({ code, signal, output }))),
+    child.on('exit', (code, signal) => {
+      // Whatever tritonserver left behind goes with it.
+      killGroup(group, 'SIGKILL');
+      liveGroups.delete(group);
+      setImmediate(() => resolve({ code, signal, output }));
+    }),
   );
-  return { child, exited, output: () => output };
+  const stop = async (): Promise<TritonExit> => {
+    child.kill('SIGTERM');
+    const budget = setTimeout(() => killGroup(group, 'SIGKILL'), stopBudgetMs);
+    const exit = await exited;
+    clearTimeout(budget);
+    return exit;
+  };
+  const kill = (): Promise<TritonExit> => {
+    killGroup(group, 'SIGKILL');
+    return exited;
+  };
+  return { child, exited, output: () => output, stop, kill };
 }
 
 /** Starts Triton and resolves once it is ready over gRPC (strict readiness: its model loaded); rejects if it exits first. */
 export async function startTriton(env: Record<string, string> = {}): Promise<TritonProcess> {
   const grpcAddress = `127.0.0.1:${await freePort()}`;
-  const { child, exited, output } = launchTriton({ TRITON_GRPC_PORT: grpcAddress.split(':')[1] as string, ...env });
-  const client = inferenceClient(grpcAddress);
+  const launched = launchTriton({ TRITON_GRPC_PORT: grpcAddress.split(':')[1] as string, ...env });
+  const client = clientFor(grpcAddress);
   let exit: TritonExit | undefined;
-  void exited.then((value) => (exit = value));
-  const modelReady = async (): Promise<boolean> => {
+  void launched.exited.then((value) => (exit = value));
+  const serverReady = async (): Promise<boolean> => {
     if (exit !== undefined)
       throw new Error(`triton exited (${exit.code ?? exit.signal}) before ready:\n${exit.output}`);
     try {
-      return (await call(client, 'ServerReady', {}, 1000)).ready === true;
+      return (await callOn(client, 'ServerReady', {}, 1000)).ready === true;
     } catch {
       return false;
     }
   };
-  await waitUntil(modelReady, 200, tritonStartMs);
-  const stop = async (): Promise<TritonExit> => {
-    client.close();
-    child.kill('SIGTERM');
-    return exited;
-  };
-  return { child, grpcAddress, client, exited, output, stop };
+  await waitUntil(serverReady, 200, tritonStartMs);
+  const closing =
+    <T>(end: () => Promise<T>) =>
+    (): Promise<T> => {
+      client.close();
+      return end();
+    };
+  return { ...launched, grpcAddress, client, stop: closing(launched.stop), kill: closing(launched.kill) };
 }

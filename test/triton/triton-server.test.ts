@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { packBatch, padBatch } from '../../src/engine/packed-batch.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -6,7 +7,15 @@ import type { EncodedText } from '../../src/model/tokenizer.js';
 import type { Model } from '../../src/model/model.js';
 import { readDevSet } from '../../scripts/sst2-dev.js';
 import { loadRealModel } from '../support/real-model.js';
-import { call, launchTriton, startTriton, tritonStartMs, type TritonProcess } from '../support/triton-process.js';
+import { waitUntil } from '../support/wait-until.js';
+import { callOn } from '../support/grpc-client.js';
+import {
+  launchTriton,
+  processesInGroup,
+  startTriton,
+  tritonStartMs,
+  type TritonProcess,
+} from '../support/triton-process.js';
 
 // The Triton model repository (triton/repository) served by the real tritonserver that `npm run triton` starts, on
 // CPU with ONNX Runtime, against the in-process engine on the same token ids.
@@ -46,7 +55,9 @@ function logitsOf(response: { raw_output_contents: Buffer[] }): Float32Array {
 }
 
 async function remoteLogits(target: TritonProcess, batch: readonly EncodedText[]): Promise<Float32Array> {
-  return logitsOf(await call(target.client, 'ModelInfer', inferRequest(model.name, batch, model.tokenizer.padTokenId)));
+  return logitsOf(
+    await callOn(target.client, 'ModelInfer', inferRequest(model.name, batch, model.tokenizer.padTokenId)),
+  );
 }
 
 function maxDifference(a: Float32Array, b: Float32Array): number {
@@ -71,7 +82,7 @@ after(async () => {
 
 describe('npm run triton (CPU, ONNX Runtime)', () => {
   it('serves the model under the name the service publishes, with the documented token tensors', async () => {
-    const metadata = await call(triton.client, 'ModelMetadata', { name: model.name });
+    const metadata = await callOn(triton.client, 'ModelMetadata', { name: model.name });
     assert.equal(metadata.name, model.name);
     assert.equal(metadata.platform, 'python');
     assert.deepEqual(
@@ -82,7 +93,7 @@ describe('npm run triton (CPU, ONNX Runtime)', () => {
       metadata.outputs.map((t: TensorMetadata) => [t.name, t.datatype, t.shape]),
       [['logits', 'FP32', [-1, model.labels.length]]],
     );
-    assert.equal((await call(triton.client, 'ModelReady', { name: model.name })).ready, true);
+    assert.equal((await callOn(triton.client, 'ModelReady', { name: model.name })).ready, true);
   });
 
   // Both engines compute every sentence: minutes on a busy 2-core machine.
@@ -104,13 +115,13 @@ describe('npm run triton (CPU, ONNX Runtime)', () => {
       inputs: [request.inputs[0], { ...request.inputs[1], shape: [2, 1] }],
       raw_input_contents: [request.raw_input_contents[0], Buffer.alloc(16)],
     };
-    await assert.rejects(call(triton.client, 'ModelInfer', bad), /input 'attention_mask' has shape \[2, 1\]/);
+    await assert.rejects(callOn(triton.client, 'ModelInfer', bad), /input 'attention_mask' has shape \[2, 1\]/);
     const logits = await remoteLogits(triton, encoded.slice(0, 2));
     assert.equal(logits.length, 2 * model.labels.length);
   });
 
   it('refuses a model name it does not serve', async () => {
-    await assert.rejects(call(triton.client, 'ModelMetadata', { name: 'no-such-model' }), /no-such-model/);
+    await assert.rejects(callOn(triton.client, 'ModelMetadata', { name: 'no-such-model' }), /no-such-model/);
   });
 });
 
@@ -135,10 +146,35 @@ describe('BATCH_SHAPES (fixed shapes, as Neuron-compiled models need)', () => {
   });
 });
 
+/** The launch's Python backend stubs (one per model instance), found by its process group. */
+function stubsOf(target: TritonProcess): number[] {
+  return processesInGroup(target.child.pid as number).filter((pid) =>
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('triton_python_backend_stub'),
+  );
+}
+
+/** A killed group's processes are gone once the kernel has torn them down: moments, not a stub's own parent check. */
+async function groupGone(group: number): Promise<number[]> {
+  await waitUntil(() => processesInGroup(group).length === 0, 10, 500).catch(() => undefined);
+  return processesInGroup(group);
+}
+
 describe('start and stop', () => {
-  it('stops on SIGTERM with exit code 0', async () => {
+  it('stops on SIGTERM with exit code 0, its Python backend stubs with it', async () => {
+    const group = triton.child.pid as number;
+    assert.equal(stubsOf(triton).length, 2, 'one stub per model instance while it runs');
     const exit = await triton.stop();
     assert.equal(exit.code, 0, exit.output);
+    assert.deepEqual(await groupGone(group), []);
+  });
+
+  it('leaves no Python backend stub running when killed (SIGKILL)', { timeout: tritonStartMs }, async () => {
+    const killed = await startTriton();
+    const group = killed.child.pid as number;
+    assert.equal(stubsOf(killed).length, 2);
+    const exit = await killed.kill();
+    assert.equal(exit.signal, 'SIGKILL');
+    assert.deepEqual(await groupGone(group), []);
   });
 
   it('exits 1 naming the model when the repository has no folder for MODEL_DIR', async () => {

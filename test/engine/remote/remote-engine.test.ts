@@ -135,11 +135,6 @@ describe('ENGINE=remote against Triton', { timeout: tritonStartMs + 300_000 }, (
  * SIGKILL to the server and its Python backend stubs at once, as when its container dies: stubs left behind would
  * keep running, and keep this process's pipes to them open.
  */
-function killWithChildren(pid: number): void {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  for (const child of [pid, ...children.map(Number)]) process.kill(child, 'SIGKILL');
-}
-
 async function classifyAll(model: Model, engine: Engine, config: Config, texts: string[]): Promise<Prediction[][]> {
   const classifier = new Classifier(model, engine, config);
   try {
@@ -190,10 +185,7 @@ describe('ENGINE=remote when Triton dies under load', { timeout: tritonStartMs +
     try {
       await waitUntil(() => answers.filter((a) => a.status === 200).length >= 50, 20);
       const killedAt = performance.now();
-      killWithChildren(triton.child.pid as number);
-      await triton.exited;
-      // Its own client would keep reconnecting (and this process alive) otherwise.
-      triton.client.close();
+      await triton.kill();
       triton = undefined;
       await waitUntil(() => answers.some((a) => a.at > killedAt && a.status === 503), 20, 5000);
       const refused = answers.find((a) => a.at > killedAt && a.status === 503) as Answer;
@@ -228,8 +220,7 @@ describe('ENGINE=remote when Triton dies under load', { timeout: tritonStartMs +
       await Promise.allSettled(clients);
       server.child.kill('SIGTERM');
       await server.exited;
-      restarted?.child.kill('SIGTERM');
-      await restarted?.exited;
+      await restarted?.stop();
       await triton?.stop();
     }
     assert.equal((await server.exited).code, 0, 'the service shut down cleanly, never crashed');
