@@ -438,9 +438,19 @@ describe('kubernetes manifests', { skip }, () => {
         );
         assert.ok(np.spec.policyTypes.includes('Ingress'));
         const port = containerPort(objs, 'http');
+        const scrapesPrometheus = (rule: Any): boolean =>
+          rule.from.some((f: Any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
+        // A Triton sidecar (k8s/components/triton) adds its metrics port for Prometheus only.
+        const tritonMetrics = dep.spec.template.spec.initContainers
+          ?.flatMap((c: Any) => c.ports ?? [])
+          .find((p: Any) => p.name === 'triton-metrics')?.containerPort;
         for (const rule of np.spec.ingress) {
-          for (const p of rule.ports)
-            assert.equal(p.port, port, 'numeric port (named ports have had bugs in policy engines)');
+          const allowed = scrapesPrometheus(rule) && tritonMetrics !== undefined ? [port, tritonMetrics] : [port];
+          assert.deepEqual(
+            rule.ports.map((p: Any) => p.port),
+            allowed,
+            'numeric ports (named ports have had bugs in policy engines)',
+          );
         }
         const peers: Any[] = np.spec.ingress.flatMap((r: Any) => r.from);
         const prometheus = peers.filter((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');

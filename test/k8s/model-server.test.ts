@@ -2,7 +2,7 @@
 // runtime), and the optional CPU and GPU uses of the component, rendered with `kubectl kustomize`.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findAll, findOne, kubectlSkipReason, render, type AppTarget, type K8sObject } from './kustomize.js';
+import { findAll, findOne, kubectlSkipReason, render, selects, type AppTarget, type K8sObject } from './kustomize.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are YAML of any shape
 type Any = any;
@@ -87,6 +87,40 @@ describe('model server beside the service (k8s/components/triton)', { skip }, ()
         }
         const budget = triton.startupProbe.periodSeconds * triton.startupProbe.failureThreshold;
         assert.ok(budget >= 300, `startupProbe allows ${budget}s for the model to load`);
+      });
+
+      it("a PodMonitor scrapes Triton's metrics port, which the NetworkPolicy opens to Prometheus", () => {
+        const rendered = objs();
+        const monitor = findOne(rendered, 'PodMonitor', 'sentiment-triton');
+        const deployment = findOne(rendered, 'Deployment', 'sentiment');
+        assert.ok(
+          selects(monitor.spec.selector.matchLabels, deployment.spec.template.metadata.labels),
+          'the PodMonitor selects the pods',
+        );
+        assert.deepEqual(monitor.spec.namespaceSelector.matchNames, [deployment.metadata.namespace]);
+        // The same release label as the app's ServiceMonitor, where the overlay has one: one Prometheus selects both.
+        const serviceMonitor = findAll(rendered, 'ServiceMonitor').find((m) => m.metadata.name === 'sentiment');
+        if (serviceMonitor !== undefined)
+          assert.equal(monitor.metadata.labels?.release, serviceMonitor.metadata.labels?.release);
+        const triton = named(podSpec(rendered).initContainers, 'triton');
+        const [endpoint] = monitor.spec.podMetricsEndpoints;
+        assert.equal(endpoint.path, '/metrics');
+        assert.equal(portOf(triton, endpoint.port), Number(envOf(triton).TRITON_METRICS_PORT));
+        const policy = findOne(rendered, 'NetworkPolicy', 'sentiment');
+        const prometheusRule = policy.spec.ingress.find((rule: Any) =>
+          rule.from.some((f: Any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus'),
+        );
+        assert.ok(
+          prometheusRule.ports.some((p: Any) => p.port === portOf(triton, endpoint.port)),
+          'Prometheus may reach the metrics port',
+        );
+        for (const closed of ['triton-grpc', 'triton-http']) {
+          const number = portOf(triton, closed);
+          assert.ok(
+            policy.spec.ingress.every((rule: Any) => rule.ports.every((p: Any) => p.port !== number)),
+            `${closed} stays inside the pod`,
+          );
+        }
       });
 
       it('the accelerator is on the Triton container only; both containers have Guaranteed resources', () => {
