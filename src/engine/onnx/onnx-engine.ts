@@ -1,6 +1,6 @@
-import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../engine-choices.js';
+import { widenToInt64 } from '../int64-tokens.js';
 import type { Model } from '../../model/model.js';
 import { padBatch, type PackedBatch } from '../packed-batch.js';
 import type { Engine } from '../engine.js';
@@ -26,21 +26,9 @@ interface InputSpec {
   type: IntegerType;
 }
 
-const littleEndian = endianness() === 'LE';
-
-/**
- * An int64 tensor of a padded int32 matrix. On little-endian hosts the values go through an Int32Array view of the
- * same memory (low word; ids are far below 2^31), which avoids one BigInt per token.
- */
+/** An int64 tensor of a padded int32 matrix. */
 function int64Tensor(values: Int32Array, dims: readonly number[]): ort.Tensor {
-  const int64 = new BigInt64Array(values.length);
-  if (littleEndian) {
-    const words = new Int32Array(int64.buffer);
-    for (let i = 0; i < values.length; i++) words[i * 2] = values[i] as number;
-  } else {
-    for (let i = 0; i < values.length; i++) int64[i] = BigInt(values[i] as number);
-  }
-  return new ort.Tensor('int64', int64, dims);
+  return new ort.Tensor('int64', widenToInt64(values), dims);
 }
 
 function inputSpecsOf(session: ort.InferenceSession, path: string): InputSpec[] {

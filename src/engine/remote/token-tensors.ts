@@ -1,3 +1,4 @@
+import { littleEndian, widenToInt64 } from '../int64-tokens.js';
 import type { PaddedBatch } from '../packed-batch.js';
 import type { RemoteContract, TokenInput } from './remote-contract.js';
 
@@ -10,10 +11,12 @@ export function encodeTokenInputs(padded: PaddedBatch, inputs: RemoteContract['i
   };
   return inputs.map(({ name, datatype }) => {
     const values = source[name];
-    if (datatype === 'INT32') return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-    const wide = new BigInt64Array(values.length);
-    for (let index = 0; index < values.length; index++) wide[index] = BigInt(values[index] as number);
-    return Buffer.from(wide.buffer);
+    if (datatype === 'INT32') {
+      const narrow = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+      return littleEndian ? narrow : Buffer.from(narrow).swap32();
+    }
+    const wide = Buffer.from(widenToInt64(values).buffer);
+    return littleEndian ? wide : wide.swap64();
   });
 }
 

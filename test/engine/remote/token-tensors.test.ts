@@ -28,6 +28,15 @@ describe('remote token tensors', () => {
     );
   });
 
+  it('widens negative values with their sign (INT64)', () => {
+    const signed = { ...padded, ids: Int32Array.from([-1, -2_000_000_000, 7, 0, 1, 2]) };
+    const [ids] = encodeTokenInputs(signed, [{ name: 'input_ids', datatype: 'INT64' }]);
+    assert.deepEqual(
+      Array.from({ length: 6 }, (_, i) => Number(ids?.readBigInt64LE(i * 8))),
+      [-1, -2_000_000_000, 7, 0, 1, 2],
+    );
+  });
+
   it('reads FP32 logits, and FP16 widened to FP32', () => {
     const fp32 = Buffer.alloc(8);
     fp32.writeFloatLE(-1.5, 0);

@@ -73,7 +73,7 @@ class TritonPythonModel:
             if "token_type_ids" not in feeds:
                 feeds["token_type_ids"] = np.zeros(shape, dtype=np.int64)
             logits = self.shapes.run(self.runtime, feeds) if self.shapes else self.runtime.run(feeds)
-            return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(OUTPUT_NAME, logits.astype(np.float32))])
+            return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(OUTPUT_NAME, logits.astype(np.float32, copy=False))])
         except Exception as error:  # noqa: BLE001 (any failure is this request's answer)
             return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{type(error).__name__}: {error}"))
 
