@@ -633,7 +633,10 @@ function problemsOf(report: BenchReport): string[] {
     if (model.compute !== undefined && !model.compute.rows.every((row) => row.textsPerSec > 0)) {
       problems.push(`${model.label}: compute ceiling measured nothing`);
     }
-    const service = model.scenarios.find((s) => s.server === 'service');
+    // The service in its default settings, or (--scenarios none) one of its baselines.
+    const service =
+      model.scenarios.find((s) => s.server === 'service') ??
+      model.scenarios.find((s) => s.server.startsWith('service'));
     if (service?.serverSide === undefined || service.serverSide.texts === 0)
       problems.push(`${model.label}: no batches seen in /metrics`);
   }
