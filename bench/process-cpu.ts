@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+export const ticksPerSecond = 100;
+
 /** CPU ticks (user + system) a process has used so far, or undefined where /proc is not there. */
-function cpuTicks(pid: number): number | undefined {
+export function cpuTicks(pid: number): number | undefined {
   try {
     // Fields after the command name (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -30,4 +33,13 @@ export async function waitForIdle(pid: number, maxSeconds = 60): Promise<void> {
     if (now - before <= 2) return;
     before = now;
   }
+}
+
+/** CPU seconds the given processes use while `work` runs (processes that exit meanwhile are not counted). */
+export async function cpuSecondsDuring<T>(pids: () => number[], work: () => Promise<T>): Promise<[T, number]> {
+  const before = new Map(pids().map((pid) => [pid, cpuTicks(pid) ?? 0]));
+  const result = await work();
+  let ticks = 0;
+  for (const pid of pids()) ticks += (cpuTicks(pid) ?? 0) - (before.get(pid) ?? 0);
+  return [result, ticks / ticksPerSecond];
 }

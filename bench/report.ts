@@ -22,6 +22,8 @@ export interface ScenarioResult {
   load: LoadResult;
   serverSide?: ServerSideStats;
   peakRssBytes?: number;
+  /** CPU seconds used during the load run: the server's process, and a model server's (ENGINE=remote) beside it. */
+  cpuSeconds?: { server: number; modelServer?: number };
   loadAverage1m: number;
 }
 

@@ -16,7 +16,7 @@ import { runPaced } from './paced-load.js';
 import { tailChecks } from './tail-checks.js';
 import { timingGroups } from './timing-breakdown.js';
 import { PeakRss } from './peak-rss.js';
-import { waitForIdle } from './process-cpu.js';
+import { cpuSecondsDuring, waitForIdle } from './process-cpu.js';
 import {
   renderMarkdown,
   type BenchReport,
@@ -28,7 +28,7 @@ import {
 import { requestBodies, loadSentences } from './sentences.js';
 import { scrapeMetrics, serverSideStats } from './server-metrics.js';
 import { startServer, type ServerProcess } from './server-process.js';
-import { startTriton } from '../test/support/triton-process.js';
+import { processesInGroup, startTriton } from '../test/support/triton-process.js';
 
 /**
  * npm run bench        the full run (both models, every scenario and baseline; about 10 minutes on 2 cores)
@@ -175,7 +175,16 @@ interface LoadSpec {
 }
 
 /** One load run on a started server, with its peak RSS and, for the service, its own batch statistics. */
-async function measure(server: ServerProcess, kind: ServerKind, spec: LoadSpec): Promise<ScenarioResult> {
+/**
+ * One load run against a server. modelServer: the processes of a model server it calls (ENGINE=remote), whose CPU
+ * time is counted beside the server's own.
+ */
+async function measure(
+  server: ServerProcess,
+  kind: ServerKind,
+  spec: LoadSpec,
+  modelServer?: () => number[],
+): Promise<ScenarioResult> {
   await waitForIdle(server.pid);
   const before = kind.startsWith('service') ? await scrapeMetrics(server.url) : undefined;
   const rss = new PeakRss(server.pid).start();
@@ -186,20 +195,22 @@ async function measure(server: ServerProcess, kind: ServerKind, spec: LoadSpec):
     textsPerRequest: spec.textsPerRequest,
     timeoutSeconds: spec.timeoutSeconds ?? plan.timeoutSeconds,
   };
-  let load: LoadResult;
-  if (spec.open?.kind === 'paced') {
-    load = await runPaced({ ...common, rate: spec.open.rate, durationSeconds: spec.seconds, maxConnections: 256 });
-  } else if (spec.connections === 1 && spec.open === undefined) {
+  const run = (): Promise<LoadResult> => {
+    if (spec.open?.kind === 'paced')
+      return runPaced({ ...common, rate: spec.open.rate, durationSeconds: spec.seconds, maxConnections: 256 });
     // The idle server: per-request latencies with timing headers, so the tail checks can compare length classes.
-    load = await runOneClient({ ...common, durationSeconds: spec.seconds });
-  } else {
-    load = await runAutocannon({
+    if (spec.connections === 1 && spec.open === undefined)
+      return runOneClient({ ...common, durationSeconds: spec.seconds });
+    return runAutocannon({
       ...common,
       connections: spec.connections,
       durationSeconds: spec.seconds,
       ...(spec.open === undefined ? {} : { overallRate: spec.open.rate }),
     });
-  }
+  };
+  const [[load, serverCpu], modelServerCpu] = await cpuSecondsDuring(modelServer ?? (() => []), () =>
+    cpuSecondsDuring(() => [server.pid], run),
+  );
   const wallSeconds = (performance.now() - started) / 1000;
   const peakRssBytes = rss.stop();
   const after = before === undefined ? undefined : await scrapeMetrics(server.url);
@@ -210,13 +221,15 @@ async function measure(server: ServerProcess, kind: ServerKind, spec: LoadSpec):
     load,
     ...(before !== undefined && after !== undefined ? { serverSide: serverSideStats(before, after, wallSeconds) } : {}),
     ...(peakRssBytes === undefined ? {} : { peakRssBytes }),
+    cpuSeconds: { server: serverCpu, ...(modelServer === undefined ? {} : { modelServer: modelServerCpu }) },
     loadAverage1m: loadavg()[0] ?? 0,
   };
   const l = result.load;
   log(
     `${server.name} ${spec.title}: ${l.textsPerSec.toFixed(1)} texts/s, p50 ${l.latencyMs.p50.toFixed(1)} p99 ` +
       `${l.latencyMs.p99.toFixed(1)} ms, failed ${failures(l)}` +
-      (result.serverSide ? `, mean batch ${result.serverSide.meanBatchSize.toFixed(1)}` : ''),
+      (result.serverSide ? `, mean batch ${result.serverSide.meanBatchSize.toFixed(1)}` : '') +
+      `, CPU ${cpuPerThousand(result)}`,
   );
   const breakdown = l.breakdown;
   if (breakdown !== undefined) {
@@ -445,23 +458,35 @@ async function benchModel(model: BenchModel, http: ScenarioResult | undefined): 
   return { id: model.id, label: model.label, dir: model.dir, compute, scenarios, ratios, targets };
 }
 
+/** CPU seconds per 1000 texts answered: the server's, and the model server's where there is one. */
+function cpuPerThousand({ cpuSeconds, load }: ScenarioResult): string {
+  const texts = load.ok * load.textsPerRequest;
+  const per = (seconds: number) => ((seconds * 1000) / Math.max(1, texts)).toFixed(2);
+  if (cpuSeconds === undefined) return 'not measured';
+  const server = `${per(cpuSeconds.server)} s/1000 texts`;
+  return cpuSeconds.modelServer === undefined
+    ? server
+    : `${server} in the service + ${per(cpuSeconds.modelServer)} s in the model server`;
+}
+
 /** ENGINE=remote against the CPU Triton, started here as `npm run triton` starts it, at 64 clients × 1 text. */
 async function remoteScenarios(env: Record<string, string>, seconds: number): Promise<ScenarioResult[]> {
   log('starting Triton (npm run triton) for ENGINE=remote');
   const triton = await startTriton(env);
   const remote = { ...env, ENGINE: 'remote', REMOTE_ENGINE_URL: `grpc://${triton.grpcAddress}` };
+  const tritonProcesses = () => processesInGroup(triton.child.pid as number);
   const spec = { key: 'c64', title: '64 clients × 1 text', connections: 64, textsPerRequest: 1 as const, seconds };
   const results: ScenarioResult[] = [];
   try {
     await withServer('service ENGINE=remote', serviceScript, remote, async (server) => {
-      results.push(await measure(server, 'service-remote', spec));
+      results.push(await measure(server, 'service-remote', spec, tritonProcesses));
     });
     await withServer(
       `service ENGINE=remote BATCH_SHAPES=${benchBatchShapes}`,
       serviceScript,
       { ...remote, BATCH_SHAPES: benchBatchShapes },
       async (server) => {
-        results.push(await measure(server, 'service-remote-shapes', spec));
+        results.push(await measure(server, 'service-remote-shapes', spec, tritonProcesses));
       },
     );
   } finally {
@@ -479,7 +504,9 @@ function remoteTargets(scenarios: ScenarioResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [
     {
       target: 'ENGINE=remote (CPU Triton) ≥ 0.85× the in-process engine in fp32, 64 clients × 1 text',
-      measured: `${remote.load.textsPerSec.toFixed(1)} vs ${local.load.textsPerSec.toFixed(1)} texts/s = ${vs.toFixed(2)}×, ${failures(remote.load)} failed`,
+      measured:
+        `${remote.load.textsPerSec.toFixed(1)} vs ${local.load.textsPerSec.toFixed(1)} texts/s = ${vs.toFixed(2)}×, ` +
+        `${failures(remote.load)} failed; CPU ${cpuPerThousand(remote)} vs ${cpuPerThousand(local)} in-process`,
       met: vs >= 0.85 && failures(remote.load) === 0,
     },
   ];
