@@ -2,7 +2,8 @@
 # Builds the CPU model server image (triton/Dockerfile) and proves it, started the way Kubernetes runs it (read-only
 # root filesystem, writable /tmp and /dev/shm only, all capabilities dropped, the image's non-root user):
 # Triton reports ready, publishes the model under the service's name with the documented tensors, answers an
-# inference over its HTTP API (token ids of "i love this" -> POSITIVE logit ahead), and exits 0 on SIGTERM.
+# inference over its HTTP API (token ids of "i love this" -> POSITIVE logit ahead) and over gRPC (ServerReady,
+# ModelReady, ModelInfer, as the service calls it), and exits 0 on SIGTERM.
 #
 #   npm run test:image:triton
 #
@@ -65,6 +66,27 @@ answer=$(curl -sf -H 'content-type: application/json' -d "$request" "$BASE/v2/mo
 logits=$(printf '%s' "$answer" | sed -nE 's/.*"data":\[([^]]*)\].*/\1/p')
 log "logits for 'i love this': [$logits]"
 awk -F, -v l="$logits" 'BEGIN { split(l, v, ","); exit !(v[2] > v[1]) }' || fail "POSITIVE is not ahead: $answer"
+
+# The service's own path: gRPC (Open Inference Protocol), from inside the container with the image's pinned
+# tritonclient: ServerReady, ModelReady, one inference of the same ids.
+grpc_check='
+import sys
+import numpy as np
+import tritonclient.grpc as grpc
+client = grpc.InferenceServerClient(sys.argv[1])
+assert client.is_server_ready(), "ServerReady: not ready"
+assert client.is_model_ready(sys.argv[2]), "ModelReady: not ready"
+ids = np.array([[101, 1045, 2293, 2023, 102]], dtype=np.int64)
+inputs = [grpc.InferInput(name, [1, 5], "INT64") for name in ("input_ids", "attention_mask")]
+inputs[0].set_data_from_numpy(ids)
+inputs[1].set_data_from_numpy(np.ones_like(ids))
+logits = client.infer(sys.argv[2], inputs).as_numpy("logits")
+assert logits.shape == (1, 2) and logits[0, 1] > logits[0, 0], logits
+print(logits[0].tolist())
+'
+grpc_logits=$($ADMIN exec "$NAME" /opt/triton-venv/bin/python -c "$grpc_check" "127.0.0.1:$GRPC_PORT" "$MODEL" 2>&1) \
+  || fail "gRPC check: $grpc_logits"
+log "gRPC: ServerReady, ModelReady, logits $grpc_logits"
 
 t0=$(date +%s%N)
 $ADMIN kill --signal TERM "$NAME" >/dev/null
