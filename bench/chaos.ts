@@ -7,12 +7,13 @@ import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../src/config/package-root.js';
 import { runAutocannon } from './load-test.js';
 import { loadSentences, requestBodies } from './sentences.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { freePort, startServer, type ServerProcess } from './server-process.js';
+import { killWorkerThread } from './thread-kill.js';
 
 // The hostile-traffic suite (issues 14 and 21): a real server process on 127.0.0.1, attacked the ways that used to
 // stop it, printing one figure per line. Bounded in time: --smoke (CI) about a minute, the full run about 14
 // minutes with its 5-minute soak (--no-soak leaves it out, --soak-only runs only it; --only=shapes,fairness runs
-// the named groups of: attacks, shapes, fairness, soak). Numbers are only comparable on the same, otherwise idle
+// the named groups of: attacks, shapes, fairness, healing, soak). Numbers are only comparable on the same, otherwise idle
 // machine.
 
 const smoke = process.argv.includes('--smoke');
@@ -158,10 +159,15 @@ function stalledUpload(
   });
 }
 
-async function withServer<T>(env: Record<string, string>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  env: Record<string, string>,
+  work: (server: ServerProcess) => Promise<T>,
+  nodeArgs: string[] = [],
+): Promise<T> {
   const server = await startServer({
     name: 'sentiment',
     script: serverScript,
+    nodeArgs,
     env: { LOG_LEVEL: 'warn', ...serverEnv, ...env },
   });
   try {
@@ -178,6 +184,7 @@ async function normalLoad(
   connections: number,
   seconds = loadSeconds,
   headers: Record<string, string> = {},
+  onResponse?: (statusCode: number, at: number) => void,
 ) {
   return runAutocannon({
     url,
@@ -187,6 +194,7 @@ async function normalLoad(
     durationSeconds: seconds,
     timeoutSeconds: 30,
     headers,
+    onResponse,
   });
 }
 
@@ -197,6 +205,7 @@ process.stdout.write(
 if (runs('attacks')) await attacks();
 if (runs('shapes')) await shapes();
 if (runs('fairness')) await fairness();
+if (runs('healing')) await healing();
 
 /**
  * 7. Figure 1 for each shape of normal traffic a new user might try, since the attackers choose the mix: 16
@@ -264,6 +273,49 @@ async function fairness(): Promise<void> {
         `${bBeside.errors + bBeside.timeouts} errors; A ${aBeside.textsPerSec.toFixed(0)} texts/s, ${aBeside.statusCodes['429'] ?? 0} × 429`,
     );
   });
+}
+
+/**
+ * 9. An engine thread killed under load: 16 connections of 25-token sentences, and after a few seconds one engine
+ * thread ends (killed from outside through the inspector, as a crash would end it: thread-kill.ts). At most the
+ * requests in flight may fail (one per connection at most), and throughput must be back within 5 s: the first
+ * second after the kill, from its start, with at least 90% of the answers per second before it.
+ */
+async function healing(): Promise<void> {
+  const inspectorPort = await freePort();
+  const beforeSeconds = smoke ? 2 : 5;
+  const seconds = beforeSeconds + (smoke ? 6 : 10);
+  await withServer(
+    {},
+    async (server) => {
+      const answered: number[] = [];
+      const failedAt: number[] = [];
+      const startedAt = performance.now();
+      const load = normalLoad(server.url, single, 1, 16, seconds, {}, (status, at) =>
+        (status >= 200 && status < 300 ? answered : failedAt).push(at - startedAt),
+      );
+      await sleep(beforeSeconds * 1000);
+      const killedAt = performance.now() - startedAt;
+      await killWorkerThread(inspectorPort, 'engine-thread.js');
+      const result = await load;
+      const failed = failedAt.length + result.errors + result.timeouts;
+      const health = await fetch(`${server.url}/healthz`);
+      // Warm-up of the connections is left out of the rate before the kill.
+      const rate = (from: number, to: number): number =>
+        answered.filter((at) => at >= from && at < to).length / ((to - from) / 1000);
+      const before = rate(1000, killedAt);
+      let backAfter: number | undefined;
+      for (let from = killedAt; from + 1000 <= seconds * 1000 && backAfter === undefined; from += 100) {
+        if (rate(from, from + 1000) >= 0.9 * before) backAfter = (from - killedAt) / 1000;
+      }
+      report(
+        'engine thread killed under load: failed requests, back after s',
+        `${failed}, ${backAfter === undefined ? 'not back' : backAfter.toFixed(1)}`,
+        `${before.toFixed(0)} req/s before, 16 connections (at most 16 in flight); /healthz ${health.status} after`,
+      );
+    },
+    [`--inspect=127.0.0.1:${inspectorPort}`],
+  );
 }
 
 /** Figures 1-5: each attack, then what it cost. */
