@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -6,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../src/config/package-root.js';
 import { runAutocannon } from './load-test.js';
+import { othersCpuShare } from './process-cpu.js';
 import { loadSentences, requestBodies } from './sentences.js';
 import { freePort, startServer, type ServerProcess } from './server-process.js';
 import { killWorkerThread } from './thread-kill.js';
@@ -28,6 +30,7 @@ const loadSeconds = smoke ? 3 : 15;
 const shortLoadSeconds = smoke ? 1 : 15;
 // The smoke run shortens BODY_TIMEOUT_MS, which the stalled-upload figures wait for, to stay well under a minute.
 const serverEnv: Record<string, string> = smoke ? { BODY_TIMEOUT_MS: '3000' } : {};
+const cpus = availableParallelism();
 const serverScript = join(packageRoot, 'dist', 'src', 'server.js');
 const texts = loadSentences();
 const single = requestBodies(texts, 1);
@@ -45,6 +48,9 @@ function report(name: string, value: string | number, note = ''): void {
   const shown = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : value;
   process.stdout.write(`${name.padEnd(58)} ${shown}${note === '' ? '' : `  (${note})`}\n`);
 }
+
+/** A share (0..1) as a whole percentage. */
+const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -223,16 +229,21 @@ async function shapes(): Promise<void> {
   await withServer({ CLIENT_ID_HEADER: 'x-client-id' }, async (server) => {
     const normal = { 'x-client-id': 'normal' };
     for (const [name, bodies, perRequest] of shapeList) {
+      let others = othersCpuShare([server.pid, process.pid], cpus);
       const alone = await normalLoad(server.url, bodies, perRequest, 16, shortLoadSeconds, normal);
+      const othersAlone = others.stop();
       const attackers = punctuationAttackers(server.url, 4, undefined, (client) => ({
         'x-client-id': `attacker-${client}`,
       }));
+      others = othersCpuShare([server.pid, process.pid], cpus);
       const attacked = await normalLoad(server.url, bodies, perRequest, 16, shortLoadSeconds, normal);
+      const othersAttacked = others.stop();
       const attacks = await attackers.stop();
       report(
         `${name}: texts/s alone, beside 4 × 1 MB`,
         `${alone.textsPerSec.toFixed(0)}, ${attacked.textsPerSec.toFixed(0)}`,
-        `${((attacked.textsPerSec / alone.textsPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests answered`,
+        `${((attacked.textsPerSec / alone.textsPerSec) * 100).toFixed(0)}% of alone; ${attacks} attack requests ` +
+          `answered; other processes took ${percent(othersAlone)}, ${percent(othersAttacked)} of the CPU`,
       );
     }
   });
@@ -252,12 +263,16 @@ async function fairness(): Promise<void> {
     ? undefined
     : await withServer({ ...keyed, MAX_QUEUE_PER_CLIENT: '1024' }, async (server) => flood(server.url));
   await withServer(keyed, async (server) => {
+    let others = othersCpuShare([server.pid, process.pid], cpus);
     const bAlone = await normalLoad(server.url, tinyBodies, 1, 4, shortLoadSeconds, b);
+    const othersBAlone = others.stop();
     const aAlone = await flood(server.url);
+    others = othersCpuShare([server.pid, process.pid], cpus);
     const [aBeside, bBeside] = await Promise.all([
       flood(server.url),
       normalLoad(server.url, tinyBodies, 1, 4, shortLoadSeconds, b),
     ]);
+    const othersBBeside = others.stop();
     report(
       'A alone (64 × 64-text requests): texts/s, vs no per-client limit',
       aAlone.textsPerSec,
@@ -265,12 +280,17 @@ async function fairness(): Promise<void> {
         ? 'no comparison in the smoke run'
         : `${((aAlone.textsPerSec / unlimited.textsPerSec) * 100).toFixed(0)}% of ${unlimited.textsPerSec.toFixed(0)}`,
     );
-    report('B alone (4 × 1 text): p99 ms', bAlone.latencyMs.p99, `${bAlone.reqPerSec.toFixed(0)} req/s`);
+    report(
+      'B alone (4 × 1 text): p99 ms',
+      bAlone.latencyMs.p99,
+      `${bAlone.reqPerSec.toFixed(0)} req/s; other processes took ${percent(othersBAlone)} of the CPU`,
+    );
     report(
       'B beside A flooding: p99 ms',
       bBeside.latencyMs.p99,
       `${(bBeside.latencyMs.p99 / bAlone.latencyMs.p99).toFixed(1)}× alone; B got ${bBeside.statusCodes['429'] ?? 0} × 429, ` +
-        `${bBeside.errors + bBeside.timeouts} errors; A ${aBeside.textsPerSec.toFixed(0)} texts/s, ${aBeside.statusCodes['429'] ?? 0} × 429`,
+        `${bBeside.errors + bBeside.timeouts} errors; A ${aBeside.textsPerSec.toFixed(0)} texts/s, ${aBeside.statusCodes['429'] ?? 0} × 429; ` +
+        `other processes took ${percent(othersBBeside)} of the CPU`,
     );
   });
 }

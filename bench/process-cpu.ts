@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** CPU ticks (user + system) a process has used so far, or undefined where /proc is not there. */
-function cpuTicks(pid: number): number | undefined {
+export function cpuTicks(pid: number): number | undefined {
   try {
     // Fields after the command name (which may hold spaces) start at ") "; utime and stime are fields 14 and 15.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -30,4 +31,36 @@ export async function waitForIdle(pid: number, maxSeconds = 60): Promise<void> {
     if (now - before <= 2) return;
     before = now;
   }
+}
+
+/** CPU ticks the whole machine has spent busy (every state but idle and iowait), or undefined without /proc. */
+function machineBusyTicks(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return [user, nice, system, irq, softirq, steal].reduce((sum: number, ticks) => sum + (ticks ?? 0), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts counting the CPU time that processes other than `pids` take on this machine; stop() gives it as a share
+ * of the machine's CPU time over the interval (0..1), or NaN without /proc. A figure measured while others took a
+ * large share is not one of an idle machine.
+ */
+export function othersCpuShare(pids: readonly number[], cpus: number): { stop(): number } {
+  const ours = (): number => pids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? 0), 0);
+  const startedAt = performance.now();
+  const machineBefore = machineBusyTicks();
+  const oursBefore = ours();
+  return {
+    stop() {
+      const machineAfter = machineBusyTicks();
+      if (machineBefore === undefined || machineAfter === undefined) return NaN;
+      // 100 ticks per second per CPU (USER_HZ).
+      const available = ((performance.now() - startedAt) / 1000) * 100 * cpus;
+      return Math.max(0, machineAfter - machineBefore - (ours() - oursBefore)) / available;
+    },
+  };
 }
