@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { summarizeLatencies } from './latency.js';
 import type { LoadResult } from './load-result.js';
@@ -18,6 +19,8 @@ export interface ClosedLoopSpec {
    * load arrives in one burst per second, not spread out. See paced-load.ts for evenly spaced arrivals.
    */
   overallRate?: number;
+  /** Called with each response's status and performance.now() instant (throughput over time, failures). */
+  onResponse?(statusCode: number, at: number): void;
 }
 
 /** One autocannon run against POST /analyze; latencies are recorded raw from its response events. */
@@ -52,6 +55,7 @@ export async function runAutocannon(spec: ClosedLoopSpec): Promise<LoadResult> {
       error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      spec.onResponse?.(statusCode, performance.now());
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });

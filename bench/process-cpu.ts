@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
@@ -42,4 +43,35 @@ export async function cpuSecondsDuring<T>(pids: () => number[], work: () => Prom
   let ticks = 0;
   for (const pid of pids()) ticks += (cpuTicks(pid) ?? 0) - (before.get(pid) ?? 0);
   return [result, ticks / ticksPerSecond];
+}
+
+/** CPU ticks the whole machine has spent busy (every state but idle and iowait), or undefined without /proc. */
+function machineBusyTicks(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return [user, nice, system, irq, softirq, steal].reduce((sum: number, ticks) => sum + (ticks ?? 0), 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts counting the CPU time that processes other than `pids` take on this machine; stop() gives it as a share
+ * of the machine's CPU time over the interval (0..1), or NaN without /proc. A figure measured while others took a
+ * large share is not one of an idle machine.
+ */
+export function othersCpuShare(pids: readonly number[], cpus: number): { stop(): number } {
+  const ours = (): number => pids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? 0), 0);
+  const startedAt = performance.now();
+  const machineBefore = machineBusyTicks();
+  const oursBefore = ours();
+  return {
+    stop() {
+      const machineAfter = machineBusyTicks();
+      if (machineBefore === undefined || machineAfter === undefined) return NaN;
+      const available = ((performance.now() - startedAt) / 1000) * ticksPerSecond * cpus;
+      return Math.max(0, machineAfter - machineBefore - (ours() - oursBefore)) / available;
+    },
+  };
 }

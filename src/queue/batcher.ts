@@ -5,6 +5,11 @@ import { FairOrder } from './fair-order.js';
 import { LongTextShare, type LongTextShareLimits } from './long-text-share.js';
 import { ShortLane } from './short-lane.js';
 
+/** How long after a batch of light clients' short texts they still count as being served (limitsFor). */
+const lightTrafficMs = 1000;
+/** A heavy client's batch gets MAX_BATCH_TOKENS divided by this while light clients are served (limitsFor). */
+const contendedBatchDivisor = 4;
+
 export interface BatchReport extends BatchShape {
   /** Seconds each text of the batch waited in the queue before the batch started. */
   queueWaitSeconds: number[];
@@ -116,6 +121,8 @@ export class Batcher<I, O> {
   /** Long batches handed to runBatch and not finished yet. */
   private runningLong = 0;
   private readonly shortLane: ShortLane;
+  /** The last batch of light clients' short texts: when it started, and its anchor's client (limitsFor). */
+  private lightServed: { at: number; client: string | undefined } = { at: Number.NEGATIVE_INFINITY, client: undefined };
 
   constructor(private readonly options: BatcherOptions<I, O>) {
     this.longTextShare = options.longTexts === undefined ? undefined : new LongTextShare(options.longTexts);
@@ -238,10 +245,11 @@ export class Batcher<I, O> {
     }
     const aheadOfLong = shared.length < this.queue.length;
     const oldest = this.queue[candidates[0] as number] as Entry<I, O>;
+    const anchoredOnLight = this.isLight(oldest.client);
     const fill = this.fillFor(oldest, candidates);
     const chosen = selectBatch(
       fill.map((index) => (this.queue[index] as Entry<I, O>).length),
-      this.options,
+      this.limitsFor(oldest.client, anchoredOnLight, now),
     ).map((position) => fill[position] as number);
     const couldGrow = chosen.length === fill.length && chosen.length < this.options.maxBatchSize;
     const waitLeft = oldest.enqueuedAt + this.options.maxWaitMs - now;
@@ -260,6 +268,7 @@ export class Batcher<I, O> {
     const longest = Math.max(...batch.map((entry) => entry.length));
     const long = this.longTextShare?.isLong(longest) ?? false;
     if (long) this.runningLong += 1;
+    else if (anchoredOnLight) this.lightServed = { at: now, client: oldest.client };
     this.shortLane.started(longest);
     void this.execute(batch, now, aheadOfLong, long);
     // Another instance may be free as well: it takes the next batch from what is left.
@@ -345,9 +354,29 @@ export class Batcher<I, O> {
    * as their traffic, instead of being filled up with a flooding client's backlog. Any other batch takes anyone's.
    */
   private fillFor(anchor: Entry<I, O>, candidates: number[]): number[] {
-    const light = (client: string | undefined): boolean => this.depthOf(client) < this.options.maxBatchSize;
-    if (!light(anchor.client)) return candidates;
-    return candidates.filter((index) => light((this.queue[index] as Entry<I, O>).client));
+    if (!this.isLight(anchor.client)) return candidates;
+    return candidates.filter((index) => this.isLight((this.queue[index] as Entry<I, O>).client));
+  }
+
+  /** A client with fewer texts waiting than a batch holds. */
+  private isLight(client: string | undefined): boolean {
+    return this.depthOf(client) < this.options.maxBatchSize;
+  }
+
+  /**
+   * The limits of the next batch, anchored on a text of `client`. While another client's short texts are served as
+   * a light client's (such a batch started within the last second), a heavy client's batch gets a fraction of the
+   * token budget: the light client's next text then waits for a short batch to finish, not a full one, while the
+   * heavy client loses little, as batches past a few texts gain little per text on CPU. A client alone keeps full
+   * batches.
+   */
+  private limitsFor(client: string | undefined, anchoredOnLight: boolean, now: number): BatchLimits {
+    const contended = now - this.lightServed.at < lightTrafficMs && this.lightServed.client !== client;
+    if (anchoredOnLight || !contended) return this.options;
+    return {
+      ...this.options,
+      maxBatchTokens: Math.max(1, Math.floor(this.options.maxBatchTokens / contendedBatchDivisor)),
+    };
   }
 
   /** Counts CPU time spent on long texts before they were queued (tokenization) against their share. */

@@ -328,6 +328,32 @@ describe('Batcher across clients (fair order)', () => {
     assert.ok(engine.batches.some((batch) => batch.length === 4 && batch.every((id) => id.startsWith('a'))));
   });
 
+  it("keeps a heavy client's batches small while a light client is served, and full once it is alone", async () => {
+    const engine = new FakeEngine();
+    // 10-token texts: a full batch is 8 of them (80 tokens); a quarter of the budget holds 2.
+    const { batcher } = batcherFor(engine, { maxBatchSize: 8, maxBatchTokens: 80, maxPaddingRatio: 1 });
+    const heavyTexts = (prefix: string, count: number): FakeText[] =>
+      texts(...Array.from({ length: count }, (_, i): [string, number] => [`${prefix}${i}`, 10]));
+    // Alone: full batches.
+    const blocker = batcher.submit(heavyTexts('x', 1), { deadline: later(), client: 'a' });
+    await waitUntil(() => engine.running === 1);
+    const alone = batcher.submit(heavyTexts('a', 16), { deadline: later(), client: 'a' });
+    engine.finish();
+    await waitUntil(() => engine.running === 1);
+    assert.equal(engine.batches.at(-1)?.length, 8, `batches: ${JSON.stringify(engine.batches)}`);
+    // A light client's text comes: it goes next, and a's batches after it shrink to a quarter of the budget.
+    const light = batcher.submit(texts(['b0', 10]), { deadline: later(), client: 'b' });
+    engine.finish();
+    await waitUntil(() => engine.running === 1);
+    assert.deepEqual(engine.batches.at(-1), ['b0']);
+    engine.finish();
+    await waitUntil(() => engine.running === 1);
+    assert.equal(engine.batches.at(-1)?.length, 2, `batches: ${JSON.stringify(engine.batches)}`);
+    engine.gated = false;
+    engine.finish();
+    await Promise.all([blocker, alone, light]);
+  });
+
   it('gives two backlogged clients alternating shares of the engine, whatever their arrival order', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine, { maxBatchSize: 2, maxPaddingRatio: 1 });
