@@ -234,6 +234,7 @@ export class Batcher<I, O> {
       shared,
       (index) => (this.queue[index] as Entry<I, O>).length,
       this.queue.length,
+      now,
     );
     clearTimeout(this.waitTimer);
     // Held back by the short lane alone: the next batch to finish dispatches again.
@@ -413,6 +414,7 @@ export class Batcher<I, O> {
     }
     this.queue.splice(low, 0, entry);
     this.countDepth(entry.client, 1);
+    this.shortLane.arrived(entry.length);
   }
 
   private countDepth(client: string | undefined, change: number): void {

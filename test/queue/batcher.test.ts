@@ -551,6 +551,11 @@ describe('Batcher with a short lane (shortLaneTokens)', () => {
   it('keeps the last free instance out of long batches while the queue is short, and runs the long text after', async () => {
     const engine = new FakeEngine();
     const { batcher } = batcherFor(engine, lane);
+    // A short text lately: short traffic is arriving.
+    const s0 = batcher.submit(texts(['s0', 10]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    engine.finish();
+    await s0;
     const l1 = batcher.submit(texts(['L1', 200]), { deadline: later() });
     await waitUntil(() => engine.running === 1);
     const l2 = batcher.submit(texts(['L2', 200]), { deadline: later() });
@@ -558,14 +563,28 @@ describe('Batcher with a short lane (shortLaneTokens)', () => {
     assert.equal(engine.running, 1, 'L2 would leave no instance for a short text');
     const s1 = batcher.submit(texts(['s1', 10]), { deadline: later() });
     await waitUntil(() => engine.running === 2);
-    assert.deepEqual(engine.batches, [['L1'], ['s1']]);
+    assert.deepEqual(engine.batches, [['s0'], ['L1'], ['s1']]);
     engine.finish();
-    await waitUntil(() => engine.batches.length === 3);
-    assert.deepEqual(engine.batches[2], ['L2'], 'L2 runs once L1 is done');
+    await waitUntil(() => engine.batches.length === 4);
+    assert.deepEqual(engine.batches[3], ['L2'], 'L2 runs once L1 is done');
     engine.gated = false;
     engine.finish();
     engine.finish();
     assert.deepEqual(await Promise.all([l1, l2, s1]), [['L1'], ['L2'], ['S1']]);
+  });
+
+  it('stands aside when only long texts arrive: every instance takes long batches', async () => {
+    const engine = new FakeEngine();
+    const { batcher } = batcherFor(engine, lane);
+    const l1 = batcher.submit(texts(['L1', 200]), { deadline: later() });
+    await waitUntil(() => engine.running === 1);
+    const l2 = batcher.submit(texts(['L2', 200]), { deadline: later() });
+    await waitUntil(() => engine.running === 2);
+    assert.deepEqual(engine.batches, [['L1'], ['L2']]);
+    engine.gated = false;
+    engine.finish();
+    engine.finish();
+    assert.deepEqual(await Promise.all([l1, l2]), [['L1'], ['L2']]);
   });
 
   it('lets a long batch run beside a short one', async () => {
