@@ -9,7 +9,8 @@ tiny model) or every large weight matrix (--float16-storage all, the MiniLM mode
 computes in float32. That keeps the directory small without a second set of numbers.
 
 --quantize also writes onnx/model_quantized.onnx: ONNX Runtime's dynamic int8 quantization (DTYPE=q8) of a plain
-float32 export of the same weights.
+float32 export of the same weights, with activations quantized per token (per_token_activations.py), so that a text's
+scores do not depend on the other texts of its batch.
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from bert_model import BertConfig, BertForSequenceClassification
+from per_token_activations import rewrite_per_token
 from build_tokenizer import read_tsv
 from train import encode_all, load_vocab, predict_logits
 from text_normalization import WordPiece
@@ -126,6 +128,7 @@ def export_quantized_onnx(model, path, per_channel=False):
     quantize_dynamic(plain, path, weight_type=QuantType.QInt8, per_channel=per_channel)
     os.remove(plain)
     quantized = onnx.load(path)
+    rewrite_per_token(quantized)
     quantized.producer_name = "sentiment-inference/training"
     onnx.save(quantized, path)
 
