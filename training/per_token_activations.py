@@ -8,15 +8,16 @@ padding. A serving system must give a text the same answer whatever traffic shar
 quantize_dynamic writes, for each float MatMul x @ W:
     DynamicQuantizeLinear(x) -> x_q, x_scale, x_zp
     MatMulInteger(x_q, W_q, x_zp, W_zp) -> Cast(float) -> Mul(., Mul(x_scale, W_scale)) -> y
-This rewrite quantizes each row of x (each token's hidden vector) symmetrically:
-    x_scale = max(ReduceMax(|x|, last axis), tiny) / 127         shape [..., 1]
-    x_q     = QuantizeLinear(x / x_scale, 1, 128)                 uint8 in [1, 255], zero point the scalar 128
-and scales each output row after the integer product:
-    y = Mul(Cast(MatMulInteger(x_q, W_q, 128, W_zp)), W_scale) * x_scale
-ONNX Runtime's CPU MatMulInteger takes only a scalar zero point for A, hence symmetric rows with the constant
-offset 128 (the uint8 x int8 kernel). The scales are applied in two Muls, the weight's first, because ONNX Runtime
-fuses MatMulInteger -> Cast -> Mul(Mul(a_scale, b_scale)) into MatMulIntegerToFloat, whose A scale is one number:
-fused, a per-row scale would be read wrongly.
+This rewrite quantizes each row of x (each token's hidden vector) symmetrically, and scales each output row after
+the integer product:
+    x_scale = max(ReduceMax(x), -ReduceMin(x), tiny) / 127 over the last axis     shape [..., 1]
+    x_q     = QuantizeLinear(x / x_scale, 1, 128)                                   uint8 in [1, 255]
+    y       = MatMulIntegerToFloat(x_q, W_q, 1, W_scale, 128, W_zp) * x_scale
+ONNX Runtime's MatMulInteger and MatMulIntegerToFloat take one zero point for A, hence symmetric rows with the
+constant offset 128 (the uint8 x int8 kernels); MatMulIntegerToFloat (com.microsoft, what ONNX Runtime fuses the
+old pattern into on CPU) takes one A scale, hence the per-row scale in a Mul after it. Left as MatMulInteger -> Cast
+-> Mul(Mul(x_scale, W_scale)), ONNX Runtime would fuse it into MatMulIntegerToFloat with the per-row scale as its A
+scale, which it does not read per row. The int8 file is for ONNX Runtime on CPU (DTYPE=q8 or auto there).
 
 Running it again on its own output changes nothing (no DynamicQuantizeLinear is left).
 
@@ -66,37 +67,28 @@ def add_constants(graph):
     return {key: name for key, (name, _) in CONSTANTS.items()}
 
 
-def per_token_quantization(node, width, constants):
-    """Nodes that replace one DynamicQuantizeLinear, under its output names: x_scale is now [..., 1], one per row
-    of x's last axis (width values). QuantizeLinear's per-axis form quantizes each row with its own scale in one
-    pass, on x seen as a [rows, width] matrix."""
+def per_token_quantization(node, constants):
+    """Nodes that replace one DynamicQuantizeLinear, under its output names: x_scale is now [..., 1], one per row."""
     x = node.input[0]
     quantized, scale, zero_point = node.output
     p = (node.name or x) + "_per_token"
-    names = {k: f"{p}_{k}" for k in ["max", "min", "neg_min", "abs_max", "abs_max_floor", "shape", "width_shape",
-                                     "rows", "scales", "zero_points", "scale_count", "quantized_rows"]}
-    width_shape = numpy_helper.from_array(np.array([-1, width], dtype=np.int64), names["width_shape"])
-    flat = numpy_helper.from_array(np.array([-1], dtype=np.int64), p + "_flat")
+    row_max, row_min, row_neg_min, abs_max, scaled = (f"{p}_{k}" for k in ["max", "min", "neg_min", "abs_max", "scaled"])
     nodes = [
         helper.make_node("Identity", [constants["offset"]], [zero_point]),
-        # opset 13 to 17: ReduceMax and ReduceMin take their axes as an attribute.
-        helper.make_node("ReduceMax", [x], [names["max"]], axes=[-1], keepdims=1),
-        helper.make_node("ReduceMin", [x], [names["min"]], axes=[-1], keepdims=1),
-        helper.make_node("Neg", [names["min"]], [names["neg_min"]]),
-        helper.make_node("Max", [names["max"], names["neg_min"], constants["tiny"]], [names["abs_max_floor"]]),
-        helper.make_node("Div", [names["abs_max_floor"], constants["int8_max"]], [scale]),
-        helper.make_node("Reshape", [scale, flat.name], [names["scales"]]),
-        helper.make_node("Shape", [names["scales"]], [names["scale_count"]]),
-        helper.make_node("Expand", [constants["offset"], names["scale_count"]], [names["zero_points"]]),
-        helper.make_node("Reshape", [x, width_shape.name], [names["rows"]]),
-        helper.make_node("QuantizeLinear", [names["rows"], names["scales"], names["zero_points"]],
-                         [names["quantized_rows"]], axis=0),
-        helper.make_node("Shape", [x], [names["shape"]]),
-        helper.make_node("Reshape", [names["quantized_rows"], names["shape"]], [quantized]),
+        # opset 13 to 17: ReduceMax and ReduceMin take their axes as an attribute. Two reads of x cost less than
+        # writing |x| first.
+        helper.make_node("ReduceMax", [x], [row_max], axes=[-1], keepdims=1),
+        helper.make_node("ReduceMin", [x], [row_min], axes=[-1], keepdims=1),
+        helper.make_node("Neg", [row_min], [row_neg_min]),
+        helper.make_node("Max", [row_max, row_neg_min, constants["tiny"]], [abs_max]),
+        helper.make_node("Div", [abs_max, constants["int8_max"]], [scale]),
+        helper.make_node("Div", [x, scale], [scaled]),
+        # Rounds half to even and saturates, as DynamicQuantizeLinear does.
+        helper.make_node("QuantizeLinear", [scaled, constants["one"], zero_point], [quantized]),
     ]
     for i, n in enumerate(nodes):
         n.name = f"{p}_{i}_{n.op_type}"
-    return nodes, [width_shape, flat]
+    return nodes
 
 
 def rescale_per_row(g, matmul, row_scale):
@@ -144,9 +136,7 @@ def rewrite_per_token(model):
         unused = [n for matmul in matmuls for n in rescale_per_row(g, matmul, scale)]
         for done in unused:
             model.graph.node.remove(done)
-        width = next(i.dims[0] for i in model.graph.initializer if i.name == matmuls[0].input[1])
-        nodes, initializers = per_token_quantization(node, width, constants)
-        model.graph.initializer.extend(initializers)
+        nodes = per_token_quantization(node, constants)
         position = list(model.graph.node).index(node)
         model.graph.node.remove(node)
         for offset, replacement in enumerate(nodes):
