@@ -159,8 +159,8 @@ async function textsPerSecond(batchSize: number, texts: readonly string[]): Prom
   }
   return done / ((performance.now() - started) / 1000);
 }
-// Dynamic int8 scales activations per batch, so a text's score depends a little on what it is batched with: how
-// much, between each text alone and the length-grouped batches accuracy was measured in.
+// Whether a text's score depends on what it is batched with (it must not: int8 files quantize activations per token):
+// each text alone against the length-grouped batches accuracy was measured in. scripts/batch-independence.ts goes further.
 if (firstDataTexts.length > 0) {
   const batched = await classifier.classify(firstDataTexts, { truncate: true, topK: 1, deadline: far() });
   let labelChanges = 0;

@@ -9,7 +9,8 @@ tiny model) or every large weight matrix (--float16-storage all, the MiniLM mode
 computes in float32. That keeps the directory small without a second set of numbers.
 
 --quantize also writes onnx/model_quantized.onnx: ONNX Runtime's dynamic int8 quantization (DTYPE=q8) of a plain
-float32 export of the same weights.
+float32 export of the same weights; with --per-token-activations its activations are quantized per token
+(per_token_activations.py), so that a text's scores do not depend on the other texts of its batch.
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from bert_model import BertConfig, BertForSequenceClassification
+from per_token_activations import rewrite_per_token
 from build_tokenizer import read_tsv
 from train import encode_all, load_vocab, predict_logits
 from text_normalization import WordPiece
@@ -119,13 +121,15 @@ def store_embedding_as_float16(graph_model):
     graph.node.insert(position + 1, cast)
 
 
-def export_quantized_onnx(model, path, per_channel=False):
+def export_quantized_onnx(model, path, per_channel=False, per_token=False):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     plain = path + ".float32.tmp"
     export_float32_onnx(model, plain)
     quantize_dynamic(plain, path, weight_type=QuantType.QInt8, per_channel=per_channel)
     os.remove(plain)
     quantized = onnx.load(path)
+    if per_token:
+        rewrite_per_token(quantized)
     quantized.producer_name = "sentiment-inference/training"
     onnx.save(quantized, path)
 
@@ -157,6 +161,8 @@ def main():
                     help="which ONNX weights are stored in float16 behind a Cast (computation stays float32)")
     ap.add_argument("--quantize", action="store_true", help="also write onnx/model_quantized.onnx (dynamic int8)")
     ap.add_argument("--per-channel", action="store_true", help="int8 scales per output channel instead of per tensor")
+    ap.add_argument("--per-token-activations", action="store_true",
+                    help="int8 activation scales per token instead of per batch tensor (per_token_activations.py)")
     args = ap.parse_args()
 
     saved = torch.load(args.checkpoint, map_location="cpu")
@@ -174,7 +180,8 @@ def main():
     write_safetensors(os.path.join(args.out, "model.safetensors"), model.state_dict(), {"format": "pt"})
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"), args.float16_storage)
     if args.quantize:
-        export_quantized_onnx(model, os.path.join(args.out, "onnx", "model_quantized.onnx"), args.per_channel)
+        export_quantized_onnx(model, os.path.join(args.out, "onnx", "model_quantized.onnx"), args.per_channel,
+                              args.per_token_activations)
 
     vocab = load_vocab(args.tokenizer_dir)
     dev = list(read_tsv(args.dev))

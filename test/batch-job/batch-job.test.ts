@@ -32,9 +32,7 @@ let classifier: Classifier;
 const scratch = new Scratch();
 
 before(async () => {
-  // float32: int8's dynamic quantization scales activations per batch, so its scores (and a few labels) move with a
-  // text's batch-mates; the exact invariance checked here is float32's.
-  ({ model, engine } = await loadRealModel({ DTYPE: 'fp32' }));
+  ({ model, engine } = await loadRealModel());
   classifier = new Classifier(model, engine, batching);
 });
 after(async () => {

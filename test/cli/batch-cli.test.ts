@@ -194,13 +194,10 @@ describe('sentiment-batch (the built command)', () => {
     const total = 300;
     const input = scratch.file('crash.jsonl', jsonl(total));
     let expected: Record<string, unknown>[] = [];
-    // Scores are compared exactly, so float32: int8's dynamic quantization scales activations per batch, and a
-    // resumed run batches the texts differently (its labels and accuracy hold; the last digits of scores move).
-    const float32 = { DTYPE: 'fp32' };
 
     it('a complete run, for reference', async () => {
       const output = scratch.file('reference.jsonl');
-      const result = await runCli([input, '-o', output, '--progress', 'none'], undefined, float32);
+      const result = await runCli([input, '-o', output, '--progress', 'none']);
       assert.equal(result.code, 0, result.stderr);
       expected = parseJsonl(readFileSync(output, 'utf8'));
       assert.equal(expected.length, total);
@@ -208,7 +205,7 @@ describe('sentiment-batch (the built command)', () => {
 
     it('killed (SIGKILL) mid-run with a torn last line: --resume continues after the last complete record', async () => {
       const output = scratch.file('killed.jsonl');
-      const child = spawnCli(['--input-format', 'jsonl', '-o', output, '--progress', 'none'], float32);
+      const child = spawnCli(['--input-format', 'jsonl', '-o', output, '--progress', 'none']);
       const exited = finish(child);
       // Feed part of the input and keep stdin open, so the process is surely mid-run when it is killed.
       child.stdin.write(readFileSync(input, 'utf8').split('\n').slice(0, 120).join('\n') + '\n');
@@ -218,7 +215,7 @@ describe('sentiment-batch (the built command)', () => {
       // A write cut off by the crash.
       appendFileSync(output, '{"id":120,"text":"I loved it. #1');
 
-      const resumed = await runCli([input, '-o', output, '--resume', '--progress', 'none'], undefined, float32);
+      const resumed = await runCli([input, '-o', output, '--resume', '--progress', 'none']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stderr, /resume: removed 32 bytes of a record cut off mid-write/);
       assert.match(resumed.stderr, /done: 180 records scored, 120 already done \(resumed\)/);
@@ -227,7 +224,7 @@ describe('sentiment-batch (the built command)', () => {
 
     it('stopped by SIGTERM (Job deadline, preemption): writes what it read, exits 143, and --resume finishes', async () => {
       const output = scratch.file('terminated.jsonl');
-      const child = spawnCli(['--input-format', 'jsonl', '-o', output, '--progress', 'none'], float32);
+      const child = spawnCli(['--input-format', 'jsonl', '-o', output, '--progress', 'none']);
       const exited = finish(child);
       child.stdin.write(readFileSync(input, 'utf8').split('\n').slice(0, 50).join('\n') + '\n');
       await waitUntil(() => completeLines(output) === 50);
@@ -237,7 +234,7 @@ describe('sentiment-batch (the built command)', () => {
       assert.match(stopped.stderr, /SIGTERM: stopping/);
       assert.match(stopped.stderr, /interrupted: 50 records scored/);
       assert.match(stopped.stderr, /run again with --resume to continue/);
-      const resumed = await runCli([input, '-o', output, '--resume', '--progress', 'none'], undefined, float32);
+      const resumed = await runCli([input, '-o', output, '--resume', '--progress', 'none']);
       assert.equal(resumed.code, 0, resumed.stderr);
       assertSameRecords(parseJsonl(readFileSync(output, 'utf8')), expected);
     });

@@ -50,8 +50,7 @@ const io = (messages: string[] = []) => ({
 
 before(async () => {
   store = testStore();
-  // float32: int8's scores depend on which texts share a batch, and shards batch the records differently.
-  const loaded = await loadRealModel({ DTYPE: 'fp32' });
+  const loaded = await loadRealModel();
   engine = loaded.engine;
   classifier = new Classifier(loaded.model, engine, testConfig({ MAX_BATCH_SIZE: '64', MAX_QUEUE: '4096' }));
   await createBucket(store, 'shard-in');

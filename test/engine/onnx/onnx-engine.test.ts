@@ -11,12 +11,18 @@ import { engineSentences, overLongSentence } from '../../support/engine-sentence
 import { loadRealModel } from '../../support/real-model.js';
 import { packBatch } from '../../../src/engine/packed-batch.js';
 
+/** The default dtype (int8 on CPU) and float32, each a model and its engine. */
 let model: Model;
 let engine: Engine;
-// float32: int8's dynamic quantization scales activations per batch, so its scores (and a few labels) move with a
-// text's batch-mates; the exact invariance checked here is float32's.
-before(async () => ({ model, engine } = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'fp32' })));
-after(() => engine.dispose());
+let float32: { model: Model; engine: Engine };
+before(async () => {
+  ({ model, engine } = await loadRealModel({ ENGINE: 'onnx' }));
+  float32 = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'fp32' });
+});
+after(async () => {
+  await engine.dispose();
+  await float32.engine.dispose();
+});
 
 const sentences = [...engineSentences, overLongSentence];
 
@@ -34,6 +40,7 @@ describe('ONNX engine (embedded model)', () => {
     assert.equal(engine.device, 'cpu');
     assert.match(engine.backend, /^onnxruntime-node \d+\.\d+\.\d+ cpu$/);
     assert.equal(engine.numLabels, 2);
+    assert.equal(model.dtype, 'q8', 'DTYPE=auto on CPU runs the int8 file');
   });
 
   it('returns batch × labels logits', async () => {
@@ -43,51 +50,41 @@ describe('ONNX engine (embedded model)', () => {
     assert.ok(logits.every(Number.isFinite));
   });
 
-  it('gives a text the same logits (within 1e-5) alone and in any batch, however it is padded', async () => {
-    const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
-    const alone: number[][] = [];
-    for (const text of encoded) alone.push(...rowsOf(await engine.run(packBatch([text])), 1));
+  // int8 included: activations are quantized per token (training/per_token_activations.py), so no batch-mate and no
+  // padding changes a text's int8 values.
+  for (const [name, loaded] of [
+    ['the default dtype (int8 on CPU)', () => ({ model, engine })],
+    ['float32', () => float32],
+  ] as const) {
+    it(`${name}: gives a text the same logits (within 1e-5) alone and in any batch, however it is padded`, async () => {
+      const { model, engine } = loaded();
+      const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
+      const alone: number[][] = [];
+      for (const text of encoded) alone.push(...rowsOf(await engine.run(packBatch([text])), 1));
 
-    const together = rowsOf(await engine.run(packBatch(encoded)), encoded.length);
-    assert.ok(maxDifference(together, alone) <= 1e-5, `all together: ${maxDifference(together, alone)}`);
+      const together = rowsOf(await engine.run(packBatch(encoded)), encoded.length);
+      assert.ok(maxDifference(together, alone) <= 1e-5, `all together: ${maxDifference(together, alone)}`);
 
-    const reversed = rowsOf(await engine.run(packBatch([...encoded].reverse())), encoded.length).reverse();
-    assert.ok(maxDifference(reversed, alone) <= 1e-5, `reversed: ${maxDifference(reversed, alone)}`);
+      const reversed = rowsOf(await engine.run(packBatch([...encoded].reverse())), encoded.length).reverse();
+      assert.ok(maxDifference(reversed, alone) <= 1e-5, `reversed: ${maxDifference(reversed, alone)}`);
 
-    // Each short text next to the longest one, padded to its full length.
-    const longest = encoded.at(-1) as EncodedText;
-    for (const [i, text] of encoded.entries()) {
-      const [row] = rowsOf(await engine.run(packBatch([text, longest])), 2);
-      assert.ok(maxDifference([row as number[]], [alone[i] as number[]]) <= 1e-5, `text ${i} padded to the longest`);
-    }
+      // Each short text next to the longest one, padded to its full length.
+      const longest = encoded.at(-1) as EncodedText;
+      for (const [i, text] of encoded.entries()) {
+        const [row] = rowsOf(await engine.run(packBatch([text, longest])), 2);
+        assert.ok(maxDifference([row as number[]], [alone[i] as number[]]) <= 1e-5, `text ${i} padded to the longest`);
+      }
 
-    // Several copies of one text, as many batches of one request would carry.
-    const copies = rowsOf(await engine.run(packBatch([encoded[0], encoded[2], encoded[0]] as EncodedText[])), 3);
-    assert.ok(maxDifference([copies[0], copies[2]] as number[][], [alone[0], alone[0]] as number[][]) <= 1e-5);
-  });
-
-  it('int8 (the CPU default): the same batch always gives the same logits, and so does a text beside copies of itself', async () => {
-    const q8 = await loadRealModel({ ENGINE: 'onnx', DTYPE: 'q8' });
-    try {
-      assert.equal(q8.model.dtype, 'q8');
-      const encoded = sentences.map((text, i) => q8.model.tokenizer.encode(text, i, true));
-      const first = rowsOf(await q8.engine.run(packBatch(encoded)), encoded.length);
-      const again = rowsOf(await q8.engine.run(packBatch(encoded)), encoded.length);
-      assert.equal(maxDifference(again, first), 0);
-      const text = encoded[0] as EncodedText;
-      const [alone] = rowsOf(await q8.engine.run(packBatch([text])), 1);
-      const copies = rowsOf(await q8.engine.run(packBatch([text, text, text])), 3);
-      assert.ok(maxDifference(copies, [alone, alone, alone] as number[][]) <= 1e-5);
-      // What int8 does not keep: other batch-mates move the per-batch activation scale (bench/README.md, eval).
-      assert.ok(first.every((row) => row.every(Number.isFinite)));
-    } finally {
-      await q8.engine.dispose();
-    }
-  });
+      // Several copies of one text, as many batches of one request would carry.
+      const copies = rowsOf(await engine.run(packBatch([encoded[0], encoded[2], encoded[0]] as EncodedText[])), 3);
+      assert.ok(maxDifference([copies[0], copies[2]] as number[][], [alone[0], alone[0]] as number[][]) <= 1e-5);
+    });
+  }
 
   it('fails at start with DEVICE=cuda unless the CUDA provider is installed and starts', async () => {
     const installed = cudaProviderInstalled(onnxRuntimeBinaryDir());
-    const attempt = createEngine(model, {
+    // DTYPE=auto on CUDA runs float32 (or float16), never the int8 file: compared with float32 on the CPU.
+    const attempt = createEngine(float32.model, {
       engine: 'onnx',
       device: 'cuda',
       intraOpThreads: undefined,
@@ -114,7 +111,7 @@ describe('ONNX engine (embedded model)', () => {
       const encoded = sentences.map((text, i) => model.tokenizer.encode(text, i, true));
       const difference = maxDifference(
         rowsOf(await cuda.run(packBatch(encoded)), encoded.length),
-        rowsOf(await engine.run(packBatch(encoded)), encoded.length),
+        rowsOf(await float32.engine.run(packBatch(encoded)), encoded.length),
       );
       assert.ok(difference <= 1e-3, `CUDA and CPU logits differ by ${difference}`);
     } finally {
