@@ -56,7 +56,8 @@ export function inferRequest(model: string, texts: string[], extra: object = {})
   };
 }
 
-/** The gRPC address the app bound (GRPC_PORT=0 lets the system choose the port). */
-export function grpcAddressOf(app: object): string {
-  return (app as { grpcAddress?: string }).grpcAddress ?? '';
+/** The gRPC address a service bound (GRPC_PORT=0 lets the system choose the port); fails when it has none. */
+export function grpcAddressOf(service: { grpcAddress: string | undefined }): string {
+  if (service.grpcAddress === undefined) throw new Error('the service is not listening for gRPC (GRPC_PORT unset?)');
+  return service.grpcAddress;
 }

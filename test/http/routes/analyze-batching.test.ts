@@ -9,7 +9,7 @@ let running: RunningApp;
 // float32: int8's dynamic quantization scales activations per batch, so its scores (and a few labels) move with a
 // text's batch-mates; the exact invariance checked here is float32's.
 before(async () => (running = await startApp({ DTYPE: 'fp32' })));
-after(() => running.app.close());
+after(() => running.service.close());
 
 const phrases = [
   'I love using this product!',
