@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type HttpTransport } from './app.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
@@ -74,6 +75,7 @@ export class Service {
     private readonly metrics: ServiceMetrics,
     private readonly transport: HttpTransport,
     private readonly apiKeys: ApiKeyStore | undefined,
+    private readonly tracer: Tracer | undefined,
   ) {}
 
   /** Loads the model and warms up the engine, then builds the transports on it; nothing listens yet. */
@@ -90,7 +92,7 @@ export class Service {
     logEngineReady(log, stack);
     if (apiKeys !== undefined)
       log.info({ keys: apiKeys.size, file: config.apiKeyFile ?? null }, 'API keys required on inference routes');
-    return new Service(config, inference, metrics, transport, apiKeys);
+    return new Service(config, inference, metrics, transport, apiKeys, options.tracer);
   }
 
   /** The HTTP transport (Fastify): its routes, its logger, inject() for tests. */
@@ -117,6 +119,7 @@ export class Service {
         clientIdHeader: config.clientIdHeader,
         platform: platformOf(inference.classifier.engine.kind),
         log: http.log,
+        tracer: this.tracer,
       });
       http.log.info({ grpcAddress: this.grpc.address }, 'gRPC listening');
     }

@@ -8,6 +8,7 @@ export type ProtoMessage = any;
 
 type Unary = (
   request: object,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response: ProtoMessage) => void,
 ) => void;
@@ -31,10 +32,15 @@ export function clientFor(address: string): InferenceClient {
   ) as unknown as InferenceClient;
 }
 
-/** One unary call, with a deadline well past any test's wait. */
-export function callOn(target: InferenceClient, method: string, request: object): Promise<ProtoMessage> {
+/** One unary call, with a deadline well past any test's wait, and the caller's metadata when given. */
+export function callOn(
+  target: InferenceClient,
+  method: string,
+  request: object,
+  metadata = new grpc.Metadata(),
+): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
-    target[method]?.call(target, request, { deadline: Date.now() + 30_000 }, (error, response) =>
+    target[method]?.call(target, request, metadata, { deadline: Date.now() + 30_000 }, (error, response) =>
       error ? reject(error) : resolve(response),
     );
   });

@@ -54,8 +54,12 @@ export function call(
   timeoutMs = 30_000,
 ): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
-    client[method]?.call(client, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
-      error ? reject(error) : resolve(response),
+    client[method]?.call(
+      client,
+      request,
+      new grpc.Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (error, response) => (error ? reject(error) : resolve(response)),
     );
   });
 }
