@@ -45,6 +45,7 @@ describe('closing the service (what SIGTERM triggers)', () => {
     assert.equal((await requestOnNewConnection(`${url}/healthz`, 'GET')).status, 200);
     assert.equal(closeFinished, false);
     assert.equal(await refusesConnections(port), false, 'the listener stays open while draining');
+    assert.equal(engine.disposed, false, 'the engine is kept until the drain is over');
 
     engine.release();
     await closed;
@@ -58,6 +59,7 @@ describe('closing the service (what SIGTERM triggers)', () => {
       /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i,
     );
     assert.equal(await refusesConnections(port), true, 'no new connections once drained');
+    assert.equal(engine.disposed, true, 'the engine is released last');
   });
 
   it('closes a connection that never sends a request once half of SHUTDOWN_TIMEOUT_MS has passed, instead of waiting on it', async () => {

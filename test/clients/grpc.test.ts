@@ -215,10 +215,12 @@ describe('gRPC on shutdown', () => {
         call('ModelInfer', inferRequest([negative]), ownClient),
         (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
       );
+      assert.equal(own.engine.disposed, false, 'the engine is kept while a call is in progress');
       own.engine.release();
       const response = await inProgress;
       assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE']);
       await closed;
+      assert.equal(own.engine.disposed, true, 'the engine is released last');
       await assert.rejects(
         call('ServerLive', {}, ownClient),
         (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
