@@ -118,7 +118,7 @@ describe("README's examples against the running server (embedded model)", () => 
     }
   });
   after(async () => {
-    for (const server of servers.values()) await server.app.close();
+    for (const server of servers.values()) await server.service.close();
   });
 
   it('finds the examples: every route the README shows, with and without API keys', () => {

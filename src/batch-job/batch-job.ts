@@ -298,7 +298,7 @@ async function* admitRecords(
 }
 
 /** Stage 3: one record's text to the inference call (which batches it with the others in the window). */
-function scoreRecord(inference: Pick<Inference, 'classify'>, progress: JobProgress) {
+function scoreRecord(inference: Inference, progress: JobProgress) {
   return (item: InputItem): Promise<Prediction> | undefined => {
     if (item.kind !== 'record') return undefined;
     progress.scoringStarts();
@@ -344,7 +344,7 @@ async function writeInOrder(
  * scored and written. The inference call is the server's (same admission, model, tokenizer, engine and batcher).
  */
 export async function runBatchJob(
-  inference: Pick<Inference, 'classify'>,
+  inference: Inference,
   options: BatchJobOptions,
   io: BatchJobIO,
   /** Input and output other than a file or a standard stream (object storage); options.input/output then only name them. */

@@ -27,6 +27,232 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
+ * The reader's state between chunks: the record being read, where it started, and the state machine's position.
+ * One method per state, each consuming from `text` at `at` and returning the record it ended, if any.
+ */
+class CsvRecordParser {
+  private state = State.FieldStart;
+  private fields: string[] = [];
+  private field = '';
+  /** Characters of the current record seen so far, excluding its line ending. */
+  private recordChars = 0;
+  private line = 1;
+  private recordLine = 1;
+  private quoteLine = 1;
+  private problem: string | undefined;
+  private pendingCR = false;
+  /** The chunk being read, and the position in it. */
+  private text = '';
+  private at = 0;
+
+  constructor(
+    private readonly delimiter: number,
+    private readonly maxRecordChars: number,
+  ) {}
+
+  /** The records that end in `text`; a record still open at its end goes on with the next chunk. */
+  *consume(text: string): Generator<CsvRow> {
+    this.text = text;
+    this.at = 0;
+    while (this.at < text.length) {
+      if (this.state === State.SkipLine) {
+        if (!this.skipLine()) return;
+        continue;
+      }
+      const c = text.charCodeAt(this.at);
+      if (this.pendingCR) this.takePendingCR(c);
+      const row = this.step(c);
+      if (row !== undefined) yield row;
+      const overLong = this.cutOverLong();
+      if (overLong !== undefined) yield overLong;
+    }
+  }
+
+  /** What the end of the input leaves: the last record (with no line ending), or a quote never closed. */
+  *finish(): Generator<CsvRow> {
+    this.pendingCR = false;
+    if (this.state === State.SkipLine) return;
+    if (this.state === State.Quoted) {
+      yield {
+        kind: 'malformed',
+        line: this.recordLine,
+        message: `a quote opened on line ${this.quoteLine} is never closed`,
+      };
+      return;
+    }
+    const row = this.endRecord();
+    if (row !== undefined) yield row;
+  }
+
+  private step(c: number): CsvRow | undefined {
+    switch (this.state) {
+      case State.FieldStart:
+        this.fieldStart(c);
+        return undefined;
+      case State.Unquoted:
+        return this.unquoted();
+      case State.Quoted:
+        this.quoted();
+        return undefined;
+      case State.AfterQuote:
+        return this.afterQuote(c);
+      default:
+        return undefined;
+    }
+  }
+
+  private startRecord(): void {
+    this.fields = [];
+    this.field = '';
+    this.recordChars = 0;
+    this.problem = undefined;
+    this.state = State.FieldStart;
+    this.recordLine = this.line;
+  }
+
+  /** Ends the record at a line ending (line already advanced); undefined for a blank line. */
+  private endRecord(): CsvRow | undefined {
+    const startLine = this.recordLine;
+    const blank = this.recordChars === 0;
+    const problem = this.problem;
+    const fields = this.fields;
+    fields.push(this.field);
+    this.startRecord();
+    if (blank) return undefined;
+    return problem !== undefined
+      ? { kind: 'malformed', line: startLine, message: problem }
+      : { kind: 'row', line: startLine, fields };
+  }
+
+  private endField(): void {
+    this.fields.push(this.field);
+    this.field = '';
+    this.recordChars += 1;
+    this.state = State.FieldStart;
+  }
+
+  /** Past the rest of an over-long record's line; false when this chunk ends first. */
+  private skipLine(): boolean {
+    const newline = this.text.indexOf('\n', this.at);
+    if (newline === -1) return false;
+    this.at = newline + 1;
+    this.line += 1;
+    this.startRecord();
+    return true;
+  }
+
+  /** A CR not followed by LF is data (the CR of a CRLF is not). */
+  private takePendingCR(c: number): void {
+    this.pendingCR = false;
+    if (c === LF) return;
+    if (this.state === State.AfterQuote) {
+      this.problem ??= `unexpected carriage return after the closing quote of field ${this.fields.length + 1}`;
+      this.state = State.Unquoted;
+    }
+    this.field += '\r';
+    this.recordChars += 1;
+  }
+
+  private fieldStart(c: number): void {
+    if (c !== QUOTE) {
+      this.state = State.Unquoted;
+      return;
+    }
+    this.state = State.Quoted;
+    this.quoteLine = this.line;
+    this.recordChars += 1;
+    this.at += 1;
+  }
+
+  /** Adds the chunk's characters from `at` up to `end` to the field, and moves `at` there. */
+  private takeTo(end: number): void {
+    if (end > this.at) {
+      this.field += this.text.slice(this.at, end);
+      this.recordChars += end - this.at;
+    }
+    this.at = end;
+  }
+
+  private unquoted(): CsvRow | undefined {
+    const { text, delimiter } = this;
+    let end = this.at;
+    while (end < text.length) {
+      const code = text.charCodeAt(end);
+      if (code === delimiter || code === LF || code === CR) break;
+      end += 1;
+    }
+    this.takeTo(end);
+    if (end === text.length) return undefined;
+    const d = text.charCodeAt(end);
+    this.at += 1;
+    if (d === delimiter) {
+      this.endField();
+    } else if (d === CR) {
+      this.pendingCR = true;
+    } else {
+      this.line += 1;
+      return this.endRecord();
+    }
+    return undefined;
+  }
+
+  private quoted(): void {
+    const { text } = this;
+    let end = this.at;
+    while (end < text.length) {
+      const code = text.charCodeAt(end);
+      if (code === QUOTE) break;
+      if (code === LF) this.line += 1;
+      end += 1;
+    }
+    this.takeTo(end);
+    if (end === text.length) return;
+    this.at += 1;
+    this.recordChars += 1;
+    this.state = State.AfterQuote;
+  }
+
+  private afterQuote(c: number): CsvRow | undefined {
+    if (c === QUOTE) {
+      this.field += '"';
+      this.recordChars += 1;
+      this.state = State.Quoted;
+    } else if (c === this.delimiter) {
+      this.endField();
+    } else if (c === LF) {
+      this.line += 1;
+      this.at += 1;
+      return this.endRecord();
+    } else if (c === CR) {
+      this.pendingCR = true;
+    } else {
+      // Keep reading the rest of the field as plain text so the record still ends where it should.
+      this.problem ??= `unexpected character ${JSON.stringify(this.text[this.at])} after the closing quote of field ${this.fields.length + 1}`;
+      this.state = State.Unquoted;
+      return undefined;
+    }
+    this.at += 1;
+    return undefined;
+  }
+
+  /** A record over the length limit is reported once and the rest of its line skipped. */
+  private cutOverLong(): CsvRow | undefined {
+    if (this.recordChars <= this.maxRecordChars) return undefined;
+    const runaway = this.state === State.Quoted ? ` (a quote opened on line ${this.quoteLine} and not closed?)` : '';
+    this.fields = [];
+    this.field = '';
+    this.recordChars = 0;
+    this.pendingCR = false;
+    this.state = State.SkipLine;
+    return {
+      kind: 'malformed',
+      line: this.recordLine,
+      message: `record is longer than ${this.maxRecordChars} characters${runaway}; skipped to the next line`,
+    };
+  }
+}
+
+/**
  * Streaming RFC 4180 reader. Quoted fields may hold delimiters, quotes ("") and newlines; LF and CRLF end records;
  * blank lines are not records. Lenient where readers commonly are: a quote inside an unquoted field is a literal
  * character (as in Python's csv module). Malformed where the data is ambiguous: characters after a closing quote,
@@ -42,185 +268,16 @@ export async function* readCsv(
     throw new Error(`invalid delimiter ${JSON.stringify(options.delimiter)}`);
   }
   const decoder = new StringDecoder('utf8');
-  let state = State.FieldStart;
-  let fields: string[] = [];
-  let field = '';
-  /** Characters of the current record seen so far, excluding its line ending. */
-  let recordChars = 0;
-  let line = 1;
-  let recordLine = 1;
-  let quoteLine = 1;
-  let problem: string | undefined;
-  let pendingCR = false;
+  const parser = new CsvRecordParser(delimiter, options.maxRecordChars);
   let atStart = true;
-
-  const startRecord = (): void => {
-    fields = [];
-    field = '';
-    recordChars = 0;
-    problem = undefined;
-    state = State.FieldStart;
-    recordLine = line;
-  };
-
-  /** Ends the record at a line ending (line already advanced); undefined for a blank line. */
-  const endRecord = (): CsvRow | undefined => {
-    const startLine = recordLine;
-    const blank = recordChars === 0;
-    fields.push(field);
-    const row: CsvRow | undefined = blank
-      ? undefined
-      : problem !== undefined
-        ? { kind: 'malformed', line: startLine, message: problem }
-        : { kind: 'row', line: startLine, fields };
-    startRecord();
-    return row;
-  };
-
-  function* consume(text: string): Generator<CsvRow> {
-    const n = text.length;
-    let i = 0;
-    while (i < n) {
-      if (state === State.SkipLine) {
-        const newline = text.indexOf('\n', i);
-        if (newline === -1) return;
-        i = newline + 1;
-        line += 1;
-        startRecord();
-        continue;
-      }
-      const c = text.charCodeAt(i);
-      if (pendingCR) {
-        pendingCR = false;
-        // A CR not followed by LF is data (the CR of a CRLF is not).
-        if (c !== LF) {
-          if (state === State.AfterQuote) {
-            problem ??= `unexpected carriage return after the closing quote of field ${fields.length + 1}`;
-            state = State.Unquoted;
-          }
-          field += '\r';
-          recordChars += 1;
-        }
-      }
-      switch (state) {
-        case State.FieldStart:
-          if (c === QUOTE) {
-            state = State.Quoted;
-            quoteLine = line;
-            recordChars += 1;
-            i += 1;
-          } else {
-            state = State.Unquoted;
-          }
-          break;
-        case State.Unquoted: {
-          let j = i;
-          while (j < n) {
-            const d = text.charCodeAt(j);
-            if (d === delimiter || d === LF || d === CR) break;
-            j += 1;
-          }
-          if (j > i) {
-            field += text.slice(i, j);
-            recordChars += j - i;
-          }
-          i = j;
-          if (i === n) break;
-          const d = text.charCodeAt(i);
-          i += 1;
-          if (d === delimiter) {
-            fields.push(field);
-            field = '';
-            recordChars += 1;
-            state = State.FieldStart;
-          } else if (d === CR) {
-            pendingCR = true;
-          } else {
-            line += 1;
-            const row = endRecord();
-            if (row !== undefined) yield row;
-          }
-          break;
-        }
-        case State.Quoted: {
-          let j = i;
-          while (j < n) {
-            const d = text.charCodeAt(j);
-            if (d === QUOTE) break;
-            if (d === LF) line += 1;
-            j += 1;
-          }
-          if (j > i) {
-            field += text.slice(i, j);
-            recordChars += j - i;
-          }
-          i = j;
-          if (i === n) break;
-          i += 1;
-          recordChars += 1;
-          state = State.AfterQuote;
-          break;
-        }
-        case State.AfterQuote:
-          if (c === QUOTE) {
-            field += '"';
-            recordChars += 1;
-            state = State.Quoted;
-            i += 1;
-          } else if (c === delimiter) {
-            fields.push(field);
-            field = '';
-            recordChars += 1;
-            state = State.FieldStart;
-            i += 1;
-          } else if (c === LF) {
-            line += 1;
-            i += 1;
-            const row = endRecord();
-            if (row !== undefined) yield row;
-          } else if (c === CR) {
-            pendingCR = true;
-            i += 1;
-          } else {
-            // Keep reading the rest of the field as plain text so the record still ends where it should.
-            problem ??= `unexpected character ${JSON.stringify(text[i])} after the closing quote of field ${fields.length + 1}`;
-            state = State.Unquoted;
-          }
-          break;
-      }
-      if (recordChars > options.maxRecordChars) {
-        const runaway = state === State.Quoted ? ` (a quote opened on line ${quoteLine} and not closed?)` : '';
-        yield {
-          kind: 'malformed',
-          line: recordLine,
-          message: `record is longer than ${options.maxRecordChars} characters${runaway}; skipped to the next line`,
-        };
-        fields = [];
-        field = '';
-        recordChars = 0;
-        pendingCR = false;
-        state = State.SkipLine;
-      }
-    }
-  }
-
   for await (const chunk of chunks) {
     let text = decoder.write(chunk);
     if (atStart && text.length > 0) {
       atStart = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
-    yield* consume(text);
+    yield* parser.consume(text);
   }
-  yield* consume(decoder.end());
-  pendingCR = false;
-  // (TypeScript cannot see that consume() changed it.)
-  const finalState = state as State;
-  if (finalState === State.SkipLine) return;
-  if (finalState === State.Quoted) {
-    yield { kind: 'malformed', line: recordLine, message: `a quote opened on line ${quoteLine} is never closed` };
-    return;
-  }
-  const row = endRecord();
-  if (row !== undefined) yield row;
+  yield* parser.consume(decoder.end());
+  yield* parser.finish();
 }

@@ -19,7 +19,7 @@ function objectStore(): S3Client {
  * run from a file, stdin or objects to a file, stdout or one object.
  */
 export async function scoreJob(
-  inference: Pick<Inference, 'classify'>,
+  inference: Inference,
   options: BatchJobOptions,
   io: BatchJobIO,
   scoredWith: ScoredWith,

@@ -47,7 +47,7 @@ export function outputPrefix(url: string): ObjectLocation {
  */
 export async function runShardJob(
   client: S3Client,
-  inference: Pick<Inference, 'classify'>,
+  inference: Inference,
   options: BatchJobOptions & { shard: Shard; partBytes: number },
   io: BatchJobIO,
   scoredWith: ScoredWith,

@@ -134,55 +134,64 @@ function shardOf(flag: string | undefined, env: NodeJS.ProcessEnv): Shard | unde
   );
 }
 
-/** Reads the command line and the environment into a job, or says what is wrong with them. */
-export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean): ParsedArgs {
+/** The flags sentiment-batch takes, in node:util parseArgs's terms; the engine's come from the settings table. */
+const flagTable = {
+  output: { type: 'string', short: 'o' },
+  'input-format': { type: 'string' },
+  'output-format': { type: 'string' },
+  'text-field': { type: 'string' },
+  'label-field': { type: 'string' },
+  'score-field': { type: 'string' },
+  'on-error': { type: 'string' },
+  resume: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  'max-record-bytes': { type: 'string' },
+  progress: { type: 'string' },
+  'progress-interval': { type: 'string' },
+  window: { type: 'string' },
+  shard: { type: 'string' },
+  'part-mib': { type: 'string' },
+  merge: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  ...Object.fromEntries(engineSettingEnvs.map((name) => [flagOf(name), { type: 'string' as const }])),
+} as const;
+
+/** The command line's flags by name, and its positionals; an unknown flag or a missing value is a usage error. */
+interface ReadFlags {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  /** A string flag's value, when given. */
+  text(name: string): string | undefined;
+}
+
+function readFlags(argv: readonly string[]): ReadFlags {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        'input-format': { type: 'string' },
-        'output-format': { type: 'string' },
-        'text-field': { type: 'string' },
-        'label-field': { type: 'string' },
-        'score-field': { type: 'string' },
-        'on-error': { type: 'string' },
-        resume: { type: 'boolean' },
-        overwrite: { type: 'boolean' },
-        'max-record-bytes': { type: 'string' },
-        progress: { type: 'string' },
-        'progress-interval': { type: 'string' },
-        window: { type: 'string' },
-        shard: { type: 'string' },
-        'part-mib': { type: 'string' },
-        merge: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        ...Object.fromEntries(engineSettingEnvs.map((name) => [flagOf(name), { type: 'string' as const }])),
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: flagTable });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const str = (name: string): string | undefined => values[name] as string | undefined;
-  if (values.help === true) return { kind: 'help' };
-  if (values.version === true) return { kind: 'version' };
+  return { values, positionals: parsed.positionals, text: (name) => values[name] as string | undefined };
+}
 
-  if (parsed.positionals.length > 1) {
-    throw new UsageError(`one INPUT at most; got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
+/** INPUT (- for stdin), refused when absent on a terminal. */
+function inputOf(positionals: readonly string[], stdinIsTTY: boolean): string {
+  if (positionals.length > 1) {
+    throw new UsageError(`one INPUT at most; got ${positionals.length}: ${positionals.join(' ')}`);
   }
-  const input = parsed.positionals[0] ?? '-';
+  const input = positionals[0] ?? '-';
   if (input === '-' && stdinIsTTY) {
     throw new UsageError('no input: give a file, or pipe records to standard input (see --help)');
   }
-  const output = str('output') ?? '-';
+  return input;
+}
 
+/** The input's and the output's record formats: the flags, else the paths' extensions, else the input's. */
+function formatsOf(flags: ReadFlags, input: string, output: string) {
   const inputFormat =
-    formatFlag(str('input-format'), '--input-format') ?? (input === '-' ? undefined : formatOfPath(input));
+    formatFlag(flags.text('input-format'), '--input-format') ?? (input === '-' ? undefined : formatOfPath(input));
   if (inputFormat === undefined) {
     throw new UsageError(
       input === '-'
@@ -191,43 +200,53 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
     );
   }
   const outputFormat =
-    formatFlag(str('output-format'), '--output-format') ??
+    formatFlag(flags.text('output-format'), '--output-format') ??
     (output === '-' ? undefined : formatOfPath(output)) ??
     inputFormat;
+  return { inputFormat, outputFormat };
+}
 
+/** The text, label and score field names: three different ones. */
+function fieldsOf(flags: ReadFlags): BatchJobOptions['fields'] {
   const fields = {
-    text: fieldName(str('text-field'), '--text-field', 'text'),
-    label: fieldName(str('label-field'), '--label-field', 'label'),
-    score: fieldName(str('score-field'), '--score-field', 'score'),
+    text: fieldName(flags.text('text-field'), '--text-field', 'text'),
+    label: fieldName(flags.text('label-field'), '--label-field', 'label'),
+    score: fieldName(flags.text('score-field'), '--score-field', 'score'),
   };
   if (new Set([fields.text, fields.label, fields.score]).size !== 3) {
     throw new UsageError('--text-field, --label-field and --score-field must name three different fields');
   }
-  const resume = values.resume === true;
-  const overwrite = values.overwrite === true;
-  if (resume && overwrite) throw new UsageError('--resume and --overwrite exclude each other');
-  if (resume && output === '-') throw new UsageError('--resume needs an output file (--output)');
+  return fields;
+}
 
-  const onError: OnError = flagValue(str('on-error') ?? 'fail', '--on-error', oneOf(onErrorPolicies));
-  const progress = flagValue(str('progress') ?? 'auto', '--progress', oneOf(progressModes));
+/** The numeric limits and policies, each through the settings table's parsers. */
+function limitsOf(flags: ReadFlags) {
+  const onError: OnError = flagValue(flags.text('on-error') ?? 'fail', '--on-error', oneOf(onErrorPolicies));
+  const progress = flagValue(flags.text('progress') ?? 'auto', '--progress', oneOf(progressModes));
   const progressIntervalMs =
     flagValue(
-      str('progress-interval') ?? String(defaultProgressIntervalSeconds),
+      flags.text('progress-interval') ?? String(defaultProgressIntervalSeconds),
       '--progress-interval',
       integer(1, 86_400),
     ) * 1000;
-  const window = flagValue(str('window') ?? String(defaultWindow), '--window', integer(1, 1_000_000));
+  const window = flagValue(flags.text('window') ?? String(defaultWindow), '--window', integer(1, 1_000_000));
   const maxRecordBytes = flagValue(
-    str('max-record-bytes') ?? String(defaultMaxRecordBytes),
+    flags.text('max-record-bytes') ?? String(defaultMaxRecordBytes),
     '--max-record-bytes',
     integer(1, 1024 * 1024 * 1024),
   );
+  return { onError, progress, progressIntervalMs, window, maxRecordBytes };
+}
 
-  const shard = shardOf(str('shard'), env);
-  const partBytes =
-    flagValue(str('part-mib') ?? String(defaultPartBytes / mib), '--part-mib', integer(minPartBytes / mib, 5 * 1024)) *
-    mib;
-  const merge = values.merge === true;
+/** The size of an uploaded piece of a part (--part-mib), in bytes. */
+function partBytesOf(flags: ReadFlags): number {
+  const raw = flags.text('part-mib') ?? String(defaultPartBytes / mib);
+  return flagValue(raw, '--part-mib', integer(minPartBytes / mib, 5 * 1024)) * mib;
+}
+
+/** Where object storage is read and written: a sharded job between prefixes, an unsharded one to one object. */
+function checkObjectPaths(job: { input: string; output: string; shard?: Shard; merge: boolean; resume: boolean }) {
+  const { input, output, shard, merge, resume } = job;
   if (shard !== undefined || merge) {
     if (!input.startsWith('s3://'))
       throw new UsageError(`a sharded job reads object storage: INPUT must be s3://…; got ${input}`);
@@ -237,7 +256,6 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       );
     }
   }
-
   if (shard === undefined && !merge && output.startsWith('s3://')) {
     if (output.endsWith('/')) {
       throw new UsageError(
@@ -250,12 +268,14 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
       );
     }
   }
+}
 
-  // The model and engine settings go through the server's own config, so they are validated the same way.
+/** The model and engine settings, through the server's own config so they are validated the same way. */
+function engineConfigOf(flags: ReadFlags, env: NodeJS.ProcessEnv, window: number): Config {
   const engineArgs: string[] = [];
   const engineEnv: NodeJS.ProcessEnv = { ...batchDefaults };
   for (const name of engineSettingEnvs) {
-    const flag = str(flagOf(name));
+    const flag = flags.text(flagOf(name));
     if (flag !== undefined) engineArgs.push(`--${flagOf(name)}`, flag);
     const fromEnv = env[name];
     if (fromEnv !== undefined && fromEnv !== '') engineEnv[name] = fromEnv;
@@ -263,14 +283,35 @@ export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, 
   // Every text of the window may wait in the batcher at once.
   engineEnv.MAX_QUEUE = String(window);
   engineEnv.MAX_TEXTS_PER_REQUEST = '1';
-  let config: Config;
   try {
-    config = loadConfig(engineArgs, engineEnv);
+    return loadConfig(engineArgs, engineEnv);
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
+}
 
+/** Reads the command line and the environment into a job, or says what is wrong with them. */
+export function parseBatchArgs(argv: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean): ParsedArgs {
+  const flags = readFlags(argv);
+  const { values } = flags;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+
+  const input = inputOf(flags.positionals, stdinIsTTY);
+  const output = flags.text('output') ?? '-';
+  const { inputFormat, outputFormat } = formatsOf(flags, input, output);
+  const fields = fieldsOf(flags);
+  const resume = values.resume === true;
+  const overwrite = values.overwrite === true;
+  if (resume && overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  if (resume && output === '-') throw new UsageError('--resume needs an output file (--output)');
+  const { onError, progress, progressIntervalMs, window, maxRecordBytes } = limitsOf(flags);
+  const shard = shardOf(flags.text('shard'), env);
+  const partBytes = partBytesOf(flags);
+  const merge = values.merge === true;
+  checkObjectPaths({ input, output, shard, merge, resume });
+  const config = engineConfigOf(flags, env, window);
   return {
     kind: 'run',
     options: {

@@ -3,11 +3,11 @@ import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
 import { BatchJobError, checkPaths, exitCodes, type BatchSummary, type OnError } from '../batch-job/batch-job.js';
+import { batchJobInference } from '../batch-job/job-inference.js';
 import { checkMerge, scoreJob } from '../batch-job/object-job.js';
 import { formatCount, ProgressReporter } from '../batch-job/progress.js';
 import type { Classifier } from '../inference/classifier.js';
 import { startInferenceStack } from '../inference/inference-stack.js';
-import { Inference } from '../inference/inference.js';
 import { pino } from 'pino';
 import { packageVersion } from '../config/package-root.js';
 import { parseBatchArgs, usage, UsageError, type BatchCliOptions } from './batch-options.js';
@@ -92,10 +92,7 @@ async function run(options: BatchCliOptions): Promise<number> {
     else say(line);
   };
   try {
-    // The server's inference call without its server-only settings: no REQUEST_TIMEOUT_MS (a record waits as long as
-    // the job runs) and no ADMISSION_WAIT_MS (the job's window, not a wait, keeps the queue from overflowing).
-    const { maxTextsPerRequest, maxQueue } = config;
-    const inference = new Inference(classifier, { maxTextsPerRequest, admissionWaitMs: 0, maxQueue });
+    const inference = batchJobInference(classifier, config);
     const summary = await scoreJob(
       inference,
       options.job,

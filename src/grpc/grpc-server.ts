@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import { authFailureOf, UnauthorizedError } from '../auth/auth-failure.js';
 import type { ApiKeyStore } from '../auth/api-key-store.js';
@@ -24,6 +25,8 @@ import {
 import { packageRoot } from '../config/package-root.js';
 import { outcomeOf, recordError } from '../errors/error-policy.js';
 import { decodeBytesTensor, encodeBytesTensor, encodeFp32Tensor } from '../open-inference/tensor-bytes.js';
+import { endRequestSpan } from '../tracing/request-spans.js';
+import { startCallSpan } from './call-span.js';
 
 export const protoPath = join(packageRoot, 'proto', 'grpc_predict_v2.proto');
 
@@ -40,6 +43,8 @@ export interface GrpcServerOptions {
   /** CLIENT_ID_HEADER, read from the call's metadata as HTTP reads it from headers. */
   clientIdHeader?: string;
   log: FastifyBaseLogger;
+  /** OpenTelemetry's tracer, when tracing is on: a server span per call, as HTTP has per request. */
+  tracer?: Tracer;
 }
 
 export interface RunningGrpcServer {
@@ -114,27 +119,51 @@ function inputTensorsOf(request: ModelInferRequest): InputTensor[] {
   });
 }
 
-type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+/** A unary call's work; `timing` is given to inference calls only (ModelInfer), as HTTP gives it to its routes. */
+type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, timing: RequestTiming | undefined) => Promise<Res>;
+
+/** The logger for a failed call: its method, and its trace's ids when it is traced. */
+function callLog(log: FastifyBaseLogger, method: string, span: Span | undefined): FastifyBaseLogger {
+  if (span === undefined) return log.child({ method });
+  const { traceId, spanId } = span.spanContext();
+  return log.child({ method, trace_id: traceId, span_id: spanId });
+}
 
 /**
  * A unary handler with the service's bookkeeping: one observation per call in
- * sentiment_grpc_request_duration_seconds by method and gRPC status, and the error policy's for failures.
+ * sentiment_grpc_request_duration_seconds by method and gRPC status, the error policy's for failures, and when
+ * tracing is on a server span (with tokenize / queue wait / inference children on inference calls).
  */
-function observed<Req, Res>(options: GrpcServerOptions, method: string, handler: Handler<Req, Res>) {
-  const { metrics, log } = options;
+function observed<Req, Res>(
+  options: GrpcServerOptions,
+  method: string,
+  handler: Handler<Req, Res>,
+  kind: 'inference' | 'other' = 'other',
+) {
+  const { metrics, log, tracer } = options;
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     const started = performance.now();
-    handler(call).then(
+    const timing = kind === 'inference' ? new RequestTiming() : undefined;
+    const span = tracer === undefined ? undefined : startCallSpan(tracer, method, call.metadata);
+    if (timing !== undefined && span !== undefined) timing.spanContext = span.spanContext();
+    const answered = (code: grpc.status, failed: boolean): void => {
+      if (span === undefined || tracer === undefined) return;
+      span.setAttribute('rpc.grpc.status_code', code);
+      endRequestSpan(tracer, span, { failed, timing });
+    };
+    handler(call, timing).then(
       (response) => {
         metrics.grpcCallCompleted(method, grpc.status[grpc.status.OK], (performance.now() - started) / 1000);
         callback(null, response);
+        answered(grpc.status.OK, false);
       },
       (error: Error) => {
         const outcome = outcomeOf(error);
-        recordError(error, outcome, metrics, log.child({ method }));
+        recordError(error, outcome, metrics, callLog(log, method, span));
         const code = grpcStatusOf(outcome.statusCode);
         metrics.grpcCallCompleted(method, grpc.status[code], (performance.now() - started) / 1000);
         callback({ code, details: outcome.message || STATUS_CODES[outcome.statusCode] || 'error' });
+        answered(code, outcome.statusCode >= 500);
       },
     );
   };
@@ -153,7 +182,7 @@ function checkApiKey(options: GrpcServerOptions, call: grpc.ServerUnaryCall<unkn
 function modelInferHandler(options: GrpcServerOptions): Handler<ModelInferRequest, unknown> {
   const { inference } = options;
   const { model } = inference.classifier;
-  return async (call) => {
+  return async (call, timing = new RequestTiming()) => {
     const receivedAt = performance.now();
     checkApiKey(options, call);
     const client = clientKeyOf({
@@ -174,7 +203,6 @@ function modelInferHandler(options: GrpcServerOptions): Handler<ModelInferReques
     const clientGone = new AbortController();
     call.once('cancelled', () => clientGone.abort());
     const callDeadline = call.getDeadline();
-    const timing = new RequestTiming();
     const predictions = await inference.classify(texts, {
       truncate: true,
       topK: model.labels.length,
@@ -226,7 +254,7 @@ function serviceHandlers(options: GrpcServerOptions): grpc.UntypedServiceImpleme
       checkModel(model, call.request.name, call.request.version);
       return metadata;
     }),
-    ModelInfer: observed(options, 'ModelInfer', modelInferHandler(options)),
+    ModelInfer: observed(options, 'ModelInfer', modelInferHandler(options), 'inference'),
   };
 }
 

@@ -6,7 +6,9 @@ import { BatchJobError, MalformedRecordError, runBatchJob } from '../../src/batc
 import { csvField } from '../../src/batch-job/csv-format.js';
 import { readCsv } from '../../src/batch-job/csv-reader.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { batchJobInference } from '../../src/batch-job/job-inference.js';
 import { Classifier } from '../../src/inference/classifier.js';
+import type { Inference } from '../../src/inference/inference.js';
 import type { Model } from '../../src/model/model.js';
 import { jobOptions, parseJsonl, runJob, Scratch } from '../support/batch-job.js';
 import { collect } from '../support/collect.js';
@@ -25,15 +27,18 @@ const reviews = [
 ];
 
 const batching = { maxBatchSize: 4, maxBatchTokens: 8192, maxPaddingRatio: 0.5, maxWaitMs: 0, maxQueue: 64 };
+/** The limits sentiment-batch gives its inference call: one text per record, the queue as deep as the batching's. */
+const jobLimits = { maxTextsPerRequest: 1, maxQueue: batching.maxQueue };
 
 let model: Model;
 let engine: Engine;
-let classifier: Classifier;
+/** The job's inference call, as sentiment-batch builds it, on the real model. */
+let inference: Inference;
 const scratch = new Scratch();
 
 before(async () => {
   ({ model, engine } = await loadRealModel());
-  classifier = new Classifier(model, engine, batching);
+  inference = batchJobInference(new Classifier(model, engine, batching), jobLimits);
 });
 after(async () => {
   await engine.dispose();
@@ -42,7 +47,7 @@ after(async () => {
 
 /** What the server's classifier answers for each text alone. */
 async function reference(texts: readonly string[]): Promise<{ label: string; score: number }[]> {
-  const predictions = await classifier.classify(texts, { truncate: true, topK: 1 });
+  const predictions = await inference.classifier.classify(texts, { truncate: true, topK: 1 });
   return predictions.map((best) => best[0] as { label: string; score: number });
 }
 
@@ -79,7 +84,7 @@ describe('batch job (real model)', () => {
   describe('formats and fields', () => {
     it('JSONL in, JSONL out: every record with its fields in order, then label and score as the server gives them', async () => {
       const input = reviews.map((text, id) => JSON.stringify({ id, text, meta: { source: 'test' } })).join('\n');
-      const { summary, stdout } = await runJob(classifier, {}, input);
+      const { summary, stdout } = await runJob(inference, {}, input);
       const records = parseJsonl(stdout);
       assert.deepEqual(Object.keys(records[0] ?? {}), ['id', 'text', 'meta', 'label', 'score']);
       assert.deepEqual(
@@ -96,7 +101,7 @@ describe('batch job (real model)', () => {
       const texts = ['Great, "really" great.', 'Bad.\nVery bad, even.', 'Fine'];
       const input = `review,stars\n${texts.map((t, i) => `"${t.replaceAll('"', '""')}",${i + 1}`).join('\r\n')}\n`;
       const { stdout } = await runJob(
-        classifier,
+        inference,
         {
           inputFormat: 'csv',
           outputFormat: 'csv',
@@ -116,7 +121,7 @@ describe('batch job (real model)', () => {
     it('TSV (CRLF, SST-2 style) in, JSONL out', async () => {
       const input = `label\tsentence\r\n${reviews.map((t, i) => `${i % 2}\t${t}`).join('\r\n')}\r\n`;
       const { stdout } = await runJob(
-        classifier,
+        inference,
         { inputFormat: 'tsv', fields: { text: 'sentence', label: 'predicted', score: 'score' } },
         input,
       );
@@ -135,12 +140,12 @@ describe('batch job (real model)', () => {
         .slice(0, 2)
         .map((text, id) => JSON.stringify({ id, text, tags: ['a', 'b'] }))
         .join('\n');
-      const csv = (await runJob(classifier, { outputFormat: 'csv' }, input)).stdout;
+      const csv = (await runJob(inference, { outputFormat: 'csv' }, input)).stdout;
       const records = await csvRecords(csv);
       assert.deepEqual(Object.keys(records[0] ?? {}), ['id', 'text', 'tags', 'label', 'score']);
       assert.equal(records[1]?.tags, '["a","b"]');
       assertScoresMatch(records, await reference(reviews.slice(0, 2)));
-      const tsv = (await runJob(classifier, { outputFormat: 'tsv' }, input)).stdout;
+      const tsv = (await runJob(inference, { outputFormat: 'tsv' }, input)).stdout;
       assert.deepEqual(
         await csvRecords(tsv, '\t'),
         records.map((r) => ({ ...r, score: r.score })),
@@ -150,7 +155,7 @@ describe('batch job (real model)', () => {
     it('reads and writes files', async () => {
       const input = scratch.file('in.csv', `text\n${reviews.map((text) => csvField(text, ',')).join('\n')}\n`);
       const output = scratch.file('out.jsonl');
-      const summary = await runBatchJob(classifier, jobOptions({ input, output, inputFormat: 'csv' }), {
+      const summary = await runBatchJob(inference, jobOptions({ input, output, inputFormat: 'csv' }), {
         stdin: process.stdin,
         stdout: process.stdout,
         log: () => undefined,
@@ -173,7 +178,7 @@ describe('batch job (real model)', () => {
     it('--on-error fail (default) stops at the first, with its line number, after writing every record before it', async () => {
       const output = scratch.file('fail.jsonl');
       await assert.rejects(
-        runBatchJob(classifier, jobOptions({ output }), {
+        runBatchJob(inference, jobOptions({ output }), {
           stdin: streamOf(input),
           stdout: process.stdout,
           log: () => undefined,
@@ -194,7 +199,7 @@ describe('batch job (real model)', () => {
     });
 
     it('--on-error skip reports each with its line number, counts it, and leaves it out', async () => {
-      const { summary, stdout, messages } = await runJob(classifier, { onError: 'skip' }, input);
+      const { summary, stdout, messages } = await runJob(inference, { onError: 'skip' }, input);
       assert.deepEqual(
         parseJsonl(stdout).map((r) => r.text),
         ['good', 'fine', 'great', 'bad'],
@@ -208,8 +213,8 @@ describe('batch job (real model)', () => {
 
     it('CSV: a record with the wrong number of fields, in both modes', async () => {
       const csv = 'id,text\n1,good\n2,too,many\n3,"multi\nline"\n4,bad\n';
-      await assert.rejects(runJob(classifier, { inputFormat: 'csv' }, csv), /line 3: has 3 fields, the header has 2/);
-      const { stdout, messages } = await runJob(classifier, { inputFormat: 'csv', onError: 'skip' }, csv);
+      await assert.rejects(runJob(inference, { inputFormat: 'csv' }, csv), /line 3: has 3 fields, the header has 2/);
+      const { stdout, messages } = await runJob(inference, { inputFormat: 'csv', onError: 'skip' }, csv);
       assert.deepEqual(
         parseJsonl(stdout).map((r) => r.id),
         ['1', '3', '4'],
@@ -218,7 +223,7 @@ describe('batch job (real model)', () => {
     });
 
     it('a header without the text column stops the job before anything is scored', async () => {
-      await assert.rejects(runJob(classifier, { inputFormat: 'csv' }, 'body\nx\n'), (error: unknown) => {
+      await assert.rejects(runJob(inference, { inputFormat: 'csv' }, 'body\nx\n'), (error: unknown) => {
         assert.ok(error instanceof BatchJobError);
         assert.match(error.message, /no column "text"/);
         return true;
@@ -235,7 +240,11 @@ describe('batch job (real model)', () => {
     const gated = new GatedEngine(engine);
     const grouping = new Classifier(model, gated, batching);
     gated.close();
-    const run = runJob(grouping, { window: 64 }, texts.map((text, id) => JSON.stringify({ id, text })).join('\n'));
+    const run = runJob(
+      batchJobInference(grouping, jobLimits),
+      { window: 64 },
+      texts.map((text, id) => JSON.stringify({ id, text })).join('\n'),
+    );
     // Hold the first batch until every other text waits in the queue, so the next batches are chosen from all.
     await waitUntil(
       () => gated.waitingBatches === 1 && grouping.batcher.depth === texts.length - (gated.batchSizes[0] ?? 0),
@@ -267,7 +276,7 @@ describe('batch job (real model)', () => {
               `id,text\n${many.map((t, id) => `${id},"${id % 5 === 0 ? `${t}\nsecond line` : t}"`).join('\n')}\n`,
             );
       const output = scratch.file(`expected.${format}`);
-      await runBatchJob(classifier, jobOptions({ input, output, inputFormat: format, outputFormat: format }), {
+      await runBatchJob(inference, jobOptions({ input, output, inputFormat: format, outputFormat: format }), {
         stdin: process.stdin,
         stdout: process.stdout,
         log: () => undefined,
@@ -280,7 +289,7 @@ describe('batch job (real model)', () => {
       writeFileSync(output, partialOutput);
       const messages: string[] = [];
       const summary = await runBatchJob(
-        classifier,
+        inference,
         jobOptions({ input, output, inputFormat: format, outputFormat: format, resume: true }),
         {
           stdin: process.stdin,
@@ -350,10 +359,10 @@ describe('batch job (real model)', () => {
       const input = scratch.file('in.jsonl', '{"text":"good"}\n');
       const output = `${scratch.dir}/new/dir/out.jsonl`;
       const io = { stdin: process.stdin, stdout: process.stdout, log: () => undefined };
-      await runBatchJob(classifier, jobOptions({ input, output }), io);
+      await runBatchJob(inference, jobOptions({ input, output }), io);
       assert.equal(parseJsonl(scratch.read(output))[0]?.label !== undefined, true);
       const blocked = `${input}/out.jsonl`;
-      await assert.rejects(runBatchJob(classifier, jobOptions({ input, output: blocked }), io), (error: unknown) => {
+      await assert.rejects(runBatchJob(inference, jobOptions({ input, output: blocked }), io), (error: unknown) => {
         assert.ok(error instanceof BatchJobError);
         assert.match(error.message, /^cannot write .*\/out\.jsonl: /);
         return true;
@@ -365,14 +374,14 @@ describe('batch job (real model)', () => {
       const output = scratch.file('exists.jsonl', 'precious\n');
       const io = { stdin: process.stdin, stdout: process.stdout, log: () => undefined };
       await assert.rejects(
-        runBatchJob(classifier, jobOptions({ input, output }), io),
+        runBatchJob(inference, jobOptions({ input, output }), io),
         /exists: add --resume .* or --overwrite/,
       );
       assert.equal(scratch.read(output), 'precious\n');
-      await runBatchJob(classifier, jobOptions({ input, output, overwrite: true }), io);
+      await runBatchJob(inference, jobOptions({ input, output, overwrite: true }), io);
       assert.equal(parseJsonl(scratch.read(output))[0]?.text, 'good');
       await assert.rejects(
-        runBatchJob(classifier, jobOptions({ input, output: input, overwrite: true }), io),
+        runBatchJob(inference, jobOptions({ input, output: input, overwrite: true }), io),
         /the output is the input/,
       );
     });
@@ -384,7 +393,7 @@ describe('batch job (real model)', () => {
       gated.close();
       const output = scratch.file('interrupted.jsonl');
       const stop = new AbortController();
-      const run = runBatchJob(stoppable, jobOptions({ input, output, window: 8 }), {
+      const run = runBatchJob(batchJobInference(stoppable, jobLimits), jobOptions({ input, output, window: 8 }), {
         stdin: process.stdin,
         stdout: process.stdout,
         log: () => undefined,
@@ -428,7 +437,11 @@ describe('batch job (real model)', () => {
     });
     // The instant engine: were reading not held back, all of the input would be read within the wait below.
     const fast = new Classifier(model, new InstantEngine(), batching);
-    const run = runBatchJob(fast, jobOptions({ window: 16 }), { stdin: input, stdout: output, log: () => undefined });
+    const run = runBatchJob(batchJobInference(fast, jobLimits), jobOptions({ window: 16 }), {
+      stdin: input,
+      stdout: output,
+      log: () => undefined,
+    });
     await waitUntil(() => held.length > 0);
     // However long the output stays blocked, reading stays within the window (plus small stream buffers).
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -453,7 +466,7 @@ describe('batch job (real model)', () => {
     const input = new PassThrough();
     input.end(reviews.map((text) => JSON.stringify({ text })).join('\n'));
     await assert.rejects(
-      runBatchJob(classifier, jobOptions({}), { stdin: input, stdout: output, log: () => undefined }),
+      runBatchJob(inference, jobOptions({}), { stdin: input, stdout: output, log: () => undefined }),
       (error: unknown) => {
         assert.ok(error instanceof BatchJobError);
         assert.equal(
@@ -481,7 +494,11 @@ describe('batch job (real model)', () => {
       { ...batching, maxBatchSize: 1 },
     );
     await assert.rejects(
-      runJob(failing, { window: 1 }, reviews.map((text) => JSON.stringify({ text })).join('\n')),
+      runJob(
+        batchJobInference(failing, jobLimits),
+        { window: 1 },
+        reviews.map((text) => JSON.stringify({ text })).join('\n'),
+      ),
       (error: unknown) => {
         assert.ok(error instanceof BatchJobError);
         assert.match(error.message, /scoring the record on line 2 failed: device lost/);

@@ -5,6 +5,7 @@ import { decodeBytesTensor, encodeBytesTensor } from '../../src/open-inference/t
 import {
   callOn,
   clientFor,
+  grpcAddressOf,
   inferRequest as inferRequestFor,
   type InferenceClient,
   type ProtoMessage,
@@ -37,13 +38,13 @@ before(async () => {
   name = info.model.name;
   labels = info.model.labels;
   // The app logs its gRPC address; the test config is silent, so read the bound port through the server itself.
-  grpcAddress = (running.app as unknown as { grpcAddress?: string }).grpcAddress ?? '';
+  grpcAddress = running.service.grpcAddress ?? '';
   assert.match(grpcAddress, /^127\.0\.0\.1:\d+$/);
   client = clientFor(grpcAddress);
 });
 after(async () => {
   client?.close();
-  await running?.app.close();
+  await running?.service.close();
 });
 
 describe('gRPC inference.GRPCInferenceService', () => {
@@ -159,7 +160,7 @@ describe('gRPC inference.GRPCInferenceService', () => {
 describe('gRPC with API keys', () => {
   it('refuses ModelInfer without the key (UNAUTHENTICATED), answers with it, and keeps health open', async () => {
     const own = await startApp({ GRPC_PORT: '0', API_KEYS: 'grpc-key-4d1f' });
-    const ownClient = clientFor((own.app as unknown as { grpcAddress: string }).grpcAddress);
+    const ownClient = clientFor(grpcAddressOf(own.service));
     try {
       assert.equal((await call('ServerReady', {}, ownClient)).ready, true);
       for (const authorization of [undefined, 'Bearer wrong-key']) {
@@ -172,7 +173,7 @@ describe('gRPC with API keys', () => {
       assert.equal(answer.model_name, name);
     } finally {
       ownClient.close();
-      await own.app.close();
+      await own.service.close();
     }
   });
 });
@@ -193,13 +194,13 @@ function callWithMetadata(target: InferenceClient, authorization: string | undef
 describe('gRPC on shutdown', () => {
   it('finishes a call in progress, refuses new inference, then stops listening', async () => {
     const own = await startApp({ GRPC_PORT: '0' });
-    const address = (own.app as unknown as { grpcAddress: string }).grpcAddress;
+    const address = grpcAddressOf(own.service);
     const ownClient = clientFor(address);
     try {
       own.engine.close();
       const inProgress = call('ModelInfer', inferRequest([positive]), ownClient);
       await waitUntil(() => own.engine.waitingBatches === 1);
-      const closed = own.app.close();
+      const closed = own.service.close();
       await waitUntil(async () => {
         try {
           await call('ServerReady', {}, ownClient).then((r: { ready: boolean }) => {
@@ -214,10 +215,12 @@ describe('gRPC on shutdown', () => {
         call('ModelInfer', inferRequest([negative]), ownClient),
         (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
       );
+      assert.equal(own.engine.disposed, false, 'the engine is kept while a call is in progress');
       own.engine.release();
       const response = await inProgress;
       assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE']);
       await closed;
+      assert.equal(own.engine.disposed, true, 'the engine is released last');
       await assert.rejects(
         call('ServerLive', {}, ownClient),
         (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,

@@ -15,7 +15,7 @@ before(async () => {
   url = running.url;
   labels = ((await (await fetch(`${url}/info`)).json()) as { model: { labels: string[] } }).model.labels;
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';

@@ -7,7 +7,7 @@ let running: RunningApp;
 before(async () => {
   running = await startApp();
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 type Operation = {
   requestBody?: { content: Record<string, { schema: unknown }> };

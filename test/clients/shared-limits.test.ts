@@ -11,8 +11,8 @@ import { waitUntil } from '../support/wait-until.js';
 
 describe('one queue for every protocol', () => {
   it('refuses with 429 and Retry-After in each protocol’s shape while the queue is full, then answers again', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', GRPC_PORT: '0' });
-    const grpcClient = clientFor(grpcAddressOf(app));
+    const { service, url, engine } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', GRPC_PORT: '0' });
+    const grpcClient = clientFor(grpcAddressOf(service));
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
@@ -57,18 +57,18 @@ describe('one queue for every protocol', () => {
     } finally {
       grpcClient.close();
       engine.release();
-      await app.close();
+      await service.close();
     }
   });
 
   it('holds a gRPC call for up to ADMISSION_WAIT_MS while the queue is full, then lets it in', async () => {
-    const { app, url, engine } = await startApp({
+    const { service, url, engine } = await startApp({
       MAX_QUEUE: '2',
       MAX_TEXTS_PER_REQUEST: '2',
       ADMISSION_WAIT_MS: '10000',
       GRPC_PORT: '0',
     });
-    const grpcClient = clientFor(grpcAddressOf(app));
+    const grpcClient = clientFor(grpcAddressOf(service));
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
@@ -93,14 +93,14 @@ describe('one queue for every protocol', () => {
     } finally {
       grpcClient.close();
       engine.release();
-      await app.close();
+      await service.close();
     }
   });
 });
 
 describe('shutdown for every protocol', () => {
   it('refuses new work with 503 and Retry-After in each protocol’s shape, turns their health probes, and answers what it accepted', async () => {
-    const { app, url, engine } = await startApp();
+    const { service, url, engine } = await startApp();
     try {
       const name = ((await (await fetch(`${url}/info`)).json()) as { model: { name: string } }).model.name;
       engine.close();
@@ -109,7 +109,7 @@ describe('shutdown for every protocol', () => {
         .send({ inputs: 'I love using this product!' })
         .then((r) => r);
       await waitUntil(() => engine.waitingBatches === 1);
-      const closed = app.close();
+      const closed = service.close();
       await waitUntil(async () => (await request(url).get('/readyz')).status === 503);
 
       const hf = await request(url).post('/').send({ inputs: 'one more' });

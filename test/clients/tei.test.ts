@@ -21,7 +21,7 @@ before(async () => {
   labels = info.model.labels;
   maxLength = info.model.max_length;
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';

@@ -29,7 +29,7 @@ before(async () => {
   name = info.model.name;
   labels = info.model.labels;
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';

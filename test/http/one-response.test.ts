@@ -55,27 +55,31 @@ function assertOneAnswer(outcome: Outcome, status: number): void {
 
 describe('one response per request: early refusals close the connection (raw sockets)', () => {
   it('413: a declared body over BODY_LIMIT_BYTES', async () => {
-    const { app, url } = await startApp({ BODY_LIMIT_BYTES: '1000', BODY_BUFFER_LIMIT_BYTES: '1000' });
+    const { service, url } = await startApp({ BODY_LIMIT_BYTES: '1000', BODY_BUFFER_LIMIT_BYTES: '1000' });
     try {
       const outcome = await partialUpload(url, jsonHead(5000), bodyStart);
       assertOneAnswer(outcome, 413);
       assert.match(outcome.written, /\r\nconnection: close\r\n/i);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('415: a content type the service does not read', async () => {
-    const { app, url } = await startApp();
+    const { service, url } = await startApp();
     try {
       assertOneAnswer(await partialUpload(url, postHead('text/csv', 5000), 'text\n'), 415);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('429: queue full at admission, while the body is still arriving; later requests are served', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '1', MAX_TEXTS_PER_REQUEST: '1', ADMISSION_WAIT_MS: '0' });
+    const { service, url, engine } = await startApp({
+      MAX_QUEUE: '1',
+      MAX_TEXTS_PER_REQUEST: '1',
+      ADMISSION_WAIT_MS: '0',
+    });
     try {
       engine.close();
       const running = fetch(`${url}/analyze`, {
@@ -98,12 +102,12 @@ describe('one response per request: early refusals close the connection (raw soc
       assert.equal((await queued).status, 200);
     } finally {
       engine.release();
-      await app.close();
+      await service.close();
     }
   });
 
   it('429: uploads full (BODY_BUFFER_LIMIT_BYTES), and the refused body is not held', async () => {
-    const { app, url } = await startApp({
+    const { service, url } = await startApp({
       BODY_LIMIT_BYTES: '1000',
       BODY_BUFFER_LIMIT_BYTES: '1000',
       BODY_TIMEOUT_MS: '3000',
@@ -117,12 +121,12 @@ describe('one response per request: early refusals close the connection (raw soc
       // The holder itself times out with one 408.
       assert.deepEqual((await held.closed).match(/HTTP\/1\.1 \d{3} /g), ['HTTP/1.1 408 ']);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('503: a request that arrives while the server drains', async () => {
-    const { app, url, engine } = await startApp();
+    const { service, url, engine } = await startApp();
     try {
       engine.close();
       // A request in progress keeps the drain (and so the listener) open.
@@ -132,7 +136,7 @@ describe('one response per request: early refusals close the connection (raw soc
         body: JSON.stringify({ text: 'I love using this product!' }),
       });
       await waitUntil(() => engine.waitingBatches === 1);
-      const closing = app.close();
+      const closing = service.close();
       await new Promise((resolve) => setTimeout(resolve, 100));
       assertOneAnswer(await partialUpload(url, jsonHead(5000), bodyStart), 503);
       engine.release();
@@ -140,22 +144,22 @@ describe('one response per request: early refusals close the connection (raw soc
       await closing;
     } finally {
       engine.release();
-      await app.close();
+      await service.close();
     }
   });
 
   it('408: a body that stops arriving (BODY_TIMEOUT_MS)', async () => {
-    const { app, url } = await startApp({ BODY_TIMEOUT_MS: '500' });
+    const { service, url } = await startApp({ BODY_TIMEOUT_MS: '500' });
     try {
       const outcome = await partialUpload(url, jsonHead(5000), bodyStart);
       assertOneAnswer(outcome, 408);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('a client that keeps streaming its refused body still reads the one answer, then the close', async () => {
-    const { app, url } = await startApp({ BODY_LIMIT_BYTES: '1000000', BODY_BUFFER_LIMIT_BYTES: '1000000' });
+    const { service, url } = await startApp({ BODY_LIMIT_BYTES: '1000000', BODY_BUFFER_LIMIT_BYTES: '1000000' });
     try {
       const socket = await openConnection(Number(new URL(url).port));
       const seen = transcript(socket);
@@ -176,7 +180,7 @@ describe('one response per request: early refusals close the connection (raw soc
         socket.destroy();
       }
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 });

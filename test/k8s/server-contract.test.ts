@@ -2,19 +2,18 @@
 // real server: its settings, routes, probe answers and exported metrics.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
 import { loadConfig, settings } from '../../src/config/config.js';
+import { Service } from '../../src/service.js';
 import { serverContract } from './server-contract.js';
 
 describe('server contract used by the deployment', () => {
-  let app: FastifyInstance;
+  let service: Service;
   before(async () => {
-    app = await buildApp({ config: loadConfig([], { LOG_LEVEL: 'silent', INTRA_OP_THREADS: '1' }) });
-    await app.ready();
+    service = await Service.start({ config: loadConfig([], { LOG_LEVEL: 'silent', INTRA_OP_THREADS: '1' }) });
+    await service.http.ready();
   });
   after(async () => {
-    await app?.close();
+    await service?.close();
   });
 
   it('has the defaults the manifests assume', () => {
@@ -27,19 +26,20 @@ describe('server contract used by the deployment', () => {
 
   it('serves every route the manifests point at', () => {
     for (const [method, urls] of Object.entries(serverContract.routes)) {
-      for (const url of urls) assert.ok(app.hasRoute({ method: method as 'GET' | 'POST', url }), `${method} ${url}`);
+      for (const url of urls)
+        assert.ok(service.http.hasRoute({ method: method as 'GET' | 'POST', url }), `${method} ${url}`);
     }
   });
 
   it('answers the probes once built', async () => {
     for (const url of [serverContract.livenessPath, serverContract.readinessPath]) {
-      const res = await app.inject({ method: 'GET', url });
+      const res = await service.http.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, `${url} -> ${res.statusCode}`);
     }
   });
 
   it('exports every metric the alerts and dashboard use, with the right type', async () => {
-    const res = await app.inject({ method: 'GET', url: serverContract.metricsPath });
+    const res = await service.http.inject({ method: 'GET', url: serverContract.metricsPath });
     assert.equal(res.statusCode, 200);
     const types = new Map<string, string>();
     for (const m of res.body.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(m[1]!, m[2]!);

@@ -8,7 +8,9 @@ import { runBatchJob, type BatchJobOptions } from '../../src/batch-job/batch-job
 import { PartsIncompleteError } from '../../src/batch-job/merge-check.js';
 import { checkMerge } from '../../src/batch-job/object-job.js';
 import { runShardJob } from '../../src/batch-job/shard-job.js';
+import { batchJobInference } from '../../src/batch-job/job-inference.js';
 import { Classifier } from '../../src/inference/classifier.js';
+import type { Inference } from '../../src/inference/inference.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { jobOptions, parseJsonl } from '../support/batch-job.js';
 import { loadRealModel } from '../support/real-model.js';
@@ -40,7 +42,8 @@ const csv = (count: number): string => {
 
 let store: S3Client;
 let engine: Engine;
-let classifier: Classifier;
+/** The job's inference call, as sentiment-batch builds it, on the real model. */
+let inference: Inference;
 const scoredWith = { model: 'test-model', dtype: 'fp32' };
 const io = (messages: string[] = []) => ({
   stdin: new PassThrough(),
@@ -52,12 +55,13 @@ before(async () => {
   store = testStore();
   const loaded = await loadRealModel();
   engine = loaded.engine;
-  classifier = new Classifier(loaded.model, engine, testConfig({ MAX_BATCH_SIZE: '64', MAX_QUEUE: '4096' }));
+  const config = testConfig({ MAX_BATCH_SIZE: '64', MAX_QUEUE: '4096', MAX_TEXTS_PER_REQUEST: '1' });
+  inference = batchJobInference(new Classifier(loaded.model, engine, config), config);
   await createBucket(store, 'shard-in');
   await createBucket(store, 'shard-out');
 });
 after(async () => {
-  await classifier?.close();
+  await inference?.classifier.close();
 });
 
 /** A one-pod run of the same objects (read from S3, written to stdout): the reference. */
@@ -67,7 +71,7 @@ async function onePod(options: Partial<BatchJobOptions>): Promise<string> {
   stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const { readObjects } = await import('../../src/batch-job/object-ends.js');
   const job = jobOptions({ ...options, output: '-' });
-  await runBatchJob(classifier, job, { ...io(), stdout }, { input: await readObjects(store, job) });
+  await runBatchJob(inference, job, { ...io(), stdout }, { input: await readObjects(store, job) });
   return text;
 }
 
@@ -76,7 +80,7 @@ async function runShards(input: string, output: string, count: number, extra: Pa
   const parts: string[] = [];
   for (let index = 0; index < count; index++) {
     const options = { ...jobOptions({ input, output, ...extra }), shard: { index, count }, partBytes: 5 * 1024 * 1024 };
-    const result = await runShardJob(store, classifier, options, io(), scoredWith);
+    const result = await runShardJob(store, inference, options, io(), scoredWith);
     assert.equal(result.alreadyDone, false);
     parts.push(await getText(store, 'shard-out', result.manifest.part));
   }
@@ -158,7 +162,7 @@ describe('sharded jobs on object storage', () => {
     const options = { ...jobOptions({ input: 's3://shard-in/one/reviews.jsonl', output: 's3://shard-out/one-7/' }) };
     const again = await runShardJob(
       store,
-      classifier,
+      inference,
       { ...options, shard: { index: 3, count: 7 }, partBytes: 5 << 20 },
       io(),
       scoredWith,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runBatchJob, type BatchJobOptions, type BatchSummary } from '../../src/batch-job/batch-job.js';
-import type { Classifier } from '../../src/inference/classifier.js';
+import type { Inference } from '../../src/inference/inference.js';
 
 /** A scratch directory for one test file's inputs and outputs. */
 export class Scratch {
@@ -49,9 +49,9 @@ export interface JobRun {
   messages: string[];
 }
 
-/** Runs a job in-process; stdin is `stdin` when given. */
+/** Runs a job in-process on its inference call; stdin is `stdin` when given. */
 export async function runJob(
-  classifier: Pick<Classifier, 'classify'>,
+  inference: Inference,
   options: Partial<BatchJobOptions>,
   stdin = '',
   signal?: AbortSignal,
@@ -62,7 +62,7 @@ export async function runJob(
   let stdout = '';
   output.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const messages: string[] = [];
-  const summary = await runBatchJob(classifier, jobOptions(options), {
+  const summary = await runBatchJob(inference, jobOptions(options), {
     stdin: input,
     stdout: output,
     log: (line) => messages.push(line),

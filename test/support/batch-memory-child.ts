@@ -4,6 +4,7 @@
 // engine, which answers at once (InstantEngine): a million texts through the real one would take many minutes
 // here. The test runs the real engine on a smaller input through the CLI itself.
 import { runBatchJob } from '../../src/batch-job/batch-job.js';
+import { batchJobInference } from '../../src/batch-job/job-inference.js';
 import { Classifier } from '../../src/inference/classifier.js';
 import { loadModel } from '../../src/model/model.js';
 import { testConfig } from './config.js';
@@ -30,15 +31,16 @@ const classifier = new Classifier(model, engine, {
 const maxRssKiB = (): number => process.resourceUsage().maxRSS;
 let submitted = 0;
 let rssAtCheckpointKiB = 0;
-const counting: Pick<Classifier, 'classify'> = {
-  classify: (texts, options) => {
-    submitted += texts.length;
-    if (submitted === checkpoint) rssAtCheckpointKiB = maxRssKiB();
-    return classifier.classify(texts, options);
-  },
+// The job's inference call, as sentiment-batch builds it, with a look at memory when the checkpoint's text goes in.
+const inference = batchJobInference(classifier, { maxTextsPerRequest: 1, maxQueue: window });
+const classify = inference.classify.bind(inference);
+inference.classify = (texts, options) => {
+  submitted += texts.length;
+  if (submitted === checkpoint) rssAtCheckpointKiB = maxRssKiB();
+  return classify(texts, options);
 };
 const startedAt = performance.now();
-const summary = await runBatchJob(counting, jobOptions({ input, output, window, overwrite: true }), {
+const summary = await runBatchJob(inference, jobOptions({ input, output, window, overwrite: true }), {
   stdin: process.stdin,
   stdout: process.stdout,
   log: (line) => process.stderr.write(`${line}\n`),

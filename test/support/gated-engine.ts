@@ -58,7 +58,11 @@ export class GatedEngine implements Engine {
     return this.inner.run(batch);
   }
 
+  /** Whether the service has released the engine (its last step on close). */
+  disposed = false;
+
   async dispose(): Promise<void> {
+    this.disposed = true;
     this.release();
     await this.inner.dispose();
   }

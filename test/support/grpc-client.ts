@@ -8,6 +8,7 @@ export type ProtoMessage = any;
 
 type Unary = (
   request: object,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response: ProtoMessage) => void,
 ) => void;
@@ -31,15 +32,15 @@ export function clientFor(address: string): InferenceClient {
   ) as unknown as InferenceClient;
 }
 
-/** One unary call; its deadline, by default, well past any test's wait. */
+/** One unary call, with the caller's metadata when given; its deadline, by default, well past any test's wait. */
 export function callOn(
   target: InferenceClient,
   method: string,
   request: object,
-  timeoutMs = 30_000,
+  { metadata = new grpc.Metadata(), timeoutMs = 30_000 }: { metadata?: grpc.Metadata; timeoutMs?: number } = {},
 ): Promise<ProtoMessage> {
   return new Promise((resolve, reject) => {
-    target[method]?.call(target, request, { deadline: Date.now() + timeoutMs }, (error, response) =>
+    target[method]?.call(target, request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
       error ? reject(error) : resolve(response),
     );
   });
@@ -61,7 +62,8 @@ export function inferRequest(model: string, texts: string[], extra: object = {})
   };
 }
 
-/** The gRPC address the app bound (GRPC_PORT=0 lets the system choose the port). */
-export function grpcAddressOf(app: object): string {
-  return (app as { grpcAddress?: string }).grpcAddress ?? '';
+/** The gRPC address a service bound (GRPC_PORT=0 lets the system choose the port); fails when it has none. */
+export function grpcAddressOf(service: { grpcAddress: string | undefined }): string {
+  if (service.grpcAddress === undefined) throw new Error('the service is not listening for gRPC (GRPC_PORT unset?)');
+  return service.grpcAddress;
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { Service } from '../../src/service.js';
 import { testConfig } from './config.js';
 import { GatedEngine } from './gated-engine.js';
 import { loadRealModel } from './real-model.js';
 
 export interface RunningApp {
-  app: FastifyInstance;
+  /** The whole server (HTTP, and gRPC with GRPC_PORT); close() shuts it down as SIGTERM does. */
+  service: Service;
   /** Base URL of the listening server, e.g. http://127.0.0.1:41234 */
   url: string;
   /** The real engine (ENGINE of the test run, see testEngine) of the embedded model, behind a gate the test can close. */
@@ -16,9 +16,9 @@ export interface RunningApp {
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
   const { model, engine: real } = await loadRealModel(env);
   const engine = new GatedEngine(real);
-  const app = await buildApp({ config: testConfig(env), model, engine });
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, url, engine };
+  const service = await Service.start({ config: testConfig(env), model, engine });
+  const url = await service.listen({ port: 0, host: '127.0.0.1' });
+  return { service, url, engine };
 }
 
 /** The value of one sample of a metric in Prometheus text format (labels written as in the exposition). */

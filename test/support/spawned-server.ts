@@ -14,6 +14,8 @@ export interface Exit {
 export interface SpawnedServer {
   child: ChildProcess;
   url: string;
+  /** host:port of its gRPC server, as it logs it before listening for HTTP; undefined without GRPC_PORT. */
+  grpcAddress: string | undefined;
   exited: Promise<Exit>;
 }
 
@@ -58,5 +60,6 @@ export async function startServer(env: Record<string, string> = {}): Promise<Spa
     child.stdout?.on('data', look);
     void exited.then((exit) => reject(new Error(`server exited (${exit.code}) before listening: ${exit.stderr}`)));
   });
-  return { child, url, exited };
+  const grpcAddress = /"grpcAddress":"([^"]+)"/.exec(stdout())?.[1];
+  return { child, url, grpcAddress, exited };
 }

@@ -126,7 +126,7 @@ export async function startTriton(env: Record<string, string> = {}): Promise<Tri
     if (exit !== undefined)
       throw new Error(`triton exited (${exit.code ?? exit.signal}) before ready:\n${exit.output}`);
     try {
-      return (await callOn(client, 'ServerReady', {}, 1000)).ready === true;
+      return (await callOn(client, 'ServerReady', {}, { timeoutMs: 1000 })).ready === true;
     } catch {
       return false;
     }

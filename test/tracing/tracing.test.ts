@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { decodeBytesTensor } from '../../src/open-inference/tensor-bytes.js';
 import { tracingRequested } from '../../src/tracing/tracing-env.js';
+import { callOn, clientFor, grpcAddressOf, inferRequest } from '../support/grpc-client.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { startServer, type SpawnedServer } from '../support/spawned-server.js';
 import { waitUntil } from '../support/wait-until.js';
@@ -56,6 +59,7 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       // One engine copy that waits a while for a fuller batch: requests sent together are batched together.
       ENGINE_INSTANCES: '1',
       MAX_WAIT_MS: '200',
+      GRPC_PORT: '0',
     });
   });
   after(async () => {
@@ -162,6 +166,76 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
     await waitUntil(() => spansOf(sampled.traceId).length >= 4, 20);
     assert.deepEqual(spansOf(unsampled.traceId), []);
     assert.ok(receiver.spans.every((span) => span.links.every((link) => link.traceId !== unsampled.traceId)));
+  });
+
+  it("traces a gRPC ModelInfer call as HTTP's: a server span under the traceparent of its metadata, tokenize / queue wait / inference under it, a linked batch span", async () => {
+    const caller = callerContext();
+    const client = clientFor(grpcAddressOf(server));
+    try {
+      const info = (await (await fetch(`${server.url}/info`)).json()) as { model: { name: string } };
+      const metadata = new grpc.Metadata();
+      metadata.set('traceparent', caller.traceparent);
+      const response = await callOn(
+        client,
+        'ModelInfer',
+        inferRequest(info.model.name, [positive, negative]),
+        { metadata },
+      );
+      assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE', 'NEGATIVE']);
+    } finally {
+      client.close();
+    }
+
+    await waitUntil(() => spansOf(caller.traceId).length >= 4, 20);
+    const call = spansOf(caller.traceId).find((span) => span.kind === serverKind);
+    assert.ok(call, 'a server span in the caller’s trace');
+    assert.equal(call.parentSpanId, caller.spanId);
+    assert.equal(call.name, 'inference.GRPCInferenceService/ModelInfer');
+    assert.equal(call.attributes['rpc.system'], 'grpc');
+    assert.equal(call.attributes['rpc.method'], 'ModelInfer');
+    assert.equal(call.attributes['rpc.grpc.status_code'], grpc.status.OK);
+    assert.ok(Number(call.attributes['sentiment.compute_tokens']) > 0);
+    for (const name of ['tokenize', 'queue wait', 'inference']) {
+      const child = spansOf(caller.traceId).find((span) => span.name === name);
+      assert.ok(child, `${name} span`);
+      assert.equal(child.parentSpanId, call.spanId, `${name} is a child of the call's span`);
+    }
+    await waitUntil(
+      () =>
+        receiver.spans.some((span) => span.name === 'batch' && span.links.some((link) => link.spanId === call.spanId)),
+      20,
+    );
+  });
+
+  it('gives a refused gRPC call a span with its status, and health calls spans without inference children', async () => {
+    const caller = callerContext();
+    const client = clientFor(grpcAddressOf(server));
+    const metadata = new grpc.Metadata();
+    metadata.set('traceparent', caller.traceparent);
+    try {
+      await assert.rejects(
+        callOn(client, 'ModelInfer', inferRequest('no-such-model', [positive]), { metadata }),
+        (error: grpc.ServiceError) => error.code === grpc.status.NOT_FOUND,
+      );
+      assert.equal((await callOn(client, 'ServerReady', {}, { metadata })).ready, true);
+    } finally {
+      client.close();
+    }
+    await waitUntil(() => spansOf(caller.traceId).length >= 2, 20);
+    const byName = new Map(spansOf(caller.traceId).map((span) => [span.name, span]));
+    assert.equal(
+      byName.get('inference.GRPCInferenceService/ModelInfer')?.attributes['rpc.grpc.status_code'],
+      grpc.status.NOT_FOUND,
+    );
+    assert.equal(
+      byName.get('inference.GRPCInferenceService/ServerReady')?.attributes['rpc.grpc.status_code'],
+      grpc.status.OK,
+    );
+    assert.deepEqual(
+      spansOf(caller.traceId).filter((span) => span.kind !== serverKind),
+      [],
+      'no tokenize / queue wait / inference children: nothing ran',
+    );
   });
 
   it('starts a new trace for a request without traceparent, and logs its trace_id on the request line', async () => {

@@ -1,23 +1,7 @@
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, type Span, type Tracer } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { RequestTiming } from '../../timing/request-timing.js';
-import { epochMsOf } from '../../tracing/epoch.js';
-
-/** Children of the request span, drawn from what its RequestTiming recorded once the answer is sent. */
-function timingSpans(tracer: Tracer, parent: Span, timing: RequestTiming): void {
-  const context = trace.setSpan(ROOT_CONTEXT, parent);
-  const child = (name: string, start: number | undefined, end: number | undefined, attributes = {}): void => {
-    if (start === undefined || end === undefined) return;
-    tracer.startSpan(name, { startTime: epochMsOf(start), attributes }, context).end(epochMsOf(end));
-  };
-  child('tokenize', timing.tokenizationStartedAt, timing.tokenizedAt, {
-    'sentiment.compute_tokens': timing.computeTokens,
-  });
-  // From the first text queued to the last batch that took one of them: the request's whole wait for the engine.
-  child('queue wait', timing.queuedAt, timing.lastBatchStartedAt);
-  child('inference', timing.firstBatchStartedAt, timing.lastBatchFinishedAt, { 'sentiment.texts': timing.textsRan });
-}
+import { endRequestSpan } from '../../tracing/request-spans.js';
 
 /**
  * A server span per request, continuing the caller's W3C traceparent, with tokenize / queue wait / inference children
@@ -56,11 +40,6 @@ export default fp(async function requestTracing(app: FastifyInstance, options: {
     const span = spans.get(request);
     if (span === undefined) return;
     span.setAttribute('http.response.status_code', reply.statusCode);
-    if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    if (request.timing !== undefined) {
-      span.setAttribute('sentiment.compute_tokens', request.timing.computeTokens);
-      timingSpans(tracer, span, request.timing);
-    }
-    span.end();
+    endRequestSpan(tracer, span, { failed: reply.statusCode >= 500, timing: request.timing });
   });
 });

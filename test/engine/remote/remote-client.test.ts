@@ -13,10 +13,10 @@ describe('RemoteClient against an Open Inference server that is not Triton', () 
   let url: string;
   before(async () => {
     running = await startApp({ GRPC_PORT: '0', API_KEYS: 'the-right-key' });
-    url = `grpc://${(running.app as unknown as { grpcAddress: string }).grpcAddress}`;
+    url = `grpc://${running.service.grpcAddress}`;
   });
   after(async () => {
-    await running?.app.close();
+    await running?.service.close();
   });
 
   const infer = (client: RemoteClient) =>

@@ -177,7 +177,7 @@ describe('API keys on a running server', () => {
 describe('API_KEY_FOR_DOCS=true', () => {
   let running: RunningApp;
   before(async () => (running = await startApp({ API_KEYS: fixedKey, API_KEY_FOR_DOCS: 'true' })));
-  after(() => running.app.close());
+  after(() => running.service.close());
 
   it('closes /docs, /docs/json and /info to callers without the key, and leaves probes and /metrics open', async () => {
     for (const path of ['/docs', '/docs/json', '/info']) {

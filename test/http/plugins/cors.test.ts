@@ -23,7 +23,7 @@ describe('CORS with CORS_ORIGINS set', () => {
     async () =>
       (running = await startApp({ CORS_ORIGINS: `${allowed}, https://other.example.com:8443`, API_KEYS: 'k' })),
   );
-  after(() => running.app.close());
+  after(() => running.service.close());
 
   it('answers a preflight from an allowed origin with the methods and headers the API uses, without asking for a key', async () => {
     const response = await preflight(running.url, allowed);
@@ -78,7 +78,7 @@ describe('CORS with CORS_ORIGINS set', () => {
 describe('CORS off (the default)', () => {
   let running: RunningApp;
   before(async () => (running = await startApp()));
-  after(() => running.app.close());
+  after(() => running.service.close());
 
   it('answers no preflight and sends no CORS header', async () => {
     assert.equal((await preflight(running.url, allowed)).status, 404);
@@ -95,7 +95,7 @@ describe('CORS off (the default)', () => {
 describe('CORS_ORIGINS=*', () => {
   let running: RunningApp;
   before(async () => (running = await startApp({ CORS_ORIGINS: '*' })));
-  after(() => running.app.close());
+  after(() => running.service.close());
 
   it('allows any origin, only because it was asked for', async () => {
     const response = await preflight(running.url, refused);

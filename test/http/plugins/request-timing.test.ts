@@ -10,7 +10,7 @@ const texts = ['I love using this product!', 'This is the worst purchase I have 
 describe('timing headers (as TEI sends them)', () => {
   let running: RunningApp;
   before(async () => (running = await startApp()));
-  after(() => running.app.close());
+  after(() => running.service.close());
 
   it('answers /analyze with total, tokenization, queue and inference time in whole ms, and the tokens computed', async () => {
     const response = await fetch(`${running.url}/analyze`, {

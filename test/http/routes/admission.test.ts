@@ -14,7 +14,11 @@ function analyze(url: string, body: unknown): Promise<Response> {
 
 describe('admission before work', () => {
   it('counts a request against the queue before tokenizing it: refused with 429, not tokenized (no 422)', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '4', MAX_TEXTS_PER_REQUEST: '4', ADMISSION_WAIT_MS: '0' });
+    const { service, url, engine } = await startApp({
+      MAX_QUEUE: '4',
+      MAX_TEXTS_PER_REQUEST: '4',
+      ADMISSION_WAIT_MS: '0',
+    });
     try {
       engine.close();
       const running = analyze(url, { text: 'I love using this product!' });
@@ -32,12 +36,12 @@ describe('admission before work', () => {
       assert.equal((await running).status, 200);
       assert.equal((await queued).status, 200);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('holds a request while the queue is full, before reading its body, and lets it in once there is room', async () => {
-    const { app, url, engine } = await startApp({
+    const { service, url, engine } = await startApp({
       MAX_QUEUE: '2',
       MAX_TEXTS_PER_REQUEST: '2',
       ADMISSION_WAIT_MS: '10000',
@@ -58,12 +62,12 @@ describe('admission before work', () => {
       assert.equal((await running).status, 200);
       assert.equal((await queued).status, 200);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('refuses after ADMISSION_WAIT_MS when no room frees up, with Retry-After', async () => {
-    const { app, url, engine } = await startApp({
+    const { service, url, engine } = await startApp({
       MAX_QUEUE: '1',
       MAX_TEXTS_PER_REQUEST: '1',
       ADMISSION_WAIT_MS: '300',
@@ -84,7 +88,7 @@ describe('admission before work', () => {
       assert.equal((await running).status, 200);
       assert.equal((await queued).status, 200);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import type { Prediction } from '../../../src/inference/postprocess.js';
 let running: RunningApp;
 // The default dtype (int8 on CPU): its activations are quantized per token, so batching changes no score.
 before(async () => (running = await startApp()));
-after(() => running.app.close());
+after(() => running.service.close());
 
 const phrases = [
   'I love using this product!',

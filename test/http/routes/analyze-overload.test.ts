@@ -16,7 +16,11 @@ import type { Prediction } from '../../../src/inference/postprocess.js';
 
 describe('overload, deadlines and disconnects (embedded model)', () => {
   it('refuses at once with 429 and Retry-After when the queue is full, and stays healthy', async () => {
-    const { app, url, engine } = await startApp({ MAX_QUEUE: '4', MAX_TEXTS_PER_REQUEST: '4', ADMISSION_WAIT_MS: '0' });
+    const { service, url, engine } = await startApp({
+      MAX_QUEUE: '4',
+      MAX_TEXTS_PER_REQUEST: '4',
+      ADMISSION_WAIT_MS: '0',
+    });
     try {
       engine.close();
       const running = request(url)
@@ -53,12 +57,12 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       assert.equal((after.body as Prediction[])[0]?.label, 'POSITIVE');
       assert.equal(await metricValue(url, 'sentiment_queue_depth'), 0);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('under a storm of concurrent requests on a tiny queue answers each with 200 or 429, correctly, and recovers', async () => {
-    const { app, url } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', MAX_BATCH_SIZE: '2' });
+    const { service, url } = await startApp({ MAX_QUEUE: '2', MAX_TEXTS_PER_REQUEST: '2', MAX_BATCH_SIZE: '2' });
     try {
       const texts = ['I love using this product!', 'This is the worst purchase I have ever made.'];
       const responses = await Promise.all(
@@ -77,12 +81,12 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       await request(url).post('/analyze').send({ text: texts }).expect(200);
       assert.equal(await metricValue(url, 'sentiment_queue_depth'), 0);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('answers 504 when the deadline passes, dropping waiting texts before compute', async () => {
-    const { app, url, engine } = await startApp({ REQUEST_TIMEOUT_MS: '300' });
+    const { service, url, engine } = await startApp({ REQUEST_TIMEOUT_MS: '300' });
     try {
       engine.close();
       const inEngine = request(url)
@@ -108,12 +112,12 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       await request(url).post('/analyze').send({ text: 'I love using this product!' }).expect(200);
       assert.deepEqual(engine.batchSizes.slice(-2), [1, 1], 'the queued texts never reached the engine');
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 
   it('drops the texts of a client that disconnected before they reach the engine', async () => {
-    const { app, url, engine } = await startApp();
+    const { service, url, engine } = await startApp();
     try {
       engine.close();
       const inEngine = request(url)
@@ -139,7 +143,7 @@ describe('overload, deadlines and disconnects (embedded model)', () => {
       await request(url).post('/analyze').send({ text: 'after' }).expect(200);
       assert.deepEqual(engine.batchSizes.slice(-2), [1, 1], "the departed client's texts never reached the engine");
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 

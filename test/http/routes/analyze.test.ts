@@ -10,7 +10,7 @@ before(async () => {
   running = await startApp({ BODY_LIMIT_BYTES: '65536' });
   url = running.url;
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 const positive = 'I love using this product!';
 const negative = 'This is the worst purchase I have ever made.';

@@ -16,7 +16,7 @@ const bText = 'awful';
 
 describe('fairness between clients (API keys, embedded model)', () => {
   it("refuses a flooding client past its share while another client is let in, and runs the other's text first", async () => {
-    const { app, url, engine } = await startApp({
+    const { service, url, engine } = await startApp({
       API_KEYS: 'key-a,key-b',
       MAX_QUEUE: '8',
       MAX_TEXTS_PER_REQUEST: '2',
@@ -55,7 +55,7 @@ describe('fairness between clients (API keys, embedded model)', () => {
       );
     } finally {
       engine.release();
-      await app.close();
+      await service.close();
     }
   });
 });

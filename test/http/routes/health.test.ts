@@ -24,7 +24,7 @@ function probeState(
 
 let running: RunningApp;
 before(async () => (running = await startApp()));
-after(() => running.app.close());
+after(() => running.service.close());
 
 describe('health probes', () => {
   it('GET /healthz says the process is alive', async () => {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { buildApp } from '../../../src/app.js';
 import { createEngine } from '../../../src/engine/create-engine.js';
 import { loadModel } from '../../../src/model/model.js';
 import { readModelDir } from '../../../src/model/model-dir.js';
+import { Service } from '../../../src/service.js';
 import { testConfig } from '../../support/config.js';
 import { openConnection, transcript } from '../../support/raw-http.js';
 import { loadRealModel } from '../../support/real-model.js';
@@ -24,7 +24,7 @@ before(async () => {
   });
   port = Number(new URL(running.url).port);
 });
-after(() => running.app.close());
+after(() => running.service.close());
 
 const scratch = mkdtempSync(join(tmpdir(), 'hostile-input-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -128,9 +128,9 @@ describe('engine failures', () => {
         Promise.reject(new Error('Non-zero status code returned while running Gather node. idx=128 must be within')),
       dispose: () => engine.dispose(),
     };
-    const app = await buildApp({ config: testConfig(), model, engine: failing });
+    const service = await Service.start({ config: testConfig(), model, engine: failing });
     try {
-      const response = await app.inject({
+      const response = await service.http.inject({
         method: 'POST',
         url: '/analyze',
         payload: { text: 'fine' },
@@ -145,7 +145,7 @@ describe('engine failures', () => {
       });
       assert.doesNotMatch(response.body, /Gather/);
     } finally {
-      await app.close();
+      await service.close();
     }
   });
 

@@ -9,7 +9,7 @@ import { startApp, type RunningApp } from '../../support/running-app.js';
 
 let running: RunningApp;
 before(async () => (running = await startApp({ MAX_BATCH_SIZE: '16', MAX_WAIT_MS: '2' })));
-after(() => running.app.close());
+after(() => running.service.close());
 
 describe('GET /info', () => {
   it('describes the model, engine, batching settings, limits and version', async () => {

@@ -6,7 +6,7 @@ import { metricValue, startApp, type RunningApp } from '../../support/running-ap
 
 let running: RunningApp;
 before(async () => (running = await startApp({ MAX_QUEUE: '300' })));
-after(() => running.app.close());
+after(() => running.service.close());
 
 // The names dashboards and alert rules are written against.
 const contract = [

@@ -16,9 +16,9 @@ function refusesConnections(port: number): Promise<boolean> {
   });
 }
 
-describe('closing the app (what SIGTERM triggers)', () => {
+describe('closing the service (what SIGTERM triggers)', () => {
   it('keeps listening while it drains: refuses new work with 503, answers what it had accepted, then stops listening', async (t) => {
-    const { app, url, engine } = await startApp();
+    const { service, url, engine } = await startApp();
     t.after(() => engine.release());
     const port = Number(new URL(url).port);
     const send = async (text: string) => {
@@ -35,7 +35,7 @@ describe('closing the app (what SIGTERM triggers)', () => {
     await waitUntil(async () => (await metricValue(url, 'sentiment_queue_depth')) === 1);
 
     let closeFinished = false;
-    const closed = app.close().then(() => (closeFinished = true));
+    const closed = service.close().then(() => (closeFinished = true));
     // The engine is held, so the drain cannot end: everything below happens while it is in progress.
     await waitUntil(async () => (await requestOnNewConnection(`${url}/readyz`, 'GET')).status === 503);
     const refused = await requestOnNewConnection(`${url}/analyze`, 'POST', { text: 'one more' });
@@ -45,6 +45,7 @@ describe('closing the app (what SIGTERM triggers)', () => {
     assert.equal((await requestOnNewConnection(`${url}/healthz`, 'GET')).status, 200);
     assert.equal(closeFinished, false);
     assert.equal(await refusesConnections(port), false, 'the listener stays open while draining');
+    assert.equal(engine.disposed, false, 'the engine is kept until the drain is over');
 
     engine.release();
     await closed;
@@ -58,13 +59,14 @@ describe('closing the app (what SIGTERM triggers)', () => {
       /^HTTP\/1\.1 200 OK[^]*connection: close[^]*\[\{"label":"NEGATIVE","score":[\d.e-]+\}\]$/i,
     );
     assert.equal(await refusesConnections(port), true, 'no new connections once drained');
+    assert.equal(engine.disposed, true, 'the engine is released last');
   });
 
   it('closes a connection that never sends a request once half of SHUTDOWN_TIMEOUT_MS has passed, instead of waiting on it', async () => {
-    const { app, url } = await startApp({ SHUTDOWN_TIMEOUT_MS: '400' });
+    const { service, url } = await startApp({ SHUTDOWN_TIMEOUT_MS: '400' });
     const silent = await openConnection(Number(new URL(url).port));
     const record = transcript(silent);
-    await app.close();
+    await service.close();
     // Closed by the server with nothing written, and not reset: it had not sent anything.
     assert.equal(await record.closed, '');
   });
