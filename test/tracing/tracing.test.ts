@@ -175,12 +175,9 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       const info = (await (await fetch(`${server.url}/info`)).json()) as { model: { name: string } };
       const metadata = new grpc.Metadata();
       metadata.set('traceparent', caller.traceparent);
-      const response = await callOn(
-        client,
-        'ModelInfer',
-        inferRequest(info.model.name, [positive, negative]),
-        { metadata },
-      );
+      const response = await callOn(client, 'ModelInfer', inferRequest(info.model.name, [positive, negative]), {
+        metadata,
+      });
       assert.deepEqual(decodeBytesTensor(response.raw_output_contents[0]), ['POSITIVE', 'NEGATIVE']);
     } finally {
       client.close();
