@@ -44,6 +44,20 @@ function postHead(contentType: string, length: number, extra = ''): string {
 const jsonHead = (length: number): string => postHead('application/json', length);
 const bodyStart = '{"text":"';
 
+/** Sends one request and resolves once its batch is held in the (closed) engine; the promise is its response. */
+async function requestHeldInEngine(
+  url: string,
+  engine: { waitingBatches: number },
+): Promise<{ response: Promise<Response> }> {
+  const response = fetch(`${url}/analyze`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'I love using this product!' }),
+  });
+  await waitUntil(() => engine.waitingBatches === 1);
+  return { response };
+}
+
 function assertOneAnswer(outcome: Outcome, status: number): void {
   const statusLines = outcome.written.match(/HTTP\/1\.1 \d{3} /g) ?? [];
   assert.deepEqual(statusLines, [`HTTP/1.1 ${status} `], `exactly one answer: ${outcome.written}`);
@@ -82,12 +96,7 @@ describe('one response per request: early refusals close the connection (raw soc
     });
     try {
       engine.close();
-      const running = fetch(`${url}/analyze`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text: 'I love using this product!' }),
-      });
-      await waitUntil(() => engine.waitingBatches === 1);
+      const running = await requestHeldInEngine(url, engine);
       const queued = fetch(`${url}/analyze`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -98,7 +107,7 @@ describe('one response per request: early refusals close the connection (raw soc
       assertOneAnswer(outcome, 429);
       assert.match(outcome.written, /\r\nretry-after: 1\r\n/i);
       engine.release();
-      assert.equal((await running).status, 200);
+      assert.equal((await running.response).status, 200);
       assert.equal((await queued).status, 200);
     } finally {
       engine.release();
@@ -130,17 +139,12 @@ describe('one response per request: early refusals close the connection (raw soc
     try {
       engine.close();
       // A request in progress keeps the drain (and so the listener) open.
-      const running = fetch(`${url}/analyze`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ text: 'I love using this product!' }),
-      });
-      await waitUntil(() => engine.waitingBatches === 1);
+      const running = await requestHeldInEngine(url, engine);
       const closing = service.close();
       await new Promise((resolve) => setTimeout(resolve, 100));
       assertOneAnswer(await partialUpload(url, jsonHead(5000), bodyStart), 503);
       engine.release();
-      assert.equal((await running).status, 200);
+      assert.equal((await running.response).status, 200);
       await closing;
     } finally {
       engine.release();
