@@ -129,7 +129,7 @@ def export_quantized_onnx(model, path, per_channel=False, per_token=False):
     os.remove(plain)
     quantized = onnx.load(path)
     if per_token:
-        rewrite_per_token(quantized)
+        quantized, _ = rewrite_per_token(quantized)
     quantized.producer_name = "sentiment-inference/training"
     onnx.save(quantized, path)
 
