@@ -1,5 +1,5 @@
 // In-process throughput of each engine on the embedded model: texts/s at given batch sizes, no HTTP, no batcher.
-//   [MODEL_DIR=…] npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length] [--onnx-threads N]
+//   [MODEL_DIR=…] [DTYPE=q8] npm run build && node dist/scripts/engine-bench.js [--engines onnx,tfjs:wasm,tfjs:cpu] [--batch-sizes 1,32] [--seconds 10] [--by-length] [--onnx-threads N]
 // Batches are consecutive SST-2 dev sentences (mixed lengths, padded to the longest), the same for every engine;
 // --by-length sorts them by length first, so batches carry almost no padding (as the batcher's length grouping aims to).
 import { cpus, loadavg } from 'node:os';
@@ -32,8 +32,10 @@ const config = loadConfig([], {
   LOG_LEVEL: 'silent',
   MODEL_DIR: process.env.MODEL_DIR ?? '',
   INTRA_OP_THREADS: values['onnx-threads'] ?? '',
+  // fp32 unless DTYPE says otherwise: the engines compare on the same float32 weights.
+  DTYPE: process.env.DTYPE ?? 'fp32',
 });
-const model = await loadModel(config.modelDir, 'fp32', 'onnx');
+const model = await loadModel(config.modelDir, config.dtype, 'onnx');
 const texts = readDevSet().map((row, i) => model.tokenizer.encode(row.text, i, true));
 if (values['by-length']) texts.sort((a, b) => a.ids.length - b.ids.length);
 
@@ -58,6 +60,7 @@ console.log(
 console.log(
   `${seconds} s per measurement; ${values['by-length'] ? 'batches of similar length' : 'batches in file order (mixed lengths)'}; dev sentences average ${(texts.reduce((n, t) => n + t.ids.length, 0) / texts.length).toFixed(1)} tokens`,
 );
+console.log(`ONNX file ${model.onnxPath}`);
 // CPU time per text is the steadier figure on a shared machine: wall time also counts time spent descheduled.
 console.log('engine                          batch   texts/s   p50 ms/batch   p90 ms/batch   cpu ms/text');
 for (const name of engines) {
