@@ -62,7 +62,7 @@ function logEngineReady(log: FastifyBaseLogger, stack: InferenceStack): void {
 
 /**
  * The server: one Inference with HTTP and gRPC on it, and the one owner of their lifecycle. Shutdown goes in order:
- * stop taking work (both transports refuse new requests while their listeners stay open), drain what each had
+ * stop taking work (HTTP answers 503 with its listener still open; gRPC stops accepting calls), drain what each had
  * accepted, close the listeners, and only then close the inference call and its engine.
  */
 export class Service {
@@ -139,7 +139,7 @@ export class Service {
     // Refuse new work and stop waiting for fuller batches. Submissions of admitted requests are still taken: one
     // accepted before the signal may finish receiving its body during the drain.
     void this.inference.drain();
-    // The listeners stay open meanwhile: closing one first resets every connection still in the kernel's accept
+    // The HTTP listener stays open meanwhile: closing it first resets every connection still in the kernel's accept
     // queue, where requests would otherwise be read and refused with a 503 that a client can retry elsewhere.
     await Promise.all([this.transport.drain(settleUntil), this.grpc?.drain(settleUntil)]);
     await this.http.close();
