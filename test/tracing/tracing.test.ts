@@ -69,6 +69,14 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
   });
 
   const spansOf = (traceId: string): ReceivedSpan[] => receiver.spans.filter((span) => span.traceId === traceId);
+  /** Waits for the caller's trace to hold a server span and its children; returns the server span, a child of the caller's. */
+  const serverSpanUnder = async (caller: { traceId: string; spanId: string }): Promise<ReceivedSpan> => {
+    await waitUntil(() => spansOf(caller.traceId).length >= 4, 20);
+    const span = spansOf(caller.traceId).find((candidate) => candidate.kind === serverKind);
+    assert.ok(span, 'a server span in the caller’s trace');
+    assert.equal(span.parentSpanId, caller.spanId);
+    return span;
+  };
 
   it("continues the caller's trace: request span under the caller's span, tokenize / queue wait / inference under it, a linked batch span", async () => {
     const caller = callerContext();
@@ -79,10 +87,7 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       ['POSITIVE', 'NEGATIVE'],
     );
 
-    await waitUntil(() => spansOf(caller.traceId).length >= 4, 20);
-    const request = spansOf(caller.traceId).find((span) => span.kind === serverKind);
-    assert.ok(request, 'a server span in the caller’s trace');
-    assert.equal(request.parentSpanId, caller.spanId);
+    const request = await serverSpanUnder(caller);
     assert.equal(request.name, 'POST /analyze');
     assert.equal(request.attributes['http.route'], '/analyze');
     assert.equal(request.attributes['http.response.status_code'], 200);
@@ -183,10 +188,7 @@ describe('tracing to a real OTLP/HTTP receiver', () => {
       client.close();
     }
 
-    await waitUntil(() => spansOf(caller.traceId).length >= 4, 20);
-    const call = spansOf(caller.traceId).find((span) => span.kind === serverKind);
-    assert.ok(call, 'a server span in the caller’s trace');
-    assert.equal(call.parentSpanId, caller.spanId);
+    const call = await serverSpanUnder(caller);
     assert.equal(call.name, 'inference.GRPCInferenceService/ModelInfer');
     assert.equal(call.attributes['rpc.system'], 'grpc');
     assert.equal(call.attributes['rpc.method'], 'ModelInfer');
